@@ -1,0 +1,1 @@
+//! readthrough adapter for embassy (in progress)

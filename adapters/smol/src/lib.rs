@@ -1,0 +1,1 @@
+//! readthrough adapter for smol (in progress)

@@ -1,0 +1,1 @@
+//! readthrough adapter for tokio (in progress)
