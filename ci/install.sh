@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs the toolchain pieces the gates need; each step does nothing when its piece is present.
+#   bash ci/install.sh components        rustfmt + clippy on the active toolchain
+#   bash ci/install.sh targets           the three bare-metal targets of the no_std builds
+#   bash ci/install.sh nightly           nightly + miri + rust-src, then miri's sysroot
+#   bash ci/install.sh msrv VERSION      the toolchain named by the workspace's rust-version
+set -uo pipefail
+
+NO_STD_TARGETS=(thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf)
+
+has_toolchain() {
+    rustup toolchain list | grep -q "^$1"
+}
+
+has_component() {
+    local toolchain=$1 component=$2
+    rustup component list --toolchain "$toolchain" --installed 2>/dev/null | grep -q "^$component"
+}
+
+install_components() {
+    rustup component add rustfmt clippy
+}
+
+install_targets() {
+    local installed missing=() target
+    installed=$(rustup target list --installed)
+    for target in "${NO_STD_TARGETS[@]}"; do
+        grep -qx "$target" <<<"$installed" || missing+=("$target")
+    done
+    if ((${#missing[@]} == 0)); then
+        echo "targets present: ${NO_STD_TARGETS[*]}"
+        return 0
+    fi
+    rustup target add "${missing[@]}"
+}
+
+install_nightly() {
+    if ! has_toolchain nightly; then
+        rustup toolchain install nightly --profile minimal || return
+    fi
+    local missing=() component
+    for component in miri rust-src; do
+        has_component nightly "$component" || missing+=("$component")
+    done
+    if ((${#missing[@]} > 0)); then
+        rustup component add --toolchain nightly "${missing[@]}" || return
+    fi
+    cargo +nightly miri setup
+}
+
+install_msrv() {
+    local version=$1
+    if has_toolchain "$version"; then
+        echo "toolchain $version present"
+        return 0
+    fi
+    rustup toolchain install "$version" --profile minimal
+}
+
+case ${1:-} in
+    components) install_components ;;
+    targets) install_targets ;;
+    nightly) install_nightly ;;
+    msrv) install_msrv "${2:?msrv needs a version}" ;;
+    *)
+        echo "usage: $0 components|targets|nightly|msrv VERSION" >&2
+        exit 2
+        ;;
+esac

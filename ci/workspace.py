@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Print the workspace's packages as tab-separated lines for ci/test.sh.
+
+Reads `cargo metadata --no-deps` JSON on stdin and prints, per workspace member:
+name, manifest directory relative to the workspace root, its features
+(comma-separated, without `default`), its target kinds (comma-separated),
+its rust-version (or `-`), and `firmware` when it depends on a bare-metal runtime
+crate (such a package builds for an MCU target only, never for the host).
+Packages outside the workspace (excluded example crates) are not listed: the
+caller finds those on disk.
+"""
+
+import json
+import os
+import sys
+
+
+BARE_METAL_RUNTIMES = {"cortex-m-rt", "riscv-rt", "esp-hal", "embassy-rp", "embassy-stm32", "embassy-nrf"}
+
+
+def main() -> int:
+    metadata = json.load(sys.stdin)
+    root = metadata["workspace_root"]
+    members = set(metadata["workspace_members"])
+    for package in metadata["packages"]:
+        if package["id"] not in members:
+            continue
+        directory = os.path.relpath(os.path.dirname(package["manifest_path"]), root)
+        features = sorted(name for name in package["features"] if name != "default")
+        kinds = sorted({kind for target in package["targets"] for kind in target["kind"]})
+        fields = [
+            package["name"],
+            directory,
+            ",".join(features) or "-",
+            ",".join(kinds) or "-",
+            package.get("rust_version") or "-",
+            "firmware" if any(dep["name"] in BARE_METAL_RUNTIMES for dep in package["dependencies"]) else "host",
+        ]
+        print("\t".join(fields))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
