@@ -1,1 +1,113 @@
+//! An async read-through in-memory cache with lookup coalescing, for `no_std` + `alloc`.
+//!
+//! On a miss, exactly one caller (the *leader*) runs your async loader for the key; everyone
+//! else asking for that key meanwhile (the *waiters*) gets the leader's result instead of
+//! hitting your backend again. Values can carry TTLs; the cache is bounded and evicts.
+//!
+//! This is the runtime-agnostic core. Applications usually depend on the `readthrough` crate
+//! with a runtime feature (`tokio`, `smol`, `embassy`), which fills in the [`Timer`].
+//!
+//! ```
+//! use readthrough_core::{Cache, Status};
+//! # futures_lite::future::block_on(async {
+//! let cache = Cache::<u64, String, &str>::new(10_000).unwrap();
+//! let answer = cache
+//!     .get_or_load(&42, |id: &u64| { let id = *id; async move { Ok(format!("row {id}")) } })
+//!     .await
+//!     .unwrap();
+//! assert_eq!(answer.value, "row 42");
+//! assert_eq!(answer.status, Status::Miss);
+//! assert_eq!(cache.get(&42).as_deref(), Some("row 42"));
+//! # });
+//! ```
+//!
+//! # Coalescing
+//!
+//! [`Cache::get_or_load`] returns an [`Answer`] whose [`Status`] says how it was served:
+//! `Hit`, `Miss` (this caller loaded), `Expired` (this caller reloaded an expired value),
+//! `LockHit` (this caller waited for another's load) or `Stale(age)`. Waiters park on an
+//! `event-listener` notification pinned inside their own future, so a thousand waiters on one
+//! key allocate nothing each.
+//!
+//! # Cancellation and failure
+//!
+//! The leader holds a guard that lands its load when dropped. If the leader's future is
+//! dropped (a client went away, a `select!` lost) or its loader panics, the flight is marked
+//! abandoned, removed, and the waiters are woken; one of them leads a new load. A key is never
+//! left locked, and [`Cache::loads_in_flight`] is zero when the cache is idle.
+//!
+//! A failing loader runs once: every waiter receives the same [`Error::Load`] (`Arc<E>`), and
+//! nothing is stored. With [`Builder::negative_ttl`], the error is also remembered for a while.
+//!
+//! # Time
+//!
+//! The core never reads a clock. Time comes from a [`Timer`] (two methods: `now` and `sleep`)
+//! that the adapters implement on tokio, async-io and embassy-time. Options that need time
+//! (TTLs, `lock_age`, `lock_timeout`, `load_timeout`, `stale_window`, `negative_ttl`) exist
+//! only on a builder that has a timer, so using one without time is a compile error, not a
+//! runtime surprise. [`ManualTimer`] moves only when told to, for deterministic tests.
+//!
+//! # Eviction
+//!
+//! The capacity is a number of entries, split over shards. Each shard evicts with S3-FIFO: a
+//! small probation queue, a main queue, and a ghost filter of recently evicted keys. A scan of
+//! once-read keys flushes only the probation queue. A read bumps a two-bit counter with a
+//! relaxed atomic store under the shard's shared lock: reads never take a write lock.
+//!
+//! # Memory
+//!
+//! A hit allocates nothing. A miss allocates one small shared record for the load (plus your
+//! key's and value's own clones). Keys are stored whole, never as a bare hash, so keys whose
+//! hashes collide stay distinct. [`Builder::preallocate`] reserves every table up front so
+//! that a warm cache never allocates on insert or eviction.
+//!
+//! # Features
+//!
+//! | feature | default | what it does |
+//! |---|---|---|
+//! | `std` | yes | OS-parking shard locks ([`ParkingLotLock`]), event-listener's std list |
+//! | `portable-atomic` | no | atomics and `Arc` from portable-atomic, for targets without CAS (thumbv6m) |
+//! | `critical-section` | no | critical sections for event-listener's list and portable-atomic's fallback |
+//!
+//! Without `std`, shards use [`SpinLock`]; pick another with [`Builder::lock`] (the embassy
+//! adapter offers a critical-section lock).
+
 #![no_std]
+#![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod batch;
+mod builder;
+mod cache;
+mod error;
+mod flight;
+mod loader;
+mod lock;
+mod manual_timer;
+mod read_through;
+mod shard;
+mod stats;
+mod status;
+mod store;
+mod sync;
+mod timer;
+
+pub use builder::Builder;
+pub use cache::Cache;
+pub use error::{BuildError, Error};
+/// The default key hasher (foldhash, through hashbrown).
+pub use hashbrown::DefaultHashBuilder;
+pub use loader::{BatchLoader, Loader};
+#[cfg(loom)]
+pub use lock::LoomLock;
+#[cfg(feature = "std")]
+pub use lock::ParkingLotLock;
+pub use lock::{DefaultLock, RawLock, SpinLock};
+pub use manual_timer::{ManualSleep, ManualTimer};
+pub use stats::Stats;
+pub use status::{Answer, Status};
+pub use sync::Arc;
+pub use timer::{Clock, NoTimer, Timeout, TimeoutError, Timer, with_timeout};

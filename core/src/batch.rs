@@ -1,0 +1,224 @@
+//! Batch read-through: all misses in one loader call, coalesced with single-key loads.
+//!
+//! Keys are classified first (hit, lead, wait). This call's own loads run and land before it
+//! waits for anyone else's, so two batches that lead keys the other waits for cannot deadlock.
+
+use alloc::vec::Vec;
+use core::hash::{BuildHasher, Hash};
+use core::time::Duration;
+
+use crate::cache::{Cache, Peek};
+use crate::error::Error;
+use crate::flight::{Flight, Landing};
+use crate::loader::BatchLoader;
+use crate::lock::RawLock;
+use crate::read_through::{Intent, Joined, LoadGuard, Role};
+use crate::stats::bump;
+use crate::status::{Answer, Status};
+use crate::sync::Arc;
+use crate::timer::{Clock, Timer};
+
+/// A key of the batch still without an answer.
+#[derive(Clone, Copy)]
+struct Pending {
+    index: usize,
+    hash: u64,
+    status: Status,
+    /// Its waiter gave up after `lock_timeout`: load it without coalescing.
+    bypass: bool,
+}
+
+impl<K, V, E, T, S, L> Cache<K, V, E, T, S, L>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    T: Clock,
+    S: BuildHasher,
+    L: RawLock,
+{
+    /// The values for `keys`, in order, loading every miss with one call of `loader`. Keys
+    /// another caller is loading are waited for instead of loaded again. Duplicate keys are
+    /// loaded once.
+    ///
+    /// If the loader fails, or returns a different number of values than it was given keys
+    /// ([`Error::BatchSize`]), the whole call fails, nothing is stored, and callers waiting on
+    /// those keys get the same error.
+    ///
+    /// ```
+    /// use readthrough_core::{Cache, Error, Status};
+    /// # futures_lite::future::block_on(async {
+    /// let cache = Cache::<u32, u32>::new(100).unwrap();
+    /// cache.insert(1, 10);
+    /// let tens = |keys: &[&u32]| {
+    ///     let values: Vec<u32> = keys.iter().map(|k| **k * 10).collect();
+    ///     async move { Ok(values) }
+    /// };
+    /// let answers = cache.get_or_load_many(&[1, 2], tens).await.unwrap();
+    /// assert_eq!(answers[0].status, Status::Hit);
+    /// assert_eq!((answers[1].value, answers[1].status), (20, Status::Miss));
+    ///
+    /// let short = |_: &[&u32]| async { Ok(Vec::new()) };
+    /// let refused = cache.get_or_load_many(&[3, 4], short).await;
+    /// assert!(matches!(refused, Err(Error::BatchSize { expected: 2, returned: 0 })));
+    /// # });
+    /// ```
+    pub async fn get_or_load_many<B>(
+        &self,
+        keys: &[K],
+        loader: B,
+    ) -> Result<Vec<Answer<V>>, Error<E>>
+    where
+        B: BatchLoader<K, Value = V, Error = E>,
+    {
+        self.read_through_many(keys, &loader, |value| (value, None))
+            .await
+    }
+
+    pub(crate) async fn read_through_many<B>(
+        &self,
+        keys: &[K],
+        loader: &B,
+        split: impl Fn(B::Value) -> (V, Option<Duration>),
+    ) -> Result<Vec<Answer<V>>, Error<E>>
+    where
+        B: BatchLoader<K, Error = E>,
+    {
+        let mut answers: Vec<Option<Answer<V>>> = Vec::with_capacity(keys.len());
+        answers.resize_with(keys.len(), || None);
+        let mut pending = Vec::new();
+        for (index, key) in keys.iter().enumerate() {
+            let hash = self.hash(key);
+            let shard = self.shard(hash);
+            let status = match self.peek(shard, hash, key, false) {
+                Peek::Fresh(value) => {
+                    bump(&shard.counters.hits);
+                    answers[index] = Some(Answer::new(value, Status::Hit));
+                    continue;
+                }
+                Peek::Expired { .. } => Status::Expired,
+                Peek::Absent => Status::Miss,
+            };
+            bump(&shard.counters.misses);
+            pending.push(Pending {
+                index,
+                hash,
+                status,
+                bypass: false,
+            });
+        }
+
+        while !pending.is_empty() {
+            let mut leading: Vec<(Pending, Option<LoadGuard<'_, K, V, E, T, S, L>>)> = Vec::new();
+            let mut waiting: Vec<(Pending, Arc<Flight<V, E, T::Stamp>>)> = Vec::new();
+            for item in pending.drain(..) {
+                if item.bypass {
+                    leading.push((item, None));
+                    continue;
+                }
+                let shard = self.shard(item.hash);
+                match self.join(shard, item.hash, &keys[item.index], Intent::Load) {
+                    Joined::Ready(Ok(value)) => {
+                        answers[item.index] = Some(Answer::new(value, Status::Hit));
+                    }
+                    Joined::Ready(Err(error)) => return Err(error),
+                    Joined::Role(Role::Leader(guard)) => leading.push((item, Some(guard))),
+                    Joined::Role(Role::Waiter(flight)) => waiting.push((item, flight)),
+                    Joined::Role(Role::Bypass) | Joined::Busy => leading.push((item, None)),
+                }
+            }
+
+            if let Some((first, _)) = leading.first() {
+                let counted_in = self.shard(first.hash);
+                let batch: Vec<&K> = leading.iter().map(|(item, _)| &keys[item.index]).collect();
+                let loaded = self.run_load(counted_in, loader.load_many(&batch)).await;
+                let values = match loaded {
+                    Ok(values) if values.len() == batch.len() => Ok(values),
+                    Ok(values) => {
+                        bump(&counted_in.counters.load_errors);
+                        Err(Error::BatchSize {
+                            expected: batch.len(),
+                            returned: values.len(),
+                        })
+                    }
+                    Err(error) => Err(error),
+                };
+                match values {
+                    Ok(values) => {
+                        for ((item, guard), value) in leading.into_iter().zip(values) {
+                            let (value, ttl) = split(value);
+                            let value = match guard {
+                                Some(guard) => guard.complete(Ok((value, ttl)))?,
+                                None => value,
+                            };
+                            answers[item.index] = Some(Answer::new(value, item.status));
+                        }
+                    }
+                    Err(error) => {
+                        for guard in leading.into_iter().filter_map(|(_, guard)| guard) {
+                            let _shared_with_waiters = guard.complete(Err(error.clone()));
+                        }
+                        return Err(error);
+                    }
+                }
+            }
+
+            for (item, flight) in waiting {
+                match self.wait(&flight).await {
+                    Some(Landing::Loaded(Ok(value))) => {
+                        bump(&self.shard(item.hash).counters.lock_hits);
+                        answers[item.index] = Some(Answer::new(value, Status::LockHit));
+                    }
+                    Some(Landing::Loaded(Err(error))) => return Err(error),
+                    Some(Landing::Abandoned) => pending.push(item),
+                    None => {
+                        bump(&self.shard(item.hash).counters.lock_timeouts);
+                        pending.push(Pending {
+                            bypass: true,
+                            ..item
+                        });
+                    }
+                }
+            }
+        }
+        debug_assert!(answers.iter().all(Option::is_some));
+        Ok(answers.into_iter().flatten().collect())
+    }
+}
+
+impl<K, V, E, T, S, L> Cache<K, V, E, T, S, L>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    T: Timer,
+    S: BuildHasher,
+    L: RawLock,
+{
+    /// [`get_or_load_many`](Self::get_or_load_many) with per-value TTLs, as
+    /// [`get_or_load_with_ttl`](Self::get_or_load_with_ttl) has them.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// use readthrough_core::{Cache, ManualTimer};
+    /// # futures_lite::future::block_on(async {
+    /// let timer = ManualTimer::new();
+    /// let cache = Cache::<u8, u8>::builder().capacity(8).timer(timer.clone()).build().unwrap();
+    /// let load = |keys: &[&u8]| {
+    ///     let values: Vec<_> = keys.iter().map(|k| (**k, Some(Duration::from_secs(1)))).collect();
+    ///     async move { Ok(values) }
+    /// };
+    /// cache.get_or_load_many_with_ttl(&[1, 2], load).await.unwrap();
+    /// timer.advance(Duration::from_secs(1));
+    /// assert_eq!(cache.get(&1), None);
+    /// # });
+    /// ```
+    pub async fn get_or_load_many_with_ttl<B>(
+        &self,
+        keys: &[K],
+        loader: B,
+    ) -> Result<Vec<Answer<V>>, Error<E>>
+    where
+        B: BatchLoader<K, Value = (V, Option<Duration>), Error = E>,
+    {
+        self.read_through_many(keys, &loader, |loaded| loaded).await
+    }
+}

@@ -1,0 +1,132 @@
+//! The lock that guards each shard, chosen by type parameter.
+//!
+//! The cache never holds a shard lock across an `.await` and never takes two at once, so the
+//! lock only has to run a short closure exclusively (writes) or shared (reads). That closure
+//! shape is what every lock family offers: OS-parking read-write locks on servers, spin locks
+//! without an OS, and critical sections (embassy-sync `RawMutex`) on single-core MCUs, where a
+//! spin lock an interrupt handler could also take would deadlock.
+
+/// A lock for one shard of the cache.
+///
+/// # Safety
+///
+/// Implementations must guarantee that while a closure passed to [`write`](RawLock::write)
+/// runs, no other closure passed to `read` or `write` of the same lock runs, and that while a
+/// closure passed to [`read`](RawLock::read) runs, no closure passed to `write` runs. If a
+/// closure unwinds, the lock must be released (or stay poisoned forever), never left half-held.
+///
+/// # Example
+///
+/// A lock that serialises everything through one `spin::Mutex`:
+///
+/// ```
+/// use readthrough_core::{Cache, RawLock};
+///
+/// struct OneAtATime(spin::Mutex<()>);
+///
+/// // SAFETY: both closures run under the same mutex, so none overlaps another.
+/// unsafe impl RawLock for OneAtATime {
+///     fn new() -> Self {
+///         OneAtATime(spin::Mutex::new(()))
+///     }
+///     fn read<R>(&self, f: impl FnOnce() -> R) -> R {
+///         let _held = self.0.lock();
+///         f()
+///     }
+///     fn write<R>(&self, f: impl FnOnce() -> R) -> R {
+///         let _held = self.0.lock();
+///         f()
+///     }
+/// }
+///
+/// let cache = Cache::<u32, u32>::builder().capacity(16).lock::<OneAtATime>().build().unwrap();
+/// cache.insert(1, 10);
+/// assert_eq!(cache.get(&1), Some(10));
+/// ```
+pub unsafe trait RawLock {
+    /// An unlocked lock.
+    fn new() -> Self;
+    /// Runs `f` while holding the lock shared with other readers.
+    fn read<R>(&self, f: impl FnOnce() -> R) -> R;
+    /// Runs `f` while holding the lock exclusively.
+    fn write<R>(&self, f: impl FnOnce() -> R) -> R;
+}
+
+/// A spinning read-write lock (`spin::RwLock`): the default without `std`.
+///
+/// Fine on multi-core chips and where no interrupt handler touches the cache. On a single-core
+/// MCU whose interrupts use the cache, prefer a critical-section lock (the embassy adapter's
+/// `EmbassyLock<CriticalSectionRawMutex>`).
+pub struct SpinLock(spin::RwLock<()>);
+
+// SAFETY: spin::RwLock excludes writers from readers and from each other; its guards release on
+// unwind.
+unsafe impl RawLock for SpinLock {
+    fn new() -> Self {
+        SpinLock(spin::RwLock::new(()))
+    }
+    fn read<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _shared = self.0.read();
+        f()
+    }
+    fn write<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _exclusive = self.0.write();
+        f()
+    }
+}
+
+/// An OS-parking read-write lock (`parking_lot::RwLock`): the default with `std`.
+#[cfg(feature = "std")]
+pub struct ParkingLotLock(parking_lot::RwLock<()>);
+
+// SAFETY: parking_lot::RwLock excludes writers from readers and from each other; its guards
+// release on unwind.
+#[cfg(feature = "std")]
+unsafe impl RawLock for ParkingLotLock {
+    fn new() -> Self {
+        ParkingLotLock(parking_lot::RwLock::new(()))
+    }
+    #[inline]
+    fn read<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _shared = self.0.read();
+        f()
+    }
+    #[inline]
+    fn write<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _exclusive = self.0.write();
+        f()
+    }
+}
+
+/// loom's model of a read-write lock, so the model checker sees every interleaving.
+#[cfg(loom)]
+pub struct LoomLock(loom::sync::RwLock<()>);
+
+// SAFETY: loom's RwLock has the semantics of std's.
+#[cfg(loom)]
+unsafe impl RawLock for LoomLock {
+    fn new() -> Self {
+        LoomLock(loom::sync::RwLock::new(()))
+    }
+    fn read<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _shared = self.0.read().unwrap();
+        f()
+    }
+    fn write<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _exclusive = self.0.write().unwrap();
+        f()
+    }
+}
+
+/// The shard lock used when none is named: [`ParkingLotLock`] with `std`, [`SpinLock`]
+/// without (and loom's lock under `cfg(loom)`).
+#[cfg(all(feature = "std", not(loom)))]
+pub type DefaultLock = ParkingLotLock;
+/// The shard lock used when none is named: [`ParkingLotLock`] with `std`, [`SpinLock`]
+/// without (and loom's lock under `cfg(loom)`).
+#[cfg(all(not(feature = "std"), not(loom)))]
+pub type DefaultLock = SpinLock;
+/// The shard lock used when none is named: [`ParkingLotLock`] with `std`, [`SpinLock`]
+/// without (and loom's lock under `cfg(loom)`).
+#[cfg(loom)]
+pub type DefaultLock = LoomLock;

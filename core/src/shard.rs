@@ -1,0 +1,74 @@
+//! A shard: a lock around one store and one in-flight table, plus its counters.
+
+use core::cell::UnsafeCell;
+
+use hashbrown::HashTable;
+
+use crate::flight::Flight;
+use crate::lock::RawLock;
+use crate::stats::Counters;
+use crate::store::Store;
+use crate::sync::Arc;
+
+/// A row of the in-flight table: the key being loaded and its flight. A row whose load failed
+/// stays here until `negative_until` when errors are cached.
+pub(crate) struct FlightRow<K, V, E, X> {
+    pub(crate) hash: u64,
+    pub(crate) key: K,
+    pub(crate) flight: Arc<Flight<V, E, X>>,
+    pub(crate) negative_until: Option<X>,
+}
+
+pub(crate) struct ShardState<K, V, E, X> {
+    pub(crate) store: Store<K, V, X>,
+    pub(crate) flights: HashTable<FlightRow<K, V, E, X>>,
+    /// In-flight table size at which expired negative rows are swept out.
+    pub(crate) sweep_at: usize,
+}
+
+pub(crate) struct Shard<K, V, E, X, L> {
+    lock: L,
+    pub(crate) counters: Counters,
+    state: UnsafeCell<ShardState<K, V, E, X>>,
+}
+
+// SAFETY: the state is only reached through `read` (shared access under the lock's shared mode,
+// possibly from several threads at once: needs Sync contents) and `write` (exclusive access under
+// the lock's exclusive mode, from any thread: needs Send contents).
+unsafe impl<K, V, E, X, L> Sync for Shard<K, V, E, X, L>
+where
+    K: Send + Sync,
+    V: Send + Sync,
+    E: Send + Sync,
+    X: Send + Sync,
+    L: Sync,
+{
+}
+
+impl<K: Eq, V, E, X: Copy, L: RawLock> Shard<K, V, E, X, L> {
+    pub(crate) fn new(capacity: usize, preallocate: bool) -> Self {
+        Shard {
+            lock: L::new(),
+            counters: Counters::default(),
+            state: UnsafeCell::new(ShardState {
+                store: Store::new(capacity, preallocate),
+                flights: HashTable::new(),
+                sweep_at: 16,
+            }),
+        }
+    }
+}
+
+impl<K, V, E, X, L: RawLock> Shard<K, V, E, X, L> {
+    #[inline]
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&ShardState<K, V, E, X>) -> R) -> R {
+        // SAFETY: the lock's shared mode excludes `write`, so no `&mut` to the state exists.
+        self.lock.read(|| f(unsafe { &*self.state.get() }))
+    }
+
+    #[inline]
+    pub(crate) fn write<R>(&self, f: impl FnOnce(&mut ShardState<K, V, E, X>) -> R) -> R {
+        // SAFETY: the lock's exclusive mode excludes every other `read` and `write`.
+        self.lock.write(|| f(unsafe { &mut *self.state.get() }))
+    }
+}

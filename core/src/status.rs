@@ -1,0 +1,74 @@
+//! How an answer was served.
+
+use core::time::Duration;
+
+/// How the cache served an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// A fresh value was in the cache.
+    Hit,
+    /// Nothing was cached; this caller's load produced the value.
+    Miss,
+    /// A value was cached but had expired; this caller's load produced a new one.
+    Expired,
+    /// Another caller's load for the same key produced the value; this caller waited for it.
+    LockHit,
+    /// An expired value was served, this long past its expiry (within the stale window).
+    Stale(Duration),
+}
+
+impl Status {
+    /// True when no load had to run for this answer ([`Hit`](Status::Hit) or
+    /// [`Stale`](Status::Stale)).
+    ///
+    /// ```
+    /// use readthrough_core::Status;
+    /// assert!(Status::Hit.is_cached());
+    /// assert!(!Status::LockHit.is_cached());
+    /// ```
+    pub fn is_cached(self) -> bool {
+        matches!(self, Status::Hit | Status::Stale(_))
+    }
+
+    /// A short lowercase name: `"hit"`, `"miss"`, `"expired"`, `"lock_hit"` or `"stale"`.
+    ///
+    /// ```
+    /// use readthrough_core::Status;
+    /// assert_eq!(Status::LockHit.as_str(), "lock_hit");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Hit => "hit",
+            Status::Miss => "miss",
+            Status::Expired => "expired",
+            Status::LockHit => "lock_hit",
+            Status::Stale(_) => "stale",
+        }
+    }
+}
+
+/// A value and how it was served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer<V> {
+    /// The value.
+    pub value: V,
+    /// How it was served.
+    pub status: Status,
+}
+
+impl<V> Answer<V> {
+    pub(crate) fn new(value: V, status: Status) -> Self {
+        Answer { value, status }
+    }
+
+    /// The value without its status.
+    ///
+    /// ```
+    /// use readthrough_core::{Answer, Status};
+    /// # let answer = Answer { value: 3, status: Status::Hit };
+    /// assert_eq!(answer.into_value(), 3);
+    /// ```
+    pub fn into_value(self) -> V {
+        self.value
+    }
+}
