@@ -1,0 +1,128 @@
+//! Helpers shared by the core's integration tests.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use event_listener::{Event, listener};
+use readthrough_core::{ManualTimer, Timer};
+
+pub use futures_lite::future::block_on;
+
+/// Polls `future` once with a waker that does nothing.
+pub fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
+    future.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// Runs all `futures` concurrently on this thread and returns their outputs in order.
+pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { Poll::Pending } else { Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().map(|output| output.expect("every future finished")).collect()
+}
+
+/// A latch: `wait` finishes once `open` was called.
+#[derive(Clone, Default)]
+pub struct Gate {
+    inner: Arc<(AtomicBool, Event)>,
+}
+
+impl Gate {
+    pub fn open(&self) {
+        self.inner.0.store(true, Ordering::SeqCst);
+        self.inner.1.notify(usize::MAX);
+    }
+
+    pub async fn wait(&self) {
+        loop {
+            if self.inner.0.load(Ordering::SeqCst) {
+                return;
+            }
+            listener!(self.inner.1 => opened);
+            if self.inner.0.load(Ordering::SeqCst) {
+                return;
+            }
+            opened.await;
+        }
+    }
+}
+
+/// Counts loader calls.
+#[derive(Clone, Default)]
+pub struct Calls(Arc<AtomicUsize>);
+
+impl Calls {
+    /// Records a call and returns its number (1 for the first).
+    pub fn record(&self) -> usize {
+        self.0.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A loader of `u32` values that returns its call number after sleeping `delay` on `timer`.
+pub fn numbered_after(
+    calls: &Calls,
+    timer: &ManualTimer,
+    delay: Duration,
+) -> impl Fn(&u32) -> Pin<Box<dyn Future<Output = Result<u32, String>> + Send>> + Clone {
+    let calls = calls.clone();
+    let timer = timer.clone();
+    move |_key: &u32| {
+        let call = calls.record() as u32;
+        let timer = timer.clone();
+        Box::pin(async move {
+            if !delay.is_zero() {
+                timer.sleep(delay).await;
+            }
+            Ok(call)
+        })
+    }
+}
+
+/// Lets other futures in a `join_all` run for a while.
+pub async fn yield_many(times: usize) {
+    for _ in 0..times {
+        futures_lite::future::yield_now().await;
+    }
+}
+
+/// A hasher that sends every key to the same 64-bit hash.
+#[derive(Clone, Default)]
+pub struct CollidingHasher;
+
+impl BuildHasher for CollidingHasher {
+    type Hasher = Colliding;
+    fn build_hasher(&self) -> Colliding {
+        Colliding
+    }
+}
+
+pub struct Colliding;
+
+impl Hasher for Colliding {
+    fn finish(&self) -> u64 {
+        0x5eed_5eed_5eed_5eed
+    }
+    fn write(&mut self, _bytes: &[u8]) {}
+}
