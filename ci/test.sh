@@ -73,13 +73,15 @@ rm -f "$WORKSPACE_TSV"
 # Always runs, whatever the selection: the gates below are built from its answer.
 CI_SELECT="" gate workspace 300 discover_workspace
 
-mapfile -t host_packages < <(packages_where 6 '^host$')
-mapfile -t firmware_packages < <(packages_where 6 '^firmware$')
+mapfile -t host_packages < <(packages_where 6 '^(host|both)$')
+mapfile -t firmware_packages < <(packages_where 6 '^(firmware|both)$')
+mapfile -t mcu_only_packages < <(packages_where 6 '^firmware$')
 mapfile -t bench_packages < <(packages_where 4 '(^|,)bench(,|$)')
 msrv=$(package_field "$FACADE" 5)
 [[ $msrv == - ]] && msrv=""
+# Packages that cannot compile for the host are linted and built for their target only.
 firmware_excludes=()
-for package in "${firmware_packages[@]}"; do
+for package in "${mcu_only_packages[@]}"; do
     firmware_excludes+=(--exclude "$package")
 done
 

@@ -4,8 +4,9 @@
 Reads `cargo metadata --no-deps` JSON on stdin and prints, per workspace member:
 name, manifest directory relative to the workspace root, its features
 (comma-separated, without `default`), its target kinds (comma-separated),
-its rust-version (or `-`), and `firmware` when it depends on a bare-metal runtime
-crate (such a package builds for an MCU target only, never for the host).
+its rust-version (or `-`), and where it runs: `host`; `firmware` when it depends on a
+bare-metal runtime crate (cortex-m-rt, ...) for every target, so it builds for an MCU only;
+`both` when that dependency is limited to some targets (a firmware with a host variant).
 Packages outside the workspace (excluded example crates) are not listed: the
 caller finds those on disk.
 """
@@ -16,6 +17,15 @@ import sys
 
 
 BARE_METAL_RUNTIMES = {"cortex-m-rt", "riscv-rt", "esp-hal", "embassy-rp", "embassy-stm32", "embassy-nrf"}
+
+
+def runs_on(package: dict) -> str:
+    bare_metal = [dep for dep in package["dependencies"] if dep["name"] in BARE_METAL_RUNTIMES]
+    if not bare_metal:
+        return "host"
+    if all(dep.get("target") for dep in bare_metal):
+        return "both"
+    return "firmware"
 
 
 def main() -> int:
@@ -34,7 +44,7 @@ def main() -> int:
             ",".join(features) or "-",
             ",".join(kinds) or "-",
             package.get("rust_version") or "-",
-            "firmware" if any(dep["name"] in BARE_METAL_RUNTIMES for dep in package["dependencies"]) else "host",
+            runs_on(package),
         ]
         print("\t".join(fields))
     return 0
