@@ -1,0 +1,281 @@
+//! The comparison: readthrough vs pingora-memory-cache, moka and quick_cache on the same
+//! workloads in one process, interleaved, medians over rounds; prints a markdown table.
+//!
+//! `cargo bench -p readthrough-benches --bench compare` (add `BENCH_QUICK=1` for tiny sizes).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use readthrough_benches::block_trace::read_block_trace;
+use readthrough_benches::counting_alloc::CountingAllocator;
+use readthrough_benches::loader::StormOutcome;
+use readthrough_benches::report::Table;
+use readthrough_benches::sizes::Sizes;
+use readthrough_benches::stats::median;
+use readthrough_benches::workloads::allocations::{AllocationsPerLookup, BytesPerEntry};
+use readthrough_benches::workloads::hit_path::HitPath;
+use readthrough_benches::workloads::hit_ratio::HitRatio;
+use readthrough_benches::workloads::miss_path::MissPath;
+use readthrough_benches::workloads::storm::Storm;
+use readthrough_benches::workloads::{CONTENDERS, NAMES, interleaved, run_contender};
+use readthrough_benches::zipf::Zipf;
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Where the P6 trace sits next to the repository; `READTHROUGH_TRACE` overrides it.
+const TRACE_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/data/traces/P6.lis.zst"
+);
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let sizes = Sizes::from_env();
+    eprintln!("sizes: {sizes:?}");
+    let mut table = Table::new();
+    hit_path(&sizes, &mut table)?;
+    miss_path(&sizes, &mut table);
+    storms(&sizes, &mut table)?;
+    heap(&sizes, &mut table);
+    zipf_hit_ratios(&sizes, &mut table)?;
+    trace_hit_ratios(&sizes, &mut table)?;
+    println!("{}", table.render());
+    println!("Ratios in parentheses are peer ÷ readthrough.");
+    Ok(())
+}
+
+fn medians<T>(
+    results: &[Vec<T>; CONTENDERS],
+    figure: impl Fn(&T) -> Option<f64>,
+) -> [Option<f64>; CONTENDERS] {
+    results.each_ref().map(|runs| {
+        let samples: Option<Vec<f64>> = runs.iter().map(&figure).collect();
+        samples.and_then(|samples| median(&samples))
+    })
+}
+
+fn warn_if_nonzero(what: &str, counts: [u64; CONTENDERS]) {
+    for (name, count) in NAMES.iter().zip(counts) {
+        if count != 0 {
+            eprintln!("warning: {name}: {count} {what}");
+        }
+    }
+}
+
+fn hit_path(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::Error>> {
+    eprintln!(
+        "hit path: Zipf(0.99) over {} preloaded keys",
+        sizes.hit_keys
+    );
+    let keys = Arc::new(Zipf::new(sizes.hit_keys as usize, 0.99)?.keys(sizes.hit_lookups, 1));
+    for threads in [1, 2] {
+        let workload = HitPath {
+            preloaded: sizes.hit_keys,
+            keys: keys.clone(),
+            threads,
+        };
+        let runs = interleaved(&workload, sizes.rounds);
+        warn_if_nonzero(
+            &format!("misses in the {threads}-thread hit path"),
+            runs.each_ref()
+                .map(|runs| runs.iter().map(|run| run.misses).sum()),
+        );
+        let label = format!(
+            "hit via read-through, {threads} thread{}",
+            if threads == 1 { "" } else { "s" }
+        );
+        table.row(
+            &format!("{label} (ns/op per thread)"),
+            medians(&runs, |run| Some(run.nanos_per_op)),
+            1,
+        );
+        table.row(
+            &format!("{label} (Mops/s, all threads)"),
+            medians(&runs, |run| Some(run.mops_per_sec)),
+            1,
+        );
+        if threads == 1 {
+            table.row(
+                "plain `get` hit, 1 thread (ns/op)",
+                medians(&runs, |run| run.plain_get_nanos),
+                1,
+            );
+        }
+    }
+    Ok(())
+}
+
+fn miss_path(sizes: &Sizes, table: &mut Table) {
+    eprintln!(
+        "miss path: capacity {}, {} distinct keys",
+        sizes.miss_capacity, sizes.miss_lookups
+    );
+    let workload = MissPath {
+        capacity: sizes.miss_capacity,
+        misses: sizes.miss_lookups,
+    };
+    let runs = interleaved(&workload, sizes.rounds);
+    warn_if_nonzero(
+        "hits in the miss path",
+        runs.each_ref()
+            .map(|runs| runs.iter().map(|run| run.unexpected_hits).sum()),
+    );
+    table.row(
+        &format!("miss + eviction, capacity {} (ns/op)", sizes.miss_capacity),
+        medians(&runs, |run| Some(run.nanos_per_op)),
+        1,
+    );
+}
+
+fn storms(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::Error>> {
+    let runtime = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?,
+    );
+    // Spin the runtime's workers up and fault the caches' code in before anything is timed.
+    let warmup = Storm {
+        runtime: runtime.clone(),
+        tasks: 10,
+        outcome: StormOutcome::Succeeds,
+    };
+    for index in 0..CONTENDERS {
+        run_contender(&warmup, index);
+    }
+    for (outcome, name) in [
+        (StormOutcome::Succeeds, "storm"),
+        (StormOutcome::Fails, "failing storm"),
+    ] {
+        eprintln!("{name}: {} tasks, one key, 10 ms loader", sizes.storm_tasks);
+        let workload = Storm {
+            runtime: runtime.clone(),
+            tasks: sizes.storm_tasks,
+            outcome,
+        };
+        let runs = interleaved(&workload, sizes.storm_rounds);
+        let wrong_answers = runs.each_ref().map(|runs| {
+            runs.iter()
+                .map(|run| match outcome {
+                    StormOutcome::Succeeds => run.errors as u64,
+                    StormOutcome::Fails => run.values as u64,
+                })
+                .sum()
+        });
+        warn_if_nonzero(&format!("wrong answers in the {name}"), wrong_answers);
+        let tasks = sizes.storm_tasks;
+        table.row(
+            &format!("{name}: loader calls ({tasks} tasks)"),
+            medians(&runs, |run| Some(run.loads as f64)),
+            0,
+        );
+        table.row(
+            &format!("{name}: time until all {tasks} return (ms)"),
+            medians(&runs, |run| Some(run.elapsed.as_secs_f64() * 1e3)),
+            1,
+        );
+    }
+    Ok(())
+}
+
+fn heap(sizes: &Sizes, table: &mut Table) {
+    eprintln!("allocations per lookup");
+    let counting = AllocationsPerLookup {
+        capacity: sizes.miss_capacity,
+        operations: sizes.allocation_lookups,
+    };
+    let runs = interleaved(&counting, 1);
+    table.row(
+        "allocations per hit",
+        medians(&runs, |run| Some(run.per_hit)),
+        2,
+    );
+    table.row(
+        "allocations per miss (with eviction)",
+        medians(&runs, |run| Some(run.per_miss)),
+        2,
+    );
+
+    eprintln!(
+        "heap bytes per entry at {} entries",
+        sizes.footprint_entries
+    );
+    let footprint = BytesPerEntry {
+        entries: sizes.footprint_entries,
+    };
+    let runs = interleaved(&footprint, 1);
+    for (name, runs) in NAMES.iter().zip(&runs) {
+        if let Some(resident) = runs.first().and_then(|run| run.resident) {
+            eprintln!(
+                "{name}: {resident} of {} entries resident",
+                sizes.footprint_entries
+            );
+        }
+    }
+    table.row(
+        &format!(
+            "heap bytes per entry ({} u64→u64 entries)",
+            sizes.footprint_entries
+        ),
+        medians(&runs, |run| Some(run.bytes_per_entry)),
+        0,
+    );
+}
+
+fn zipf_hit_ratios(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::Error>> {
+    for exponent in [0.99, 0.8] {
+        eprintln!(
+            "hit ratio: Zipf({exponent}) over {} keys",
+            sizes.zipf_universe
+        );
+        let requests =
+            Arc::new(Zipf::new(sizes.zipf_universe, exponent)?.keys(sizes.zipf_requests, 2));
+        for percent in [1, 10] {
+            let workload = HitRatio {
+                requests: requests.clone(),
+                capacity: sizes.zipf_universe * percent / 100,
+                warmup: sizes.zipf_warmup,
+            };
+            let runs = interleaved(&workload, 1);
+            table.row(
+                &format!("hit ratio %, Zipf({exponent}), capacity {percent}% of keys"),
+                medians(&runs, |ratio| Some(ratio * 100.0)),
+                1,
+            );
+        }
+    }
+    Ok(())
+}
+
+fn trace_hit_ratios(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::Error>> {
+    let configured = std::env::var_os("READTHROUGH_TRACE");
+    let path = configured
+        .as_deref()
+        .map_or(Path::new(TRACE_PATH), Path::new);
+    if !path.exists() {
+        eprintln!(
+            "skipping the P6 trace hit ratios: {} is absent",
+            path.display()
+        );
+        return Ok(());
+    }
+    eprintln!("hit ratio: P6 block trace (Megiddo & Modha, ARC, FAST 2003)");
+    let requests = Arc::new(read_block_trace(path, sizes.trace_limit)?);
+    for &capacity in &sizes.trace_capacities {
+        let workload = HitRatio {
+            requests: requests.clone(),
+            capacity,
+            warmup: 0,
+        };
+        let runs = interleaved(&workload, 1);
+        table.row(
+            &format!(
+                "hit ratio %, P6 trace ({} requests), capacity {capacity}",
+                requests.len()
+            ),
+            medians(&runs, |ratio| Some(ratio * 100.0)),
+            1,
+        );
+    }
+    Ok(())
+}

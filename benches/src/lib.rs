@@ -1,0 +1,14 @@
+//! Workloads, peers and measuring tools for comparing `readthrough` with
+//! `pingora-memory-cache`, `moka` and `quick_cache` (see `benches/compare.rs`).
+
+pub mod block_trace;
+pub mod contender;
+pub mod counting_alloc;
+pub mod loader;
+pub mod peers;
+pub mod report;
+pub mod rng;
+pub mod sizes;
+pub mod stats;
+pub mod workloads;
+pub mod zipf;

@@ -1,0 +1,11 @@
+//! The four caches behind the [`crate::contender::Contender`] interface.
+
+mod moka;
+mod pingora;
+mod quick_cache;
+mod readthrough;
+
+pub use self::moka::{Moka, MokaStorm};
+pub use self::pingora::{Pingora, PingoraStorm};
+pub use self::quick_cache::{QuickCache, QuickCacheStorm};
+pub use self::readthrough::{Readthrough, ReadthroughStorm};

@@ -1,0 +1,83 @@
+//! readthrough's own cache, built with `Cache::builder().capacity(n)` and driven through
+//! `get_or_load` with a closure loader, with ahash like the others.
+
+use readthrough_core::{Cache, NoTimer, Status};
+
+use crate::contender::{Contender, Lookup, StormContender};
+use crate::loader::{LoadFailed, StormOutcome, slow_load};
+
+type Inner = Cache<u64, u64, LoadFailed, NoTimer, ahash::RandomState>;
+
+fn bounded(capacity: usize) -> Inner {
+    Cache::builder()
+        .capacity(capacity)
+        .hasher(ahash::RandomState::new())
+        .build()
+        .unwrap_or_else(|error| panic!("readthrough rejected capacity {capacity}: {error}"))
+}
+
+/// `readthrough_core::Cache` with default shards and lock.
+pub struct Readthrough(Inner);
+
+impl Contender for Readthrough {
+    const NAME: &'static str = "readthrough";
+    type Storm = ReadthroughStorm;
+
+    fn with_capacity(capacity: usize) -> Self {
+        Self(bounded(capacity))
+    }
+
+    async fn get_or_load(&self, key: u64) -> Lookup {
+        let loaded = self
+            .0
+            .get_or_load(&key, |key: &u64| {
+                let key = *key;
+                async move { Ok(key) }
+            })
+            .await;
+        match loaded {
+            Ok(answer) => Lookup {
+                value: answer.value,
+                loaded: answer.status != Status::Hit,
+            },
+            Err(_) => Lookup {
+                value: u64::MAX,
+                loaded: true,
+            },
+        }
+    }
+
+    fn plain_get(&self, key: u64) -> Option<Option<u64>> {
+        Some(self.0.get(&key))
+    }
+
+    async fn settle(&self) {}
+
+    fn entry_count(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+/// readthrough's cache whose loads run the storm loader.
+pub struct ReadthroughStorm {
+    cache: Inner,
+    outcome: StormOutcome,
+}
+
+impl StormContender for ReadthroughStorm {
+    fn for_storm(capacity: usize, outcome: StormOutcome) -> Self {
+        Self {
+            cache: bounded(capacity),
+            outcome,
+        }
+    }
+
+    async fn get_or_load_slowly(&self, key: u64) -> Result<u64, LoadFailed> {
+        let outcome = self.outcome;
+        self.cache
+            .get_or_load(&key, |key: &u64| slow_load(*key, outcome))
+            .await
+            .map(|answer| answer.value)
+            .map_err(|_| LoadFailed)
+    }
+}
