@@ -1,1 +1,200 @@
-//! readthrough adapter for tokio (in progress)
+//! [`readthrough`](https://docs.rs/readthrough) on tokio: the cache's clock and sleeps come from
+//! `tokio::time`, so a test that pauses tokio's clock (`#[tokio::test(start_paused = true)]`,
+//! [`tokio::time::advance`]) drives TTLs, lock ages and timeouts deterministically.
+//!
+//! ```
+//! use std::time::Duration;
+//! use readthrough_core::Status;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+//! let cache: readthrough_tokio::Cache<u64, String> = readthrough_tokio::builder()
+//!     .capacity(1_000)
+//!     .ttl(Duration::from_secs(60))
+//!     .build()
+//!     .unwrap();
+//! let load = |id: &u64| { let id = *id; async move { Ok(format!("row {id}")) } };
+//! assert_eq!(cache.get_or_load(&7, load).await.unwrap().status, Status::Miss);
+//! assert_eq!(cache.get_or_load(&7, load).await.unwrap().status, Status::Hit);
+//!
+//! tokio::time::advance(Duration::from_secs(61)).await;
+//! assert_eq!(cache.get_or_load(&7, load).await.unwrap().status, Status::Expired);
+//! # });
+//! ```
+#![warn(missing_docs)]
+
+use core::convert::Infallible;
+use core::future::Future;
+use core::hash::{BuildHasher, Hash};
+use core::time::Duration;
+use std::sync::Arc;
+
+use readthrough_core::{Answer, Error, RawLock, Status, Timer};
+
+/// The cache's [`Timer`] on `tokio::time`: [`now`](Timer::now) is tokio's (pausable) clock since
+/// this timer was made, [`sleep`](Timer::sleep) is [`tokio::time::sleep`].
+///
+/// Sleeping needs a tokio runtime with the time driver enabled (`enable_time()`/`enable_all()`,
+/// or `#[tokio::main]`), as every tokio timer does.
+///
+/// ```
+/// use readthrough_core::Timer;
+/// use readthrough_tokio::TokioTimer;
+/// use std::time::Duration;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+/// let timer = TokioTimer::new();
+/// timer.sleep(Duration::from_secs(5)).await;
+/// assert_eq!(timer.now(), Duration::from_secs(5));
+/// # });
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct TokioTimer {
+    epoch: tokio::time::Instant,
+}
+
+impl TokioTimer {
+    /// A timer whose time starts at zero now.
+    ///
+    /// ```
+    /// # use readthrough_core::Timer;
+    /// let timer = readthrough_tokio::TokioTimer::new();
+    /// assert!(timer.now() < std::time::Duration::from_secs(1));
+    /// ```
+    pub fn new() -> Self {
+        TokioTimer {
+            epoch: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Default for TokioTimer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Timer for TokioTimer {
+    type Sleep = tokio::time::Sleep;
+
+    fn now(&self) -> Duration {
+        tokio::time::Instant::now().saturating_duration_since(self.epoch)
+    }
+
+    fn sleep(&self, duration: Duration) -> tokio::time::Sleep {
+        tokio::time::sleep(duration)
+    }
+}
+
+/// A read-through cache on tokio's timer. `E` is the loader's error type.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let cache: readthrough_tokio::Cache<&str, u32, std::io::Error> =
+///     readthrough_tokio::builder().capacity(100).build().unwrap();
+/// let answer = cache.get_or_load(&"answer", |_: &&str| async { Ok(42) }).await.unwrap();
+/// assert_eq!(answer.value, 42);
+/// # });
+/// ```
+pub type Cache<K, V, E = Infallible> = readthrough_core::Cache<K, V, E, TokioTimer>;
+
+/// A builder for a [`Cache`] with a [`TokioTimer`] already set, so the time options (`ttl`,
+/// `lock_age`, `lock_timeout`, `load_timeout`, `stale_window`, ...) are available.
+///
+/// ```
+/// use std::time::Duration;
+/// let cache: readthrough_tokio::Cache<u32, u32> = readthrough_tokio::builder()
+///     .capacity(10_000)
+///     .ttl(Duration::from_secs(30))
+///     .lock_timeout(Duration::from_secs(2))
+///     .build()
+///     .unwrap();
+/// assert_eq!(cache.capacity(), 10_000);
+/// ```
+pub fn builder<K, V, E>() -> readthrough_core::Builder<K, V, E, TokioTimer> {
+    readthrough_core::Cache::<K, V, E>::builder().timer(TokioTimer::new())
+}
+
+/// Stale-while-revalidate with the refresh in a spawned tokio task.
+pub trait RevalidateInBackground<K, V, E> {
+    /// Answers at once from the cache when it can, refreshing in the background when the value
+    /// is stale:
+    ///
+    /// - a fresh value: returned ([`Status::Hit`]);
+    /// - an expired value within the cache's `stale_window`: returned at once
+    ///   ([`Status::Stale`]), and a [`tokio::spawn`]ed task runs the core's
+    ///   [`refresh`](readthrough_core::Cache::refresh) (which does nothing when a load for the key is
+    ///   already in flight, so a burst of stale reads starts one load);
+    /// - nothing usable: loads like [`get_or_load`](readthrough_core::Cache::get_or_load).
+    ///
+    /// Must be called inside a tokio runtime. The background load's outcome is only stored;
+    /// an error from it is dropped (with `negative_ttl` set, the core caches it).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use readthrough_core::Status;
+    /// use readthrough_tokio::RevalidateInBackground;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+    /// let cache: Arc<readthrough_tokio::Cache<u32, u32>> = Arc::new(
+    ///     readthrough_tokio::builder()
+    ///         .capacity(100)
+    ///         .ttl(Duration::from_secs(10))
+    ///         .stale_window(Duration::from_secs(60))
+    ///         .build()
+    ///         .unwrap(),
+    /// );
+    /// cache.insert(1, 100);
+    /// tokio::time::advance(Duration::from_secs(11)).await;
+    ///
+    /// let load = |_: &u32| async { Ok(200) };
+    /// let answer = cache.get_or_revalidate_in_background(&1, load).await.unwrap();
+    /// assert_eq!((answer.value, answer.status), (100, Status::Stale(Duration::from_secs(1))));
+    ///
+    /// tokio::task::yield_now().await; // the refresh task runs
+    /// assert_eq!(cache.get(&1), Some(200));
+    /// # });
+    /// ```
+    fn get_or_revalidate_in_background<F, Fut>(
+        &self,
+        key: &K,
+        loader: F,
+    ) -> impl Future<Output = Result<Answer<V>, Error<E>>> + Send
+    where
+        F: Fn(&K) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<V, E>> + Send + 'static;
+}
+
+impl<K, V, E, S, L> RevalidateInBackground<K, V, E>
+    for Arc<readthrough_core::Cache<K, V, E, TokioTimer, S, L>>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    E: Send + Sync + 'static,
+    S: BuildHasher + Send + Sync + 'static,
+    L: RawLock + Send + Sync + 'static,
+{
+    async fn get_or_revalidate_in_background<F, Fut>(
+        &self,
+        key: &K,
+        loader: F,
+    ) -> Result<Answer<V>, Error<E>>
+    where
+        F: Fn(&K) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+    {
+        match self.get_stale(key) {
+            Some(answer) => {
+                if let Status::Stale(_) = answer.status {
+                    let cache = Arc::clone(self);
+                    let key = key.clone();
+                    tokio::spawn(async move {
+                        let _outcome = cache.refresh(&key, loader).await;
+                    });
+                }
+                Ok(answer)
+            }
+            None => self.get_or_load(key, loader).await,
+        }
+    }
+}
