@@ -45,7 +45,6 @@
 //! # }
 //! ```
 
-mod clock;
 mod error;
 mod lookup;
 mod memory;

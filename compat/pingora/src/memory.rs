@@ -5,14 +5,14 @@ use std::hash::Hash;
 use std::time::Duration;
 
 use readthrough_core::{Cache, Status};
+use readthrough_tokio::TokioTimer;
 
-use crate::clock::TokioClock;
 use crate::error::LookupError;
 use crate::status::CacheStatus;
 
 /// The store under both caches. Expired values stay servable to `get_stale` (Pingora keeps them
 /// until they are evicted or replaced), hence the unbounded stale window.
-pub(crate) type Store<K, T> = Cache<K, T, LookupError, TokioClock>;
+pub(crate) type Store<K, T> = Cache<K, T, LookupError, TokioTimer>;
 
 /// The largest capacity a cache is built with. Far beyond any real memory, and small enough that
 /// every shard fits the store's `u32` index.
@@ -73,7 +73,7 @@ where
     ) -> Self {
         let mut builder = Cache::<K, T, LookupError>::builder()
             .capacity(size.clamp(1, MAX_SIZE))
-            .timer(TokioClock::new())
+            .timer(TokioTimer::new())
             .stale_window(Duration::MAX);
         if let Some(lock_age) = lock_age {
             builder = builder.lock_age(at_least_a_tick(lock_age));
