@@ -1,0 +1,136 @@
+//! Firmware that caches a slow sensor-calibration read with readthrough on embassy.
+//!
+//! Built for `thumbv7em-none-eabihf` it is a Cortex-M4F image (SysTick time driver, heap from
+//! `embedded-alloc`); built for the host it runs on embassy's std executor and prints its report:
+//! `cargo run -p readthrough-example-embassy`.
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+extern crate alloc;
+
+mod calibration;
+#[cfg(target_os = "none")]
+mod heap;
+mod report;
+#[cfg(target_os = "none")]
+mod systick_driver;
+
+#[cfg(target_os = "none")]
+use panic_halt as _;
+
+use alloc::boxed::Box;
+
+use embassy_executor::Spawner;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::channel::Channel;
+use embassy_time::{Duration, Instant, Timer};
+use readthrough_core::{Error, Status};
+
+use calibration::{Calibration, SensorError, read_calibration};
+use report::report;
+
+/// Calibration records by sensor id, on embassy-time, sharded behind critical-section locks (safe
+/// against interrupts on a single-core MCU).
+type CalibrationCache = readthrough_embassy::Cache<u8, Calibration, SensorError, CriticalSectionRawMutex>;
+
+/// How long a calibration record is trusted before it is read from the sensor again.
+const CALIBRATION_TTL: Duration = Duration::from_millis(500);
+
+/// Tasks that ask for the same record at the same moment, as several drivers would at boot.
+const CONCURRENT_READERS: usize = 4;
+
+type Outcome = (u8, Result<Status, Error<SensorError>>);
+
+static OUTCOMES: Channel<CriticalSectionRawMutex, Outcome, CONCURRENT_READERS> = Channel::new();
+
+#[embassy_executor::task(pool_size = CONCURRENT_READERS)]
+async fn calibration_reader(cache: &'static CalibrationCache, sensor: u8) {
+    let outcome = cache
+        .get_or_load(&sensor, |id: &u8| read_calibration(*id))
+        .await
+        .map(|answer| answer.status);
+    OUTCOMES.send((sensor, outcome)).await;
+}
+
+/// Starts `readers` tasks asking for `sensor` at once and reports what each got.
+async fn read_concurrently(spawner: Spawner, cache: &'static CalibrationCache, sensor: u8, readers: usize) {
+    let reads_before = calibration::reads();
+    let started = Instant::now();
+    for _ in 0..readers {
+        match calibration_reader(cache, sensor) {
+            Ok(token) => spawner.spawn(token),
+            Err(error) => report!("could not start a reader task: {error:?}"),
+        }
+    }
+    for _ in 0..readers {
+        let (sensor, outcome) = OUTCOMES.receive().await;
+        match outcome {
+            Ok(status) => report!("  sensor {sensor}: {}", status.as_str()),
+            Err(error) => report!("  sensor {sensor}: error: {error}"),
+        }
+    }
+    report!(
+        "  {readers} readers done in {} ms; sensor reads: {}",
+        started.elapsed().as_millis(),
+        calibration::reads() - reads_before
+    );
+}
+
+async fn read_once(cache: &CalibrationCache, sensor: u8) {
+    let reads_before = calibration::reads();
+    match cache.get_or_load(&sensor, |id: &u8| read_calibration(*id)).await {
+        Ok(answer) => report!(
+            "  sensor {sensor}: {} {:?}; sensor reads: {}",
+            answer.status.as_str(),
+            answer.value,
+            calibration::reads() - reads_before
+        ),
+        Err(error) => report!("  sensor {sensor}: error: {error}"),
+    }
+}
+
+#[embassy_executor::main]
+async fn main(spawner: Spawner) {
+    #[cfg(target_os = "none")]
+    {
+        heap::init();
+        match cortex_m::Peripherals::take() {
+            Some(peripherals) => systick_driver::start(peripherals.SYST),
+            None => return,
+        }
+    }
+
+    let cache = match readthrough_embassy::builder()
+        .capacity(16)
+        .shards(1)
+        .ttl(CALIBRATION_TTL.into())
+        .build()
+    {
+        Ok(cache) => Box::leak(Box::new(cache)),
+        Err(error) => {
+            report!("cache configuration refused: {error}");
+            return;
+        }
+    };
+    let cache: &'static CalibrationCache = cache;
+
+    report!("{CONCURRENT_READERS} tasks ask for sensor 1's calibration at once:");
+    read_concurrently(spawner, cache, 1, CONCURRENT_READERS).await;
+
+    report!("asked again:");
+    read_once(cache, 1).await;
+
+    Timer::after(CALIBRATION_TTL).await;
+    report!("after its {} ms TTL:", CALIBRATION_TTL.as_millis());
+    read_once(cache, 1).await;
+
+    report!("2 tasks ask for sensor 9, which is not fitted:");
+    read_concurrently(spawner, cache, 9, 2).await;
+
+    report!(
+        "loads in flight: {}, cached records: {}, stats: {:?}",
+        cache.loads_in_flight(),
+        cache.len(),
+        cache.stats()
+    );
+    report::finish();
+}

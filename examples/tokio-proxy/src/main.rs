@@ -1,0 +1,61 @@
+//! Starts an origin and the caching proxy in front of it on loopback, sends two rounds of
+//! concurrent requests through the proxy and prints how they were served.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use readthrough_example_tokio_proxy::{
+    Origin, OriginConfig, Proxy, ProxyConfig, fetch, http2_client,
+};
+use tokio::task::JoinSet;
+
+const REQUESTS_PER_ROUND: usize = 1_000;
+const URLS: usize = 10;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let origin_config = OriginConfig {
+        response_delay: Duration::from_millis(100),
+        ..OriginConfig::default()
+    };
+    let origin = Origin::start(origin_config.clone()).await?;
+    let proxy = Proxy::start(ProxyConfig::new(origin.addr())).await?;
+    println!(
+        "origin http://{} (answers after {:?}), proxy http://{}",
+        origin.addr(),
+        origin_config.response_delay,
+        proxy.addr()
+    );
+
+    let client = http2_client();
+    for round in 1..=2 {
+        let started = Instant::now();
+        let mut requests = JoinSet::new();
+        for index in 0..REQUESTS_PER_ROUND {
+            let client = client.clone();
+            let uri = format!("http://{}/item/{}", proxy.addr(), index % URLS).parse()?;
+            requests.spawn(async move { fetch(&client, uri).await });
+        }
+        let mut statuses = BTreeMap::new();
+        let mut x_caches = BTreeMap::new();
+        while let Some(joined) = requests.join_next().await {
+            let response = joined??;
+            *statuses.entry(response.status.as_u16()).or_insert(0) += 1;
+            let x_cache = response.x_cache.unwrap_or_else(|| "-".to_owned());
+            *x_caches.entry(x_cache).or_insert(0) += 1;
+        }
+        println!(
+            "round {round}: {REQUESTS_PER_ROUND} concurrent GETs over {URLS} URLs in {:?}: \
+             status {statuses:?}, x-cache {x_caches:?}; origin requests so far: {}",
+            started.elapsed(),
+            origin.requests()
+        );
+    }
+    println!(
+        "peak requests in flight at the proxy: {}, loads in flight now: {}",
+        proxy.peak_requests_in_flight(),
+        proxy.cache().loads_in_flight()
+    );
+    println!("cache stats: {:?}", proxy.cache().stats());
+    Ok(())
+}
