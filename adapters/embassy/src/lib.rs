@@ -74,7 +74,9 @@ impl Timer for EmbassyTimer {
             .saturating_mul(u128::from(TICK_HZ))
             .div_ceil(NANOS_PER_SEC);
         let ticks = u64::try_from(ticks).unwrap_or(u64::MAX);
-        embassy_time::Timer::at(Instant::now().saturating_add(embassy_time::Duration::from_ticks(ticks)))
+        embassy_time::Timer::at(
+            Instant::now().saturating_add(embassy_time::Duration::from_ticks(ticks)),
+        )
     }
 }
 

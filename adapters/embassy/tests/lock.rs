@@ -32,7 +32,10 @@ fn a_panicking_closure_releases_the_lock() {
 fn critical_section_lock_excludes_other_threads() {
     let lock = <EmbassyLock<CriticalSectionRawMutex> as RawLock>::new();
     let counter = std::cell::Cell::new(0u32);
-    struct Shared<'a>(&'a EmbassyLock<CriticalSectionRawMutex>, &'a std::cell::Cell<u32>);
+    struct Shared<'a>(
+        &'a EmbassyLock<CriticalSectionRawMutex>,
+        &'a std::cell::Cell<u32>,
+    );
     // SAFETY: the cell is only touched inside the lock's closures, which never overlap.
     unsafe impl Sync for Shared<'_> {}
     let shared = Shared(&lock, &counter);

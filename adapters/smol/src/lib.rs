@@ -263,7 +263,10 @@ where
         F: Fn(&K) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<V, E>> + Send + 'static,
     {
-        revalidate_with(self, key, loader, |refresh| executor.spawn(refresh).detach()).await
+        revalidate_with(self, key, loader, |refresh| {
+            executor.spawn(refresh).detach()
+        })
+        .await
     }
 }
 

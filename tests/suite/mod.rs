@@ -1,0 +1,506 @@
+//! The behaviour suite, written once and run on every runtime.
+//!
+//! A runtime enters through [`Runtime`]: its timer and shard lock, how to run a test, spawn a
+//! task and let time pass. `behaviour_suite!(R)` expands to one `#[test]` per behaviour.
+//!
+//! Time: on runtimes with controllable time (`VIRTUAL_TIME`: tokio's paused clock, embassy's
+//! mock driver) durations are seconds that pass instantly and exact ages are asserted. On
+//! runtimes with real time (smol) the unit is a few milliseconds and the tests rely only on
+//! "a sleep lasts at least its duration": every assertion that a value is still fresh is made
+//! right after it was stored, with a TTL of several units of slack.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use event_listener::Event;
+use readthrough::{Builder, Cache, DefaultHashBuilder, Error, Loader, RawLock, Status, Timer};
+
+/// A spawned task's result.
+pub type Join<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// What the suite needs from a runtime.
+pub trait Runtime: 'static {
+    type Timer: Timer<Sleep: Send> + Send + Sync + 'static;
+    type Lock: RawLock + Send + Sync + 'static;
+    /// The suite's unit of time.
+    const UNIT: Duration;
+    /// Time only moves when every task waits for it, so exact ages can be asserted.
+    const VIRTUAL_TIME: bool;
+
+    fn builder<K, V, E>() -> Builder<K, V, E, Self::Timer, DefaultHashBuilder, Self::Lock>;
+    /// Runs one test to completion, failing it if it stalls.
+    fn block_on(test: impl Future<Output = ()> + 'static);
+    fn spawn<T: Send + 'static>(task: impl Future<Output = T> + Send + 'static) -> Join<T>;
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
+    /// Lets other tasks run without letting virtual time pass.
+    fn pause() -> impl Future<Output = ()> + Send;
+}
+
+pub type TestCache<R> =
+    Cache<u64, u64, Failure, <R as Runtime>::Timer, DefaultHashBuilder, <R as Runtime>::Lock>;
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Failure(pub &'static str);
+
+fn units<R: Runtime>(n: u32) -> Duration {
+    R::UNIT * n
+}
+
+/// A gate loads wait on until the test opens it.
+#[derive(Clone, Default)]
+pub struct Gate(Arc<GateState>);
+
+#[derive(Default)]
+pub struct GateState {
+    open: AtomicBool,
+    opened: Event,
+}
+
+impl Gate {
+    pub fn open(&self) {
+        self.0.open.store(true, Ordering::SeqCst);
+        self.0.opened.notify(usize::MAX);
+    }
+
+    pub async fn wait(&self) {
+        while !self.0.open.load(Ordering::SeqCst) {
+            let listener = self.0.opened.listen();
+            if self.0.open.load(Ordering::SeqCst) {
+                return;
+            }
+            listener.await;
+        }
+    }
+}
+
+/// A loader that counts its calls, waits at its gate (if any), then answers `key * 10 + offset`
+/// or fails.
+#[derive(Clone)]
+pub struct TestLoader {
+    loads: Arc<AtomicUsize>,
+    gate: Option<Gate>,
+    offset: u64,
+    fails: bool,
+}
+
+impl TestLoader {
+    pub fn new() -> Self {
+        TestLoader {
+            loads: Arc::default(),
+            gate: None,
+            offset: 0,
+            fails: false,
+        }
+    }
+
+    pub fn gated(gate: &Gate) -> Self {
+        TestLoader {
+            gate: Some(gate.clone()),
+            ..Self::new()
+        }
+    }
+
+    pub fn offset(self, offset: u64) -> Self {
+        TestLoader { offset, ..self }
+    }
+
+    pub fn failing(self) -> Self {
+        TestLoader {
+            fails: true,
+            ..self
+        }
+    }
+
+    pub fn loads(&self) -> usize {
+        self.loads.load(Ordering::SeqCst)
+    }
+}
+
+impl Loader<u64> for TestLoader {
+    type Value = u64;
+    type Error = Failure;
+
+    async fn load(&self, key: &u64) -> Result<u64, Failure> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        if let Some(gate) = &self.gate {
+            gate.wait().await;
+        }
+        if self.fails {
+            Err(Failure("backend down"))
+        } else {
+            Ok(key * 10 + self.offset)
+        }
+    }
+}
+
+/// Waits (without letting virtual time pass) until `done` holds; fails the test if it never does.
+async fn settle_until<R: Runtime>(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..20_000 {
+        if done() {
+            return;
+        }
+        R::pause().await;
+    }
+    panic!("never happened: {what}");
+}
+
+/// Lets every spawned task run until it blocks.
+async fn settle<R: Runtime>() {
+    for _ in 0..50 {
+        R::pause().await;
+    }
+}
+
+fn assert_age<R: Runtime>(status: Status, expected: Duration) {
+    match status {
+        Status::Stale(age) if R::VIRTUAL_TIME => assert_eq!(age, expected),
+        Status::Stale(age) => assert!(age >= expected, "stale for {age:?}, expected {expected:?}"),
+        other => panic!("expected Stale({expected:?}), got {other:?}"),
+    }
+}
+
+const CALLERS: usize = 32;
+
+/// N concurrent callers of one key: one load, one Miss, everyone else waited for it.
+pub async fn coalescing<R: Runtime>() {
+    let cache = Arc::new(R::builder().capacity(100).build().unwrap());
+    let gate = Gate::default();
+    let loader = TestLoader::gated(&gate);
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let (cache, loader) = (Arc::clone(&cache), loader.clone());
+            R::spawn(async move { cache.get_or_load(&1, loader).await })
+        })
+        .collect();
+    settle_until::<R>("the first load starts", || loader.loads() == 1).await;
+    settle::<R>().await;
+    assert_eq!(cache.loads_in_flight(), 1);
+    gate.open();
+
+    let mut statuses = Vec::new();
+    for caller in callers {
+        let answer = caller.await.unwrap();
+        assert_eq!(answer.value, 10);
+        statuses.push(answer.status);
+    }
+    assert_eq!(loader.loads(), 1);
+    assert_eq!(statuses.iter().filter(|s| **s == Status::Miss).count(), 1);
+    let waited = statuses.iter().filter(|s| **s == Status::LockHit).count();
+    if R::VIRTUAL_TIME {
+        assert_eq!(waited, CALLERS - 1, "{statuses:?}");
+    } else {
+        // With real threads a caller may only arrive once the value is stored.
+        let late = statuses.iter().filter(|s| **s == Status::Hit).count();
+        assert_eq!(waited + late, CALLERS - 1, "{statuses:?}");
+    }
+    assert_eq!(cache.loads_in_flight(), 0);
+    assert_eq!(cache.get(&1), Some(10));
+}
+
+/// A value is a Hit until its TTL passes, then the next call reloads it (Expired).
+pub async fn ttl_expiry<R: Runtime>() {
+    let ttl = units::<R>(4);
+    let cache: TestCache<R> = R::builder().capacity(100).ttl(ttl).build().unwrap();
+    let loader = TestLoader::new();
+
+    assert_eq!(
+        cache.get_or_load(&1, loader.clone()).await.unwrap().status,
+        Status::Miss
+    );
+    assert_eq!(
+        cache.get_or_load(&1, loader.clone()).await.unwrap().status,
+        Status::Hit
+    );
+    assert_eq!(loader.loads(), 1);
+
+    R::sleep(ttl + R::UNIT).await;
+    assert_eq!(cache.get(&1), None);
+    let reloaded = cache.get_or_load(&1, loader.clone()).await.unwrap();
+    assert_eq!((reloaded.value, reloaded.status), (10, Status::Expired));
+    assert_eq!(loader.loads(), 2);
+
+    cache.insert_with_ttl(2, 7, ttl);
+    assert_eq!(cache.get(&2), Some(7));
+    R::sleep(ttl + R::UNIT).await;
+    assert_eq!(cache.get(&2), None);
+    assert_eq!(cache.loads_in_flight(), 0);
+}
+
+/// Callers that arrive while a load is younger than `lock_age` wait for it; later callers
+/// load for themselves without waiting, and their bypass result is not stored.
+pub async fn lock_age<R: Runtime>() {
+    let lock_age = units::<R>(4);
+    let cache = Arc::new(
+        R::builder()
+            .capacity(100)
+            .lock_age(lock_age)
+            .build()
+            .unwrap(),
+    );
+    let gate = Gate::default();
+    let slow = TestLoader::gated(&gate);
+
+    let leader = {
+        let (cache, slow) = (Arc::clone(&cache), slow.clone());
+        R::spawn(async move { cache.get_or_load(&1, slow).await })
+    };
+    settle_until::<R>("the slow load starts", || slow.loads() == 1).await;
+    let early_waiter = {
+        let (cache, slow) = (Arc::clone(&cache), slow.clone());
+        R::spawn(async move { cache.get_or_load(&1, slow).await })
+    };
+    settle::<R>().await;
+
+    R::sleep(lock_age + R::UNIT).await;
+    let fast = TestLoader::new().offset(1);
+    let bypass: Result<_, Error<Failure>> = cache.get_or_load(&1, fast.clone()).await;
+    let bypass = bypass.unwrap();
+    assert_eq!(bypass.value, 11, "a caller after lock_age loads for itself");
+    assert_ne!(bypass.status, Status::LockHit);
+    assert_eq!(fast.loads(), 1);
+    assert_eq!(slow.loads(), 1, "the early waiter did not load");
+
+    gate.open();
+    let led = leader.await.unwrap();
+    assert_eq!((led.value, led.status), (10, Status::Miss));
+    let waited = early_waiter.await.unwrap();
+    assert_eq!((waited.value, waited.status), (10, Status::LockHit));
+    assert_eq!(
+        cache.get(&1),
+        Some(10),
+        "the leader's value is the one stored"
+    );
+    assert_eq!(cache.loads_in_flight(), 0);
+}
+
+/// A waiter waits at most `lock_timeout` for someone else's load, then loads for itself.
+pub async fn lock_timeout<R: Runtime>() {
+    let lock_timeout = units::<R>(2);
+    let cache = Arc::new(
+        R::builder()
+            .capacity(100)
+            .lock_timeout(lock_timeout)
+            .build()
+            .unwrap(),
+    );
+    let gate = Gate::default();
+    let slow = TestLoader::gated(&gate);
+
+    let leader = {
+        let (cache, slow) = (Arc::clone(&cache), slow.clone());
+        R::spawn(async move { cache.get_or_load(&1, slow).await })
+    };
+    settle_until::<R>("the slow load starts", || slow.loads() == 1).await;
+
+    let fast = TestLoader::new().offset(2);
+    let started = cache.timer().now();
+    let own = cache.get_or_load(&1, fast.clone()).await.unwrap();
+    let waited = cache.timer().now() - started;
+    assert_eq!(own.value, 12, "the waiter gave up and loaded for itself");
+    assert_eq!(fast.loads(), 1);
+    if R::VIRTUAL_TIME {
+        assert_eq!(waited, lock_timeout);
+    } else {
+        assert!(waited >= lock_timeout, "gave up after {waited:?}");
+    }
+
+    gate.open();
+    assert_eq!(leader.await.unwrap().value, 10);
+    assert_eq!(slow.loads(), 1);
+    assert_eq!(cache.get(&1), Some(10));
+    assert_eq!(cache.loads_in_flight(), 0);
+}
+
+/// A load that outlasts `load_timeout` ends in `Error::LoadTimeout` for the leader and its
+/// waiters; nothing is stored and the next call loads again.
+pub async fn load_timeout<R: Runtime>() {
+    let load_timeout = units::<R>(2);
+    let cache = Arc::new(
+        R::builder()
+            .capacity(100)
+            .load_timeout(load_timeout)
+            .build()
+            .unwrap(),
+    );
+    let never = Gate::default();
+    let hanging = TestLoader::gated(&never);
+
+    let started = cache.timer().now();
+    let callers: Vec<_> = (0..4)
+        .map(|_| {
+            let (cache, hanging) = (Arc::clone(&cache), hanging.clone());
+            R::spawn(async move { cache.get_or_load(&1, hanging).await })
+        })
+        .collect();
+    for caller in callers {
+        assert!(matches!(caller.await, Err(Error::LoadTimeout)));
+    }
+    let elapsed = cache.timer().now() - started;
+    if R::VIRTUAL_TIME {
+        assert_eq!(elapsed, load_timeout);
+    } else {
+        assert!(elapsed >= load_timeout, "timed out after {elapsed:?}");
+    }
+    assert_eq!(
+        hanging.loads(),
+        1,
+        "the waiters shared the leader's timeout"
+    );
+    assert_eq!(cache.loads_in_flight(), 0);
+    assert_eq!(cache.get(&1), None);
+
+    let working = TestLoader::new();
+    assert_eq!(
+        cache.get_or_load(&1, working.clone()).await.unwrap().status,
+        Status::Miss
+    );
+    assert_eq!(working.loads(), 1);
+}
+
+/// Within the stale window an expired value is still served: by `get_stale`, and by
+/// `get_or_revalidate` to everyone but the one caller that refreshes it.
+pub async fn stale_serving<R: Runtime>() {
+    let ttl = units::<R>(4);
+    let window = units::<R>(20);
+    let cache = Arc::new(
+        R::builder()
+            .capacity(100)
+            .ttl(ttl)
+            .stale_window(window)
+            .build()
+            .unwrap(),
+    );
+    cache.insert(1, 100);
+    assert_eq!(cache.get_stale(&1).map(|a| a.status), Some(Status::Hit));
+
+    R::sleep(ttl + R::UNIT).await;
+    assert_eq!(cache.get(&1), None, "expired values are not fresh hits");
+    let stale = cache.get_stale(&1).unwrap();
+    assert_eq!(stale.value, 100);
+    assert_age::<R>(stale.status, R::UNIT);
+
+    let gate = Gate::default();
+    let refresh = TestLoader::gated(&gate);
+    let refresher = {
+        let (cache, refresh) = (Arc::clone(&cache), refresh.clone());
+        R::spawn(async move { cache.get_or_revalidate(&1, refresh).await })
+    };
+    settle_until::<R>("the refresh starts", || refresh.loads() == 1).await;
+    let meanwhile = cache.get_or_revalidate(&1, refresh.clone()).await.unwrap();
+    assert_eq!(meanwhile.value, 100, "served stale while the refresh runs");
+    assert_age::<R>(meanwhile.status, R::UNIT);
+
+    gate.open();
+    let refreshed = refresher.await.unwrap();
+    assert_eq!(refreshed.value, 10);
+    assert!(!refreshed.status.is_cached(), "{:?}", refreshed.status);
+    assert_eq!(refresh.loads(), 1);
+    assert_eq!(cache.get(&1), Some(10));
+    assert_eq!(cache.loads_in_flight(), 0);
+
+    R::sleep(ttl + window + R::UNIT).await;
+    assert!(
+        cache.get_stale(&1).is_none(),
+        "past the stale window nothing is served"
+    );
+}
+
+/// Dropping the leader's future does not strand its waiters: one of them takes over the
+/// load, all get the value, and the key is not left locked.
+pub async fn leader_cancellation<R: Runtime>() {
+    let cache = Arc::new(R::builder().capacity(100).build().unwrap());
+    let gate = Gate::default();
+    let loader = TestLoader::gated(&gate);
+
+    let mut leader = Box::pin(cache.get_or_load(&1, loader.clone()));
+    assert!(futures_lite::future::poll_once(&mut leader).await.is_none());
+    assert_eq!(loader.loads(), 1);
+    let waiters: Vec<_> = (0..8)
+        .map(|_| {
+            let (cache, loader) = (Arc::clone(&cache), loader.clone());
+            R::spawn(async move { cache.get_or_load(&1, loader).await })
+        })
+        .collect();
+    settle::<R>().await;
+    drop(leader);
+    gate.open();
+
+    for waiter in waiters {
+        assert_eq!(waiter.await.unwrap().value, 10);
+    }
+    assert!(
+        loader.loads() <= 2,
+        "{} loads: at most one takeover",
+        loader.loads()
+    );
+    assert_eq!(cache.loads_in_flight(), 0, "the key is not left locked");
+    let after = cache.get_or_load(&1, loader.clone()).await.unwrap();
+    assert_eq!(after.status, Status::Hit);
+}
+
+/// A failing load runs once; every caller that waited for it gets the same error.
+pub async fn shared_error<R: Runtime>() {
+    let cache = Arc::new(R::builder().capacity(100).build().unwrap());
+    let gate = Gate::default();
+    let failing = TestLoader::gated(&gate).failing();
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let (cache, failing) = (Arc::clone(&cache), failing.clone());
+            R::spawn(async move { cache.get_or_load(&1, failing).await })
+        })
+        .collect();
+    settle_until::<R>("the failing load starts", || failing.loads() == 1).await;
+    settle::<R>().await;
+    gate.open();
+
+    let mut errors = Vec::new();
+    for caller in callers {
+        match caller.await {
+            Err(error @ Error::Load(_)) => errors.push(error),
+            other => panic!("expected the shared load error, got {other:?}"),
+        }
+    }
+    let first = errors[0].load_error().unwrap();
+    assert_eq!(*first, Failure("backend down"));
+    if R::VIRTUAL_TIME {
+        assert_eq!(failing.loads(), 1);
+        for error in &errors {
+            assert!(
+                std::ptr::eq(error.load_error().unwrap(), first),
+                "one shared error"
+            );
+        }
+    } else {
+        // With real threads a caller may arrive after the failure landed and load again; still
+        // every load's error is shared by all who waited for that load.
+        let mut distinct: Vec<*const Failure> = errors
+            .iter()
+            .map(|e| e.load_error().unwrap() as *const Failure)
+            .collect();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), failing.loads());
+    }
+    assert_eq!(cache.loads_in_flight(), 0);
+    assert_eq!(cache.get(&1), None);
+}
+
+/// One `#[test]` per behaviour for runtime `$runtime`.
+macro_rules! behaviour_suite {
+    ($runtime:ty) => {
+        behaviour_suite!(@tests $runtime;
+            coalescing, ttl_expiry, lock_age, lock_timeout, load_timeout, stale_serving,
+            leader_cancellation, shared_error);
+    };
+    (@tests $runtime:ty; $($behaviour:ident),*) => {
+        $(
+            #[test]
+            fn $behaviour() {
+                <$runtime as suite::Runtime>::block_on(suite::$behaviour::<$runtime>());
+            }
+        )*
+    };
+}
