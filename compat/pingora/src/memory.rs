@@ -32,8 +32,8 @@ const MAX_SIZE: usize = u32::MAX as usize;
 /// - **Every `put` is stored.** Pingora's `put` goes through TinyLFU admission and may silently
 ///   drop a new entry when the cache is full; here a `put` always stores (evicting another entry
 ///   if needed).
-/// - **Size.** `new(0)` holds one entry (Pingora: a cache that keeps nothing useful) and sizes
-///   above `u32::MAX` are clamped to it.
+/// - **Size.** Sizes above `u32::MAX` are clamped to it. (`new(0)` holds one entry, as
+///   Pingora's does.)
 ///
 /// Time is tokio's clock (`tokio::time::Instant`), so a paused tokio clock applies; outside a
 /// runtime it is the system's monotonic clock, as in Pingora.

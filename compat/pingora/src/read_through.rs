@@ -33,7 +33,7 @@ use crate::status::CacheStatus;
 /// - **Zero TTL.** A lookup or `ttl` of zero stores nothing and removes the old value
 ///   (Pingora leaves the old value in place).
 /// - **Zero `lock_age` / `lock_timeout`** behave as one nanosecond, which is what zero means
-///   in Pingora too (the store refuses a literal zero). `size` 0 holds one entry.
+///   in Pingora too (the store refuses a literal zero).
 ///
 /// ```
 /// use async_trait::async_trait;

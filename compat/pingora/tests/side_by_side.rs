@@ -354,6 +354,22 @@ fn memory_cache_matches() {
     assert_same(theirs::memory_script(), ours::memory_script());
 }
 
+#[test]
+fn size_zero_holds_one_entry_in_both() {
+    let theirs: pingora_memory_cache::MemoryCache<i32, i32> =
+        pingora_memory_cache::MemoryCache::new(0);
+    let ours: readthrough_pingora::MemoryCache<i32, i32> = readthrough_pingora::MemoryCache::new(0);
+    let mut seen_by = [Vec::new(), Vec::new()];
+    for key in [1, 2] {
+        theirs.put(&key, key, None);
+        ours.put(&key, key, None);
+        seen_by[0].push((theirs.get(&1).0, theirs.get(&2).0));
+        seen_by[1].push((ours.get(&1).0, ours.get(&2).0));
+    }
+    assert_eq!(seen_by[0], vec![(Some(1), None), (None, Some(2))]);
+    assert_eq!(seen_by[0], seen_by[1]);
+}
+
 #[tokio::test]
 async fn read_through_get_get_stale_and_multi_get_match() {
     let theirs = theirs::read_through_script().await;
