@@ -7,9 +7,10 @@
 //! | feature | gives | for |
 //! |---|---|---|
 //! | `std` (default) | OS-parking shard locks | servers |
-//! | `tokio` | [`tokio`](crate::tokio): `Cache` on `tokio::time` (paused time works in tests), background stale-while-revalidate | tokio services |
-//! | `smol` | [`smol`](crate::smol): `Cache` on async-io timers, background refresh on smol's executor | smol and async-std services |
-//! | `embassy` | [`embassy`](crate::embassy): `Cache` on embassy-time, shard locks from embassy-sync (`no_std`) | embassy firmware |
+//! | `tokio` | [`readthrough::tokio` module](crate::tokio): `Cache` on `tokio::time` (paused time works in tests), background stale-while-revalidate | tokio services |
+//! | `smol` | [`readthrough::smol` module](crate::smol): `Cache` on async-io timers, background refresh on smol's executor | smol and async-std services |
+//! | `embassy` | [`readthrough::embassy` module](crate::embassy): `Cache` on embassy-time, shard locks from embassy-sync (`no_std`) | embassy firmware |
+//! | `pingora` | [`readthrough::pingora` module](crate::pingora): `RTCache`, `MemoryCache`, `Lookup`, `MultiLookup`, `CacheStatus` with pingora-memory-cache's signatures | moving off Pingora's `RTCache` by changing an import |
 //! | `portable-atomic` | atomics and `Arc` from portable-atomic | chips without compare-and-swap (thumbv6m) |
 //! | `critical-section` | the `critical-section` crate for the few global locks | with `portable-atomic` |
 //!
@@ -104,6 +105,9 @@ pub use readthrough_core::*;
 #[cfg(feature = "embassy")]
 #[doc(inline)]
 pub use readthrough_embassy as embassy;
+#[cfg(feature = "pingora")]
+#[doc(inline)]
+pub use readthrough_pingora as pingora;
 #[cfg(feature = "smol")]
 #[doc(inline)]
 pub use readthrough_smol as smol;

@@ -1,6 +1,6 @@
 //! [`readthrough`](https://docs.rs/readthrough) on tokio: the cache's clock and sleeps come from
 //! `tokio::time`, so a test that pauses tokio's clock (`#[tokio::test(start_paused = true)]`,
-//! [`tokio::time::advance`]) drives TTLs, lock ages and timeouts deterministically.
+//! `tokio::time::advance`) drives TTLs, lock ages and timeouts deterministically.
 //!
 //! ```
 //! use std::time::Duration;
