@@ -12,9 +12,9 @@ fn main() {
     if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("none") {
         return;
     }
-    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR for build scripts"));
-    fs::write(out_dir.join("memory.x"), include_bytes!("memory.x"))
-        .expect("OUT_DIR is writable");
+    let out_dir =
+        PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR for build scripts"));
+    fs::write(out_dir.join("memory.x"), include_bytes!("memory.x")).expect("OUT_DIR is writable");
     println!("cargo:rustc-link-search={}", out_dir.display());
     println!("cargo:rustc-link-arg-bins=--nmagic");
     println!("cargo:rustc-link-arg-bins=-Tlink.x");

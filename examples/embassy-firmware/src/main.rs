@@ -30,7 +30,8 @@ use report::report;
 
 /// Calibration records by sensor id, on embassy-time, sharded behind critical-section locks (safe
 /// against interrupts on a single-core MCU).
-type CalibrationCache = readthrough_embassy::Cache<u8, Calibration, SensorError, CriticalSectionRawMutex>;
+type CalibrationCache =
+    readthrough_embassy::Cache<u8, Calibration, SensorError, CriticalSectionRawMutex>;
 
 /// How long a calibration record is trusted before it is read from the sensor again.
 const CALIBRATION_TTL: Duration = Duration::from_millis(500);
@@ -52,7 +53,12 @@ async fn calibration_reader(cache: &'static CalibrationCache, sensor: u8) {
 }
 
 /// Starts `readers` tasks asking for `sensor` at once and reports what each got.
-async fn read_concurrently(spawner: Spawner, cache: &'static CalibrationCache, sensor: u8, readers: usize) {
+async fn read_concurrently(
+    spawner: Spawner,
+    cache: &'static CalibrationCache,
+    sensor: u8,
+    readers: usize,
+) {
     let reads_before = calibration::reads();
     let started = Instant::now();
     for _ in 0..readers {
@@ -77,7 +83,10 @@ async fn read_concurrently(spawner: Spawner, cache: &'static CalibrationCache, s
 
 async fn read_once(cache: &CalibrationCache, sensor: u8) {
     let reads_before = calibration::reads();
-    match cache.get_or_load(&sensor, |id: &u8| read_calibration(*id)).await {
+    match cache
+        .get_or_load(&sensor, |id: &u8| read_calibration(*id))
+        .await
+    {
         Ok(answer) => report!(
             "  sensor {sensor}: {} {:?}; sensor reads: {}",
             answer.status.as_str(),

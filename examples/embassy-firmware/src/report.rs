@@ -16,7 +16,10 @@ pub fn line(args: fmt::Arguments<'_>) {
 #[cfg(all(target_os = "none", not(feature = "semihosting")))]
 pub fn line(args: fmt::Arguments<'_>) {
     critical_section::with(|cs| {
-        let _ = fmt::Write::write_fmt(&mut *log::REPORT_LOG.borrow_ref_mut(cs), format_args!("{args}\n"));
+        let _ = fmt::Write::write_fmt(
+            &mut *log::REPORT_LOG.borrow_ref_mut(cs),
+            format_args!("{args}\n"),
+        );
     });
 }
 
@@ -50,7 +53,11 @@ mod log {
             let taken = text.len().min(room);
             self.bytes[self.len..self.len + taken].copy_from_slice(&text.as_bytes()[..taken]);
             self.len += taken;
-            if taken == text.len() { Ok(()) } else { Err(fmt::Error) }
+            if taken == text.len() {
+                Ok(())
+            } else {
+                Err(fmt::Error)
+            }
         }
     }
 

@@ -50,7 +50,10 @@ impl Catalog {
     /// assert_eq!(missing.value, None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub async fn product(&self, id: i64) -> Result<Answer<Option<Product>>, Error<rusqlite::Error>> {
+    pub async fn product(
+        &self,
+        id: i64,
+    ) -> Result<Answer<Option<Product>>, Error<rusqlite::Error>> {
         self.cache
             .get_or_load(&id, |id: &i64| {
                 let id = *id;

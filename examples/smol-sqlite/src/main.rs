@@ -13,7 +13,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let products: Vec<Product> = (1..=100).map(Product::sample).collect();
     let database = Database::create(dir.path().join("shop.db"), &products)?;
-    println!("database {} with {} products", database.path().display(), products.len());
+    println!(
+        "database {} with {} products",
+        database.path().display(),
+        products.len()
+    );
     let catalog = Catalog::new(Arc::new(database), 1_000)?;
     let executor = LocalExecutor::new();
 

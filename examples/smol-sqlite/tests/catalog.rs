@@ -151,7 +151,10 @@ fn a_failing_query_runs_once_and_every_waiter_gets_its_error() {
     assert_eq!(catalog.cache().loads_in_flight(), 0);
 
     let retried = smol::block_on(catalog.product(3));
-    assert!(retried.is_err(), "errors are not cached, so this queried again");
+    assert!(
+        retried.is_err(),
+        "errors are not cached, so this queried again"
+    );
     assert_eq!(catalog.database().queries_for(3), 2);
 }
 

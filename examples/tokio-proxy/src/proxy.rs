@@ -233,7 +233,12 @@ async fn handle(
         .to_owned();
     let origin_uri = match origin_uri(state.origin, &path_and_query) {
         Ok(uri) => uri,
-        Err(_) => return Ok(plain_response(StatusCode::BAD_REQUEST, "bad request target")),
+        Err(_) => {
+            return Ok(plain_response(
+                StatusCode::BAD_REQUEST,
+                "bad request target",
+            ));
+        }
     };
     if request.method() != Method::GET {
         return Ok(forward_uncached(&state.client, origin_uri, request).await);
@@ -308,8 +313,9 @@ fn cached_response(cached: CachedResponse, x_cache: &'static str) -> Response<Fu
 fn plain_response(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(format!("{message}\n"))));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     response
 }

@@ -23,7 +23,9 @@ where
     F: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
 {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http2().max_concurrent_streams(MAX_CONCURRENT_STREAMS);
+    builder
+        .http2()
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
     tokio::spawn(async move {
         let mut connections = JoinSet::new();
         loop {

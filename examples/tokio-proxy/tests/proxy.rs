@@ -65,7 +65,11 @@ async fn tally(mut requests: JoinSet<(String, ClientResponse)>) -> HashMap<Strin
 }
 
 fn assert_each_url_loaded_once(origin: &Origin, by_x_cache: &HashMap<String, usize>) {
-    assert!(origin.requests() <= URLS, "origin saw {}", origin.requests());
+    assert!(
+        origin.requests() <= URLS,
+        "origin saw {}",
+        origin.requests()
+    );
     for url in 0..URLS {
         assert_eq!(origin.requests_for(&item_path(url)), 1, "/item/{url}");
     }
@@ -134,9 +138,10 @@ async fn ten_thousand_requests_over_a_keep_alive_http1_pool_reach_the_origin_onc
             (path, response)
         });
     }
-    wait_until("every socket carries a request in flight at the proxy", || {
-        proxy.requests_in_flight() == HTTP1_SOCKETS
-    })
+    wait_until(
+        "every socket carries a request in flight at the proxy",
+        || proxy.requests_in_flight() == HTTP1_SOCKETS,
+    )
     .await;
     wait_until("one load per URL reached the origin", || {
         origin.requests() == URLS
@@ -194,7 +199,8 @@ async fn a_client_dropping_its_connection_mid_load_does_not_stall_the_others() {
         started_pair(OriginConfig::default().slow_path(SLOW_PATH, slow_delay)).await;
 
     let proxy_addr = proxy.addr();
-    let leader = tokio::spawn(async move { request_on_own_connection(proxy_addr, SLOW_PATH).await });
+    let leader =
+        tokio::spawn(async move { request_on_own_connection(proxy_addr, SLOW_PATH).await });
     wait_until("the leader's load reaches the origin", || {
         origin.requests_for(SLOW_PATH) == 1
     })
@@ -237,10 +243,16 @@ async fn a_client_dropping_its_connection_mid_load_does_not_stall_the_others() {
         "the dropped leader's load was abandoned and exactly one waiter loaded again"
     );
     assert_eq!(by_x_cache.get("MISS"), Some(&1), "{by_x_cache:?}");
-    assert_eq!(by_x_cache.get("LOCK-HIT"), Some(&(WAITERS - 1)), "{by_x_cache:?}");
+    assert_eq!(
+        by_x_cache.get("LOCK-HIT"),
+        Some(&(WAITERS - 1)),
+        "{by_x_cache:?}"
+    );
     assert_eq!(proxy.cache().loads_in_flight(), 0);
 
-    let again = fetch(&client, uri(&proxy, SLOW_PATH)).await.expect("answers");
+    let again = fetch(&client, uri(&proxy, SLOW_PATH))
+        .await
+        .expect("answers");
     assert_eq!(again.x_cache.as_deref(), Some("HIT"));
     assert_eq!(origin.requests_for(SLOW_PATH), 2);
 }
@@ -254,8 +266,12 @@ async fn error_statuses_are_cached_and_other_methods_bypass_the_cache() {
     .await;
     let client = http1_client(4);
 
-    let first = fetch(&client, uri(&proxy, "/not-found/x")).await.expect("answers");
-    let second = fetch(&client, uri(&proxy, "/not-found/x")).await.expect("answers");
+    let first = fetch(&client, uri(&proxy, "/not-found/x"))
+        .await
+        .expect("answers");
+    let second = fetch(&client, uri(&proxy, "/not-found/x"))
+        .await
+        .expect("answers");
     assert_eq!(first.status, StatusCode::NOT_FOUND);
     assert_eq!(first.x_cache.as_deref(), Some("MISS"));
     assert_eq!(second.status, StatusCode::NOT_FOUND);
@@ -272,7 +288,10 @@ async fn error_statuses_are_cached_and_other_methods_bypass_the_cache() {
         let response = client.request(post).await.expect("answers");
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(
-            response.headers().get("x-cache").map(|value| value.as_bytes()),
+            response
+                .headers()
+                .get("x-cache")
+                .map(|value| value.as_bytes()),
             Some(&b"BYPASS"[..])
         );
     }
@@ -280,8 +299,7 @@ async fn error_statuses_are_cached_and_other_methods_bypass_the_cache() {
     assert_eq!(proxy.cache().loads_in_flight(), 0);
 }
 
-fn post_body()
--> http_body_util::combinators::BoxBody<bytes::Bytes, hyper::Error> {
+fn post_body() -> http_body_util::combinators::BoxBody<bytes::Bytes, hyper::Error> {
     use http_body_util::BodyExt;
     http_body_util::Full::new(bytes::Bytes::from_static(b"payload"))
         .map_err(|never| match never {})
