@@ -40,6 +40,12 @@ fn seen<T: std::fmt::Debug>(label: &str, value: T, status: &str) -> Seen {
 }
 
 const MS: Duration = Duration::from_millis(1);
+/// A TTL the scenarios wait out; long enough that a value checked right after it was stored is
+/// still fresh on a busy machine.
+const SHORT_TTL: Duration = Duration::from_millis(200);
+/// Sleeping this long lets a `SHORT_TTL` run out.
+const PAST_SHORT_TTL: Duration = Duration::from_millis(300);
+const LONG_TTL: Duration = Duration::from_secs(60);
 
 macro_rules! scenarios {
     ($module:ident, $krate:ident) => {
@@ -112,15 +118,15 @@ macro_rules! scenarios {
                 let (v, s) = cache.get(&1);
                 log.push(seen("empty", v, &word(&s)));
                 cache.put(&1, 10, None);
-                cache.put(&2, 20, Some(30 * MS));
-                cache.put(&3, 30, Some(Duration::from_secs(60)));
+                cache.put(&2, 20, Some(SHORT_TTL));
+                cache.put(&3, 30, Some(LONG_TTL));
                 let (v, s) = cache.get(&1);
                 log.push(seen("no ttl", v, &word(&s)));
                 let (v, s) = cache.get(&2);
                 log.push(seen("short ttl, fresh", v, &word(&s)));
                 let (v, s) = cache.get_stale(&2);
                 log.push(seen("get_stale of fresh", v, &word(&s)));
-                std::thread::sleep(60 * MS);
+                std::thread::sleep(PAST_SHORT_TTL);
                 let (v, s) = cache.get(&2);
                 log.push(seen("short ttl, expired", v, &word(&s)));
                 let (v, s) = cache.get_stale(&2);
@@ -168,23 +174,21 @@ macro_rules! scenarios {
                 log.push(rt("second get", &cache.get(&1, None, quick).await));
                 log.push(rt(
                     "call ttl, first",
-                    &cache.get(&2, Some(30 * MS), quick).await,
+                    &cache.get(&2, Some(SHORT_TTL), quick).await,
                 ));
                 let own = Knobs {
-                    own_ttl: Some(30 * MS),
+                    own_ttl: Some(SHORT_TTL),
                     calls: knobs.calls.clone(),
                     ..Knobs::default()
                 };
                 log.push(rt(
                     "lookup ttl beats call ttl",
-                    &cache
-                        .get(&3, Some(Duration::from_secs(60)), Some(&own))
-                        .await,
+                    &cache.get(&3, Some(LONG_TTL), Some(&own)).await,
                 ));
-                tokio::time::sleep(60 * MS).await;
+                tokio::time::sleep(PAST_SHORT_TTL).await;
                 log.push(rt(
                     "call ttl, after expiry",
-                    &cache.get(&2, Some(30 * MS), quick).await,
+                    &cache.get(&2, Some(SHORT_TTL), quick).await,
                 ));
                 log.push(rt(
                     "lookup ttl, after expiry",
@@ -196,13 +200,11 @@ macro_rules! scenarios {
                 tokio::time::sleep(40 * MS).await;
                 log.push(rt(
                     "get_stale within stale_ttl",
-                    &cache
-                        .get_stale(&4, None, quick, Duration::from_secs(60))
-                        .await,
+                    &cache.get_stale(&4, None, quick, LONG_TTL).await,
                 ));
                 log.push(rt(
                     "get_stale beyond stale_ttl",
-                    &cache.get_stale(&4, Some(20 * MS), quick, MS).await,
+                    &cache.get_stale(&4, Some(LONG_TTL), quick, MS).await,
                 ));
                 log.push(rt(
                     "get_stale of fresh",
@@ -210,9 +212,7 @@ macro_rules! scenarios {
                 ));
                 log.push(rt(
                     "get_stale of absent",
-                    &cache
-                        .get_stale(&5, None, quick, Duration::from_secs(60))
-                        .await,
+                    &cache.get_stale(&5, None, quick, LONG_TTL).await,
                 ));
 
                 let failing = Knobs {
@@ -321,16 +321,16 @@ macro_rules! scenarios {
             pub async fn stale_while_update_script(cache: &'static Cache) -> Vec<Seen> {
                 let mut log = Vec::new();
                 let knobs = Knobs::default();
-                let ttl = Some(20 * MS);
+                let ttl = Some(SHORT_TTL);
                 log.push(rt("first", &cache.get(&1, ttl, Some(&knobs)).await));
-                tokio::time::sleep(40 * MS).await;
+                tokio::time::sleep(PAST_SHORT_TTL).await;
                 log.push(rt(
                     "stale, refreshing",
                     &cache
-                        .get_stale_while_update(&1, ttl, Some(&knobs), Duration::from_secs(60))
+                        .get_stale_while_update(&1, ttl, Some(&knobs), LONG_TTL)
                         .await,
                 ));
-                tokio::time::sleep(10 * MS).await;
+                tokio::time::sleep(50 * MS).await;
                 log.push(rt("refreshed", &cache.get(&1, ttl, Some(&knobs)).await));
                 log.push(seen("lookups", knobs.calls(), ""));
                 log
@@ -351,7 +351,12 @@ fn assert_same(theirs: Vec<Seen>, ours: Vec<Seen>) {
 
 #[test]
 fn memory_cache_matches() {
-    assert_same(theirs::memory_script(), ours::memory_script());
+    let (theirs, ours) = std::thread::scope(|scope| {
+        let theirs = scope.spawn(theirs::memory_script);
+        let ours = scope.spawn(ours::memory_script);
+        (theirs.join().unwrap(), ours.join().unwrap())
+    });
+    assert_same(theirs, ours);
 }
 
 #[test]
@@ -372,31 +377,36 @@ fn size_zero_holds_one_entry_in_both() {
 
 #[tokio::test]
 async fn read_through_get_get_stale_and_multi_get_match() {
-    let theirs = theirs::read_through_script().await;
-    let ours = ours::read_through_script().await;
+    let (theirs, ours) = tokio::join!(theirs::read_through_script(), ours::read_through_script());
     assert_same(theirs, ours);
 }
 
 #[tokio::test]
 async fn concurrent_gets_share_one_lookup_in_both() {
-    let theirs = theirs::concurrent_script(None, None, 50 * MS, 5 * MS).await;
-    let ours = ours::concurrent_script(None, None, 50 * MS, 5 * MS).await;
+    let (theirs, ours) = tokio::join!(
+        theirs::concurrent_script(None, None, 500 * MS, 20 * MS),
+        ours::concurrent_script(None, None, 500 * MS, 20 * MS)
+    );
     assert_eq!(theirs[3], seen("lookups", 1, ""));
     assert_same(theirs, ours);
 }
 
 #[tokio::test]
 async fn lock_timeout_makes_waiters_look_up_in_both() {
-    let theirs = theirs::concurrent_script(None, Some(20 * MS), 100 * MS, MS).await;
-    let ours = ours::concurrent_script(None, Some(20 * MS), 100 * MS, MS).await;
+    let (theirs, ours) = tokio::join!(
+        theirs::concurrent_script(None, Some(100 * MS), 500 * MS, 10 * MS),
+        ours::concurrent_script(None, Some(100 * MS), 500 * MS, 10 * MS)
+    );
     assert_eq!(theirs[3], seen("lookups", 3, ""));
     assert_same(theirs, ours);
 }
 
 #[tokio::test]
 async fn lock_age_stops_waiting_in_both() {
-    let theirs = theirs::concurrent_script(Some(20 * MS), None, 100 * MS, 40 * MS).await;
-    let ours = ours::concurrent_script(Some(20 * MS), None, 100 * MS, 40 * MS).await;
+    let (theirs, ours) = tokio::join!(
+        theirs::concurrent_script(Some(50 * MS), None, 600 * MS, 150 * MS),
+        ours::concurrent_script(Some(50 * MS), None, 600 * MS, 150 * MS)
+    );
     assert_eq!(theirs[3], seen("lookups", 3, ""));
     assert_same(theirs, ours);
 }
@@ -407,8 +417,10 @@ async fn get_stale_while_update_matches() {
         std::sync::LazyLock::new(|| pingora_memory_cache::RTCache::new(10, None, None));
     static OURS: std::sync::LazyLock<ours::Cache> =
         std::sync::LazyLock::new(|| readthrough_pingora::RTCache::new(10, None, None));
-    let theirs = theirs::stale_while_update_script(&THEIRS).await;
-    let ours = ours::stale_while_update_script(&OURS).await;
+    let (theirs, ours) = tokio::join!(
+        theirs::stale_while_update_script(&THEIRS),
+        ours::stale_while_update_script(&OURS)
+    );
     assert_same(theirs, ours);
 }
 
@@ -426,7 +438,7 @@ async fn difference_failed_lookup_pingora_runs_it_per_waiter_we_run_it_once() {
     {
         let knobs = Knobs {
             fail: true,
-            delay: Some(20 * MS),
+            delay: Some(200 * MS),
             ..Knobs::default()
         };
         let tasks: Vec<_> = (0..3)
