@@ -17,6 +17,10 @@
 //!   extra bounds: `K: Eq`, and `K: Clone` where a key is stored);
 //! - a zero TTL removes the old value instead of leaving it.
 //!
+//! Pingora 0.9's own test modules (`lib.rs` and `read_through.rs`) pass against this crate with
+//! only their `use` lines changed, except the one test that expects the panic on a wrong batch
+//! count; `scripts/pingora_verbatim.sh` in this crate's repository runs them.
+//!
 //! ```
 //! use async_trait::async_trait;
 //! use pingora_error::ErrorTrait;
@@ -44,6 +48,8 @@
 //! assert_eq!(status, CacheStatus::Hit);
 //! # }
 //! ```
+
+#![warn(missing_docs)]
 
 mod error;
 mod lookup;

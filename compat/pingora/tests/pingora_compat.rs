@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use pingora_error::{Error, ErrorTrait};
-use readthrough_pingora::{CacheStatus, Lookup, MemoryCache, MultiLookup, RTCache};
+use readthrough_pingora::{
+    CacheStatus, Lookup, MemoryCache, MultiLookup, RTCache, SharedLookupError,
+};
 
 // ---------------------------------------------------------------------------------------------
 // MemoryCache (Pingora's lib.rs tests)
@@ -514,10 +516,36 @@ async fn difference_failed_lookup_runs_once_for_all_waiters() {
         let error = value.unwrap_err();
         assert_eq!(error.etype().as_str(), "RTCache: lookup error");
         assert!(error.to_string().contains("scripted failure"), "{error}");
+        assert_eq!(lookup_error_of(&error).etype().as_str(), "scripted failure");
         assert_eq!(status, CacheStatus::Miss);
     }
     assert_eq!(calls.load(Ordering::Relaxed), 1);
     assert_eq!(cache.lookups_in_flight(), 0);
+}
+
+/// The lookup's own error inside an `RTCache` error: the cause itself when the caller was alone
+/// with the failed lookup, inside a `SharedLookupError` when several callers shared it.
+fn lookup_error_of(error: &Error) -> &Error {
+    let cause = error.cause.as_deref().expect("a lookup error has a cause");
+    match cause.downcast_ref::<SharedLookupError>() {
+        Some(shared) => shared.get().downcast_ref::<Error>(),
+        None => cause.downcast_ref::<Error>(),
+    }
+    .expect("the cause is the lookup's pingora_error::Error")
+}
+
+/// As in Pingora, a caller alone with its failed lookup gets the lookup's own error as the cause.
+#[tokio::test]
+async fn lone_failed_lookup_keeps_its_own_error_as_cause() {
+    let cache: TestCache = RTCache::new(10, None, None);
+    let (value, _) = cache.get(&-1, None, Some(&Script::failing())).await;
+    let error = value.unwrap_err();
+    let cause = error.cause.as_deref().unwrap();
+    assert!(cause.downcast_ref::<SharedLookupError>().is_none());
+    assert_eq!(
+        cause.downcast_ref::<Error>().unwrap().etype().as_str(),
+        "scripted failure"
+    );
 }
 
 /// A key whose every value hashes alike: Pingora stores only the 64-bit hash, so all of them
