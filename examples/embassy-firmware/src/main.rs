@@ -2,7 +2,8 @@
 //!
 //! Built for `thumbv7em-none-eabihf` it is a Cortex-M4F image (SysTick time driver, heap from
 //! `embedded-alloc`); built for the host it runs on embassy's std executor and prints its report:
-//! `cargo run -p readthrough-example-embassy`.
+//! `cargo run -p readthrough-example-embassy`. With `--features semihosting` the firmware prints
+//! the same report under a debugger or QEMU (`examples/embassy-firmware/qemu-run.sh`).
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 extern crate alloc;
@@ -104,7 +105,10 @@ async fn main(spawner: Spawner) {
         heap::init();
         match cortex_m::Peripherals::take() {
             Some(peripherals) => systick_driver::start(peripherals.SYST),
-            None => return,
+            None => {
+                report!("the core peripherals were already taken; SysTick cannot be started");
+                return;
+            }
         }
     }
 

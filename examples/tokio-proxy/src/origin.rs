@@ -89,8 +89,9 @@ impl RequestLog {
 
 /// A slow HTTP origin on loopback that counts the requests it receives.
 ///
-/// `GET /not-found...` answers 404; any other path answers 200 with a body naming the path. The
-/// server stops when the `Origin` is dropped.
+/// `GET /not-found...` answers 404; any other path answers 200 with a body naming the path. It
+/// can hold its answers ([`Origin::pause`]) so that a test gets every request in flight first.
+/// The server stops when the `Origin` is dropped.
 pub struct Origin {
     addr: SocketAddr,
     log: Arc<RequestLog>,
