@@ -147,6 +147,13 @@ async fn settle_until<R: Runtime>(what: &str, done: impl Fn() -> bool) {
     panic!("never happened: {what}");
 }
 
+/// Waits until `callers` read-through calls have looked the key up and found no fresh value
+/// (each counts a miss just before it leads, waits or bypasses), then lets them settle.
+async fn arrived<R: Runtime>(cache: &TestCache<R>, callers: usize) {
+    settle_until::<R>("the callers arrive", || cache.stats().misses >= callers).await;
+    settle::<R>().await;
+}
+
 /// Lets every spawned task run until it blocks.
 async fn settle<R: Runtime>() {
     for _ in 0..50 {
@@ -175,8 +182,8 @@ pub async fn coalescing<R: Runtime>() {
             R::spawn(async move { cache.get_or_load(&1, loader).await })
         })
         .collect();
-    settle_until::<R>("the first load starts", || loader.loads() == 1).await;
-    settle::<R>().await;
+    arrived::<R>(&cache, CALLERS).await;
+    assert_eq!(loader.loads(), 1);
     assert_eq!(cache.loads_in_flight(), 1);
     gate.open();
 
@@ -192,7 +199,7 @@ pub async fn coalescing<R: Runtime>() {
     if R::VIRTUAL_TIME {
         assert_eq!(waited, CALLERS - 1, "{statuses:?}");
     } else {
-        // With real threads a caller may only arrive once the value is stored.
+        // A caller preempted between its lookup and joining the load may find the value stored.
         let late = statuses.iter().filter(|s| **s == Status::Hit).count();
         assert_eq!(waited + late, CALLERS - 1, "{statuses:?}");
     }
@@ -252,7 +259,7 @@ pub async fn lock_age<R: Runtime>() {
         let (cache, slow) = (Arc::clone(&cache), slow.clone());
         R::spawn(async move { cache.get_or_load(&1, slow).await })
     };
-    settle::<R>().await;
+    arrived::<R>(&cache, 2).await;
 
     R::sleep(lock_age + R::UNIT).await;
     let fast = TestLoader::new().offset(1);
@@ -424,7 +431,7 @@ pub async fn leader_cancellation<R: Runtime>() {
             R::spawn(async move { cache.get_or_load(&1, loader).await })
         })
         .collect();
-    settle::<R>().await;
+    arrived::<R>(&cache, 9).await;
     drop(leader);
     gate.open();
 
@@ -452,8 +459,8 @@ pub async fn shared_error<R: Runtime>() {
             R::spawn(async move { cache.get_or_load(&1, failing).await })
         })
         .collect();
-    settle_until::<R>("the failing load starts", || failing.loads() == 1).await;
-    settle::<R>().await;
+    arrived::<R>(&cache, CALLERS).await;
+    assert_eq!(failing.loads(), 1);
     gate.open();
 
     let mut errors = Vec::new();
@@ -474,8 +481,8 @@ pub async fn shared_error<R: Runtime>() {
             );
         }
     } else {
-        // With real threads a caller may arrive after the failure landed and load again; still
-        // every load's error is shared by all who waited for that load.
+        // A caller preempted between its lookup and joining the load may arrive after the
+        // failure landed and load again; still every load's error is shared by all its waiters.
         let mut distinct: Vec<*const Failure> = errors
             .iter()
             .map(|e| e.load_error().unwrap() as *const Failure)

@@ -178,7 +178,8 @@ pub trait RevalidateInBackground<K, V, E> {
     ///     assert_eq!(answer.value, 100);
     ///     assert!(matches!(answer.status, Status::Stale(_)));
     ///
-    ///     while cache.get(&1) != Some(200) {
+    ///     // get_stale: the refreshed value may already be past its 1 ms TTL again
+    ///     while cache.get_stale(&1).map(|answer| answer.value) != Some(200) {
     ///         smol::Timer::after(Duration::from_millis(1)).await;
     ///     }
     /// });
@@ -216,7 +217,8 @@ pub trait RevalidateInBackground<K, V, E> {
     ///     let load = |_: &u32| async { Ok(200) };
     ///     let answer = cache.get_or_revalidate_on(&executor, &1, load).await.unwrap();
     ///     assert!(matches!(answer.status, Status::Stale(_)));
-    ///     while cache.get(&1) != Some(200) {
+    ///     // get_stale: the refreshed value may already be past its 1 ms TTL again
+    ///     while cache.get_stale(&1).map(|answer| answer.value) != Some(200) {
     ///         smol::future::yield_now().await;
     ///     }
     /// }));
