@@ -12,6 +12,7 @@ use std::time::Duration;
 use event_listener::{Event, listener};
 use readthrough_core::{ManualTimer, Timer};
 
+#[allow(unused_imports)]
 pub use futures_lite::future::block_on;
 
 /// Polls `future` once with a waker that does nothing.

@@ -1,0 +1,131 @@
+//! Heap allocations, counted by a global allocator in this test binary alone.
+//!
+//! Only allocations made by the measuring thread count: the test harness's own threads
+//! allocate when they report other tests.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::Duration;
+
+use std::task::Poll;
+
+use common::{Calls, numbered_after, poll_once};
+use readthrough_core::{Cache, ManualTimer};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    // `try_with`: the thread-local is gone while a thread shuts down.
+    let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+}
+
+fn allocations_so_far() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+// SAFETY: forwards to the system allocator, only counting.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during<R>(f: impl FnOnce() -> R) -> (usize, R) {
+    let before = allocations_so_far();
+    let result = f();
+    (allocations_so_far() - before, result)
+}
+
+#[test]
+fn hits_allocate_nothing() {
+    let cache = Cache::<u64, u64>::new(1024).unwrap();
+    for key in 0..512 {
+        cache.insert(key, key);
+    }
+    let load = |k: &u64| { let k = *k; async move { Ok(k) } };
+    // block_on sets up its thread-local parker on first use: not the cache's allocation.
+    futures_lite::future::block_on(async {});
+    let (allocations, found) = allocations_during(|| {
+        let mut found = 0;
+        for key in 0..512 {
+            found += cache.get(&key).is_some() as usize;
+            let answer = futures_lite::future::block_on(cache.get_or_load(&key, load));
+            found += answer.is_ok() as usize;
+        }
+        found
+    });
+    assert_eq!(found, 1024);
+    assert_eq!(allocations, 0, "a hit, plain or read-through, allocates nothing");
+}
+
+#[test]
+fn a_warm_preallocated_cache_inserts_and_evicts_without_allocating() {
+    let cache = Cache::<u64, u64>::builder().capacity(4096).preallocate().build().unwrap();
+    for key in 0..20_000 {
+        cache.insert(key, key);
+    }
+    let (allocations, ()) = allocations_during(|| {
+        for key in 20_000..60_000 {
+            cache.insert(key, key);
+        }
+    });
+    assert_eq!(allocations, 0, "inserts and evictions in a warm cache allocate nothing");
+}
+
+/// Allocations made by the cache while `waiters` callers join one load (their first poll)
+/// and while that load lands and every caller finishes: `(joining, landing)`.
+fn storm(waiters: usize) -> (usize, usize) {
+    let calls = Calls::default();
+    let timer = ManualTimer::new();
+    let cache: Cache<u32, u32, String, ManualTimer> =
+        Cache::builder().capacity(16).timer(timer.clone()).build().unwrap();
+    let load = numbered_after(&calls, &timer, Duration::from_millis(10));
+    // The callers' futures and the vector of answers are the caller's memory: made up front.
+    let mut callers: Vec<_> = (0..waiters).map(|_| Box::pin(cache.get_or_load(&1, &load))).collect();
+    let mut answers = Vec::with_capacity(waiters);
+    let (joining, ()) = allocations_during(|| {
+        for caller in &mut callers {
+            assert!(poll_once(caller.as_mut()).is_pending());
+        }
+    });
+    let (landing, ()) = allocations_during(|| {
+        timer.advance(Duration::from_millis(10));
+        for caller in &mut callers {
+            loop {
+                if let Poll::Ready(answer) = poll_once(caller.as_mut()) {
+                    answers.push(answer);
+                    break;
+                }
+            }
+        }
+    });
+    assert_eq!(calls.count(), 1);
+    assert!(answers.iter().all(|a| a.as_ref().unwrap().value == 1));
+    (joining, landing)
+}
+
+#[test]
+fn waiters_do_not_grow_the_heap() {
+    let waiters = if cfg!(miri) { 100 } else { 1000 };
+    let few = storm(10);
+    let many = storm(waiters);
+    println!("allocations (joining, landing): 10 waiters {few:?}, {waiters} waiters {many:?}");
+    assert_eq!(few, many, "the number of waiters changed the number of allocations");
+}
