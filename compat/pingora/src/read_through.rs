@@ -319,6 +319,9 @@ where
     /// - A `multi_lookup` returning the wrong number of values makes this return an error
     ///   (nothing from that call is cached); Pingora panics.
     ///
+    /// - A key repeated in `keys` is passed to `multi_lookup` once (Pingora passes every
+    ///   repetition); every repetition gets the value and status of the first.
+    ///
     /// As in Pingora, a key this call looked up reports `Miss` even if an expired value was
     /// cached, and any lookup error discards the whole answer.
     ///
@@ -364,16 +367,19 @@ where
             .get_or_load_many_with_ttl(&keys, lookup)
             .await
             .map_err(lookup_failed)?;
-        Ok(answers
-            .into_iter()
-            .map(|answer| {
-                let status = match CacheStatus::from(answer.status) {
-                    CacheStatus::Expired => CacheStatus::Miss,
-                    other => other,
-                };
-                (answer.value, status)
-            })
-            .collect())
+        let mut results: Vec<(T, CacheStatus)> = Vec::with_capacity(answers.len());
+        for (index, answer) in answers.into_iter().enumerate() {
+            let status = match CacheStatus::from(answer.status) {
+                CacheStatus::Expired => CacheStatus::Miss,
+                CacheStatus::LockHit => keys[..index]
+                    .iter()
+                    .position(|earlier| *earlier == keys[index])
+                    .map_or(CacheStatus::LockHit, |first| results[first].1),
+                other => other,
+            };
+            results.push((answer.value, status));
+        }
+        Ok(results)
     }
 }
 

@@ -616,3 +616,42 @@ async fn difference_multi_get_joins_a_lookup_in_flight() {
     assert_eq!((value.unwrap(), status), (1, CacheStatus::Miss));
     assert_eq!(calls.load(Ordering::Relaxed), 1);
 }
+
+/// Pingora hands a key repeated in `multi_get` to `multi_lookup` once per repetition; here once.
+/// The answers are Pingora's: one per repetition, all with the first one's status.
+#[tokio::test]
+async fn difference_multi_get_looks_up_a_repeated_key_once() {
+    struct Recorded;
+
+    static BATCHES: std::sync::Mutex<Vec<Vec<i32>>> = std::sync::Mutex::new(Vec::new());
+
+    #[async_trait]
+    impl MultiLookup<i32, i32, ()> for Recorded {
+        async fn multi_lookup(
+            keys: &[&i32],
+            _extra: Option<&()>,
+        ) -> Result<Vec<(i32, Option<Duration>)>, Box<dyn ErrorTrait + Send + Sync>> {
+            BATCHES
+                .lock()
+                .unwrap()
+                .push(keys.iter().map(|key| **key).collect());
+            Ok(keys.iter().map(|key| (**key * 10, None)).collect())
+        }
+    }
+
+    let cache: RTCache<i32, i32, Recorded, ()> = RTCache::new(10, None, None);
+    let answers = cache
+        .multi_get([1, 1, 2, 1].iter(), None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        answers,
+        vec![
+            (10, CacheStatus::Miss),
+            (10, CacheStatus::Miss),
+            (20, CacheStatus::Miss),
+            (10, CacheStatus::Miss),
+        ]
+    );
+    assert_eq!(*BATCHES.lock().unwrap(), vec![vec![1, 2]]);
+}

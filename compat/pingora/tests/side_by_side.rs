@@ -271,6 +271,17 @@ macro_rules! scenarios {
                     Ok(answers) => log.push(seen("failing multi_get", answers, "")),
                     Err(error) => log.push(seen("failing multi_get", error.etype().as_str(), "")),
                 }
+                match cache
+                    .multi_get([50, 50, 1, 50].iter(), None, Some(&batch))
+                    .await
+                {
+                    Ok(answers) => {
+                        for (i, (v, s)) in answers.iter().enumerate() {
+                            log.push(seen(&format!("repeated key {i}"), v, &word(s)));
+                        }
+                    }
+                    Err(error) => log.push(seen("repeated key", error.etype().as_str(), "")),
+                }
                 log.push(seen("batch lookups", batch.calls(), ""));
                 log
             }
