@@ -114,3 +114,8 @@ pub use readthrough_smol as smol;
 #[cfg(feature = "tokio")]
 #[doc(inline)]
 pub use readthrough_tokio as tokio;
+
+/// The README's Rust code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
