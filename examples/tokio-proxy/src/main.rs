@@ -1,5 +1,5 @@
-//! Starts an origin and the caching proxy in front of it on loopback, sends two rounds of
-//! concurrent requests through the proxy and prints how they were served.
+//! Starts an origin and the caching proxy in front of it on loopback, sends three rounds of
+//! concurrent requests through the proxy (cold, warm, expired) and prints how they were served.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -11,6 +11,8 @@ use tokio::task::JoinSet;
 
 const REQUESTS_PER_ROUND: usize = 1_000;
 const URLS: usize = 10;
+/// Short, so that the third round finds every response expired and is served stale.
+const RESPONSE_TTL: Duration = Duration::from_secs(3);
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -19,7 +21,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..OriginConfig::default()
     };
     let origin = Origin::start(origin_config.clone()).await?;
-    let proxy = Proxy::start(ProxyConfig::new(origin.addr())).await?;
+    let proxy = Proxy::start(ProxyConfig {
+        ttl: RESPONSE_TTL,
+        ..ProxyConfig::new(origin.addr())
+    })
+    .await?;
     println!(
         "origin http://{} (answers after {:?}), proxy http://{}",
         origin.addr(),
@@ -28,7 +34,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let client = http2_client();
-    for round in 1..=2 {
+    for round in 1..=3 {
+        if round == 3 {
+            tokio::time::sleep(RESPONSE_TTL).await;
+            println!("(waited {RESPONSE_TTL:?}: every response is past its TTL)");
+        }
         let started = Instant::now();
         let mut requests = JoinSet::new();
         for index in 0..REQUESTS_PER_ROUND {
@@ -51,8 +61,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             origin.requests()
         );
     }
+    while proxy.cache().loads_in_flight() > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     println!(
-        "peak requests in flight at the proxy: {}, loads in flight now: {}",
+        "after the background refreshes: origin requests {}; peak requests in flight at the proxy: {}, loads in flight now: {}",
+        origin.requests(),
         proxy.peak_requests_in_flight(),
         proxy.cache().loads_in_flight()
     );

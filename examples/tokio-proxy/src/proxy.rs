@@ -11,6 +11,7 @@ use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use readthrough_core::Error;
+use readthrough_tokio::RevalidateInBackground;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -32,6 +33,9 @@ pub struct ProxyConfig {
     pub capacity: usize,
     /// How long a cached response is served before the origin is asked again.
     pub ttl: Duration,
+    /// How long past its TTL a response may still be served (`x-cache: STALE`) while one
+    /// background request refreshes it; zero turns stale serving off.
+    pub stale_window: Duration,
     /// Longest the proxy waits for the origin before answering 504.
     pub origin_timeout: Duration,
     /// Keep-alive connections to the origin kept open when idle.
@@ -39,7 +43,8 @@ pub struct ProxyConfig {
 }
 
 impl ProxyConfig {
-    /// Defaults for a proxy in front of `origin`: 10,000 responses for 60 s, 10 s origin timeout.
+    /// Defaults for a proxy in front of `origin`: 10,000 responses, fresh for 60 s and served stale
+    /// for 30 s more while being refreshed, 10 s origin timeout.
     ///
     /// ```
     /// # use readthrough_example_tokio_proxy::ProxyConfig;
@@ -51,6 +56,7 @@ impl ProxyConfig {
             origin,
             capacity: 10_000,
             ttl: Duration::from_secs(60),
+            stale_window: Duration::from_secs(30),
             origin_timeout: Duration::from_secs(10),
             origin_idle_connections: 128,
         }
@@ -60,7 +66,7 @@ impl ProxyConfig {
 struct ProxyState {
     origin: SocketAddr,
     client: HttpClient,
-    cache: ResponseCache,
+    cache: Arc<ResponseCache>,
     requests_received: AtomicUsize,
     requests_in_flight: AtomicUsize,
     peak_requests_in_flight: AtomicUsize,
@@ -115,6 +121,7 @@ impl Proxy {
         let cache: ResponseCache = readthrough_tokio::builder()
             .capacity(config.capacity)
             .ttl(config.ttl)
+            .stale_window(config.stale_window)
             .load_timeout(config.origin_timeout)
             .build()
             .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error.to_string()))?;
@@ -123,7 +130,7 @@ impl Proxy {
         let state = Arc::new(ProxyState {
             origin: config.origin,
             client: http1_client(config.origin_idle_connections),
-            cache,
+            cache: Arc::new(cache),
             requests_received: AtomicUsize::new(0),
             requests_in_flight: AtomicUsize::new(0),
             peak_requests_in_flight: AtomicUsize::new(0),
@@ -243,12 +250,13 @@ async fn handle(
     if request.method() != Method::GET {
         return Ok(forward_uncached(&state.client, origin_uri, request).await);
     }
-    let client = &state.client;
+    let client = state.client.clone();
     let answer = state
         .cache
-        .get_or_load(&path_and_query, |_: &String| {
+        .get_or_revalidate_in_background(&path_and_query, move |_: &String| {
+            let client = client.clone();
             let uri = origin_uri.clone();
-            async move { load_from_origin(client, uri).await }
+            async move { load_from_origin(&client, uri).await }
         })
         .await;
     Ok(match answer {

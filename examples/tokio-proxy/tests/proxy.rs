@@ -305,3 +305,57 @@ fn post_body() -> http_body_util::combinators::BoxBody<bytes::Bytes, hyper::Erro
         .map_err(|never| match never {})
         .boxed()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_responses_are_served_stale_while_one_request_refreshes_them() {
+    const CLIENTS: usize = 20;
+    let ttl = Duration::from_millis(200);
+    let origin = Origin::start(OriginConfig {
+        response_delay: Duration::ZERO,
+        ..OriginConfig::default()
+    })
+    .await
+    .expect("origin starts");
+    let proxy = Proxy::start(ProxyConfig {
+        ttl,
+        stale_window: Duration::from_secs(60),
+        ..ProxyConfig::new(origin.addr())
+    })
+    .await
+    .expect("proxy starts");
+    let client = http2_client();
+    let page = uri(&proxy, "/page");
+
+    let first = fetch(&client, page.clone()).await.expect("answers");
+    assert_eq!(first.x_cache.as_deref(), Some("MISS"));
+    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+    // Held refreshes show that stale answers do not wait for the origin.
+    origin.pause();
+
+    let mut stale_requests = JoinSet::new();
+    for _ in 0..CLIENTS {
+        let client = client.clone();
+        let page = page.clone();
+        stale_requests.spawn(async move {
+            let response = fetch(&client, page).await.expect("answers");
+            ("/page".to_owned(), response)
+        });
+    }
+    let by_x_cache = tally(stale_requests).await;
+    assert_eq!(by_x_cache.get("STALE"), Some(&CLIENTS), "{by_x_cache:?}");
+    wait_until("the refresh reaches the origin", || {
+        origin.requests_for("/page") == 2
+    })
+    .await;
+    assert_eq!(proxy.cache().loads_in_flight(), 1, "one refresh for all");
+
+    origin.resume();
+    wait_until("the refresh is stored", || {
+        proxy.cache().loads_in_flight() == 0
+    })
+    .await;
+    let refreshed = fetch(&client, page).await.expect("answers");
+    assert_eq!(refreshed.x_cache.as_deref(), Some("HIT"));
+    assert_eq!(refreshed.body, first.body);
+    assert_eq!(origin.requests_for("/page"), 2);
+}
