@@ -103,6 +103,53 @@ where
             callbacks: PhantomData,
         }
     }
+
+    /// Removes the value cached for `key`. Not in Pingora 0.9 (its `RTCache` offers no way to
+    /// drop an entry, Pingora issue #473). A lookup running for `key` still stores its result.
+    ///
+    /// ```
+    /// # use async_trait::async_trait;
+    /// # use pingora_error::ErrorTrait;
+    /// # use readthrough_pingora::{CacheStatus, Lookup, RTCache};
+    /// # use std::time::Duration;
+    /// # struct Backend;
+    /// # #[async_trait]
+    /// # impl Lookup<u32, u32, ()> for Backend {
+    /// #     async fn lookup(key: &u32, _: Option<&()>)
+    /// #         -> Result<(u32, Option<Duration>), Box<dyn ErrorTrait + Send + Sync>> { Ok((*key, None)) }
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let cache: RTCache<u32, u32, Backend, ()> = RTCache::new(100, None, None);
+    /// cache.get(&1, None, None).await;
+    /// cache.remove(&1);
+    /// assert_eq!(cache.get(&1, None, None).await.1, CacheStatus::Miss);
+    /// # }
+    /// ```
+    pub fn remove(&self, key: &K) {
+        self.inner.store.remove(key);
+    }
+
+    /// How many lookups are running now. Not in Pingora 0.9; zero whenever the cache is idle,
+    /// including after a caller running a lookup was cancelled.
+    ///
+    /// ```
+    /// # use async_trait::async_trait;
+    /// # use pingora_error::ErrorTrait;
+    /// # use readthrough_pingora::{Lookup, RTCache};
+    /// # use std::time::Duration;
+    /// # struct Backend;
+    /// # #[async_trait]
+    /// # impl Lookup<u32, u32, ()> for Backend {
+    /// #     async fn lookup(key: &u32, _: Option<&()>)
+    /// #         -> Result<(u32, Option<Duration>), Box<dyn ErrorTrait + Send + Sync>> { Ok((*key, None)) }
+    /// # }
+    /// let cache: RTCache<u32, u32, Backend, ()> = RTCache::new(100, None, None);
+    /// assert_eq!(cache.lookups_in_flight(), 0);
+    /// ```
+    pub fn lookups_in_flight(&self) -> usize {
+        self.inner.store.loads_in_flight()
+    }
 }
 
 impl<K, T, CB, S> RTCache<K, T, CB, S>
@@ -197,53 +244,6 @@ where
         }
         self.get(key, ttl, extra).await
     }
-
-    /// Removes the value cached for `key`. Not in Pingora 0.9 (its `RTCache` offers no way to
-    /// drop an entry, Pingora issue #473). A lookup running for `key` still stores its result.
-    ///
-    /// ```
-    /// # use async_trait::async_trait;
-    /// # use pingora_error::ErrorTrait;
-    /// # use readthrough_pingora::{CacheStatus, Lookup, RTCache};
-    /// # use std::time::Duration;
-    /// # struct Backend;
-    /// # #[async_trait]
-    /// # impl Lookup<u32, u32, ()> for Backend {
-    /// #     async fn lookup(key: &u32, _: Option<&()>)
-    /// #         -> Result<(u32, Option<Duration>), Box<dyn ErrorTrait + Send + Sync>> { Ok((*key, None)) }
-    /// # }
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let cache: RTCache<u32, u32, Backend, ()> = RTCache::new(100, None, None);
-    /// cache.get(&1, None, None).await;
-    /// cache.remove(&1);
-    /// assert_eq!(cache.get(&1, None, None).await.1, CacheStatus::Miss);
-    /// # }
-    /// ```
-    pub fn remove(&self, key: &K) {
-        self.inner.store.remove(key);
-    }
-
-    /// How many lookups are running now. Not in Pingora 0.9; zero whenever the cache is idle,
-    /// including after a caller running a lookup was cancelled.
-    ///
-    /// ```
-    /// # use async_trait::async_trait;
-    /// # use pingora_error::ErrorTrait;
-    /// # use readthrough_pingora::{Lookup, RTCache};
-    /// # use std::time::Duration;
-    /// # struct Backend;
-    /// # #[async_trait]
-    /// # impl Lookup<u32, u32, ()> for Backend {
-    /// #     async fn lookup(key: &u32, _: Option<&()>)
-    /// #         -> Result<(u32, Option<Duration>), Box<dyn ErrorTrait + Send + Sync>> { Ok((*key, None)) }
-    /// # }
-    /// let cache: RTCache<u32, u32, Backend, ()> = RTCache::new(100, None, None);
-    /// assert_eq!(cache.lookups_in_flight(), 0);
-    /// ```
-    pub fn lookups_in_flight(&self) -> usize {
-        self.inner.store.loads_in_flight()
-    }
 }
 
 impl<K, T, CB, S> RTCache<K, T, CB, S>
@@ -323,7 +323,8 @@ where
     ///   repetition); every repetition gets the value and status of the first.
     ///
     /// As in Pingora, a key this call looked up reports `Miss` even if an expired value was
-    /// cached, and any lookup error discards the whole answer.
+    /// cached, and a lookup error (here also that of a lookup it joined) discards the whole
+    /// answer.
     ///
     /// ```
     /// # use async_trait::async_trait;
