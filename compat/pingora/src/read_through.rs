@@ -32,8 +32,11 @@ use crate::status::CacheStatus;
 ///   distinct. This needs `K: Eq + Clone` on top of Pingora's `K: Hash + Send`.
 /// - **Zero TTL.** A lookup or `ttl` of zero stores nothing and removes the old value
 ///   (Pingora leaves the old value in place).
-/// - **Zero `lock_age` / `lock_timeout`** behave as one nanosecond, which is what zero means
-///   in Pingora too (the store refuses a literal zero).
+/// - **Zero TTL, waiters.** Callers waiting on a lookup that returned a zero TTL get its value
+///   (`LockHit`); Pingora's waiters find nothing cached and each run the lookup again.
+/// - **Zero `lock_age` / `lock_timeout`** are taken as one nanosecond (the store refuses a
+///   literal zero): a lock is too old at once, as in Pingora, and a waiter gives up after
+///   tokio's timer granularity (about a millisecond) rather than without waiting at all.
 ///
 /// ```
 /// use async_trait::async_trait;
