@@ -137,9 +137,10 @@ pub fn builder<K, V, E>() -> readthrough_core::Builder<K, V, E, SmolTimer> {
 /// Stale-while-revalidate with the refresh in a spawned smol task.
 ///
 /// [`get_or_revalidate_in_background`](RevalidateInBackground::get_or_revalidate_in_background)
-/// spawns with [`smol::spawn`], i.e. on smol's global executor, whose threads start on first use
-/// (`SMOL_THREADS`, default 1) and run whatever your own executor does not. A service that runs
-/// its own [`smol::Executor`] and wants the refresh there uses
+/// spawns with [`smol::spawn`], i.e. on smol's global executor, which runs on background threads
+/// of its own (`SMOL_THREADS`, default 1) started on first use, whatever executor the caller is
+/// on (async-std users included). A service that runs its own [`smol::Executor`] and wants the
+/// refresh there uses
 /// [`get_or_revalidate_on`](RevalidateInBackground::get_or_revalidate_on).
 pub trait RevalidateInBackground<K, V, E> {
     /// Answers at once from the cache when it can, refreshing in the background when the value
