@@ -165,6 +165,8 @@ struct Script {
     fail: bool,
     return_nothing: bool,
     delay: Option<Duration>,
+    /// The TTL a successful lookup returns.
+    own_ttl: Option<Duration>,
     /// Counts `Lookup::lookup` calls; each successful lookup returns the count so far, so the
     /// values tell how many lookups ran.
     calls: Arc<AtomicI32>,
@@ -176,6 +178,7 @@ impl Script {
             fail: false,
             return_nothing: false,
             delay: None,
+            own_ttl: None,
             calls: Arc::new(AtomicI32::new(0)),
         }
     }
@@ -212,7 +215,9 @@ impl Lookup<i32, i32, Script> for Scripted {
         extra: Option<&Script>,
     ) -> Result<(i32, Option<Duration>), Box<dyn ErrorTrait + Send + Sync>> {
         let mut calls = 0;
+        let mut own_ttl = None;
         if let Some(script) = extra {
+            own_ttl = script.own_ttl;
             calls = script.calls.fetch_add(1, Ordering::Relaxed) + 1;
             if let Some(delay) = script.delay {
                 tokio::time::sleep(delay).await;
@@ -221,7 +226,7 @@ impl Lookup<i32, i32, Script> for Scripted {
                 return Err(Error::new_str("scripted failure"));
             }
         }
-        Ok((calls, None))
+        Ok((calls, own_ttl))
     }
 }
 
@@ -654,4 +659,29 @@ async fn difference_multi_get_looks_up_a_repeated_key_once() {
         ]
     );
     assert_eq!(*BATCHES.lock().unwrap(), vec![vec![1, 2]]);
+}
+
+/// Pingora's waiters find nothing cached after a zero-TTL lookup and each run the lookup again.
+/// Here they receive its value; nothing is stored.
+#[tokio::test(start_paused = true)]
+async fn difference_waiters_of_a_zero_ttl_lookup_get_its_value() {
+    let cache = Arc::new(TestCache::new(10, None, None));
+    let calls = Arc::new(AtomicI32::new(0));
+    let script = Script {
+        own_ttl: Some(Duration::ZERO),
+        ..Script::slow(Duration::from_millis(10), &calls)
+    };
+    let answers = three_gets(&cache, [1, 1, 1], &script).await;
+    let mut statuses: Vec<_> = answers
+        .into_iter()
+        .map(|(value, status)| {
+            assert_eq!(value.unwrap(), 1);
+            status.as_str().to_owned()
+        })
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, ["lock_hit", "lock_hit", "miss"]);
+    assert_eq!(calls.load(Ordering::Relaxed), 1);
+    let (value, status) = cache.get(&1, None, Some(&script)).await;
+    assert_eq!((value.unwrap(), status), (2, CacheStatus::Miss));
 }
