@@ -57,7 +57,7 @@ impl<E> Clone for Error<E> {
 impl<E: fmt::Display> fmt::Display for Error<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Load(error) => write!(f, "load failed: {error}"),
+            Error::Load(error) => write!(f, "load failed: {}", &**error),
             Error::LoadTimeout => f.write_str("load timed out"),
             Error::BatchSize { expected, returned } => write!(
                 f,

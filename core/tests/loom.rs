@@ -1,0 +1,94 @@
+//! A loom model of the leader / waiter / cancel protocol.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test -p readthrough-core --release --test loom`.
+//! loom explores every interleaving of the shard lock, the flight state and event-listener's
+//! notifications, and reports a waiter that is never woken as a deadlock.
+#![cfg(loom)]
+
+use std::future::{Future, pending};
+use std::pin::pin;
+use std::task::{Context, Waker};
+
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::thread;
+use readthrough_core::{Arc, Cache, Status};
+
+fn small_cache() -> Arc<Cache<u8, u8>> {
+    Arc::new(Cache::builder().capacity(4).shards(1).build().unwrap())
+}
+
+#[test]
+fn two_callers_load_once_and_both_get_the_value() {
+    loom::model(|| {
+        let cache = small_cache();
+        let loads = Arc::new(AtomicUsize::new(0));
+        let caller = {
+            let (cache, loads) = (cache.clone(), loads.clone());
+            thread::spawn(move || {
+                let load = |_: &u8| {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    async { Ok(7) }
+                };
+                loom::future::block_on(cache.get_or_load(&1, load)).unwrap()
+            })
+        };
+        let load = |_: &u8| {
+            loads.fetch_add(1, Ordering::SeqCst);
+            async { Ok(7) }
+        };
+        let mine = loom::future::block_on(cache.get_or_load(&1, load)).unwrap();
+        let theirs = caller.join().unwrap();
+        assert_eq!((mine.value, theirs.value), (7, 7));
+        assert_eq!(loads.load(Ordering::SeqCst), 1, "one load, never a redundant one");
+        let statuses = [mine.status, theirs.status];
+        assert!(statuses.contains(&Status::Miss));
+        assert_eq!(cache.loads_in_flight(), 0);
+    });
+}
+
+#[test]
+fn a_cancelled_leader_never_strands_a_waiter() {
+    loom::model(|| {
+        let cache = small_cache();
+        let cancelled = {
+            let cache = cache.clone();
+            thread::spawn(move || {
+                let never = |_: &u8| pending::<Result<u8, core::convert::Infallible>>();
+                let mut leader = pin!(cache.get_or_load(&1, never));
+                let _ = leader.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+            })
+        };
+        let answer = loom::future::block_on(cache.get_or_load(&1, |_: &u8| async { Ok(7) }));
+        cancelled.join().unwrap();
+        assert_eq!(answer.unwrap().value, 7);
+        assert_eq!(cache.loads_in_flight(), 0);
+    });
+}
+
+#[test]
+fn a_failed_load_reaches_its_waiter() {
+    loom::model(|| {
+        let cache: Arc<Cache<u8, u8, &'static str>> =
+            Arc::new(Cache::builder().capacity(4).shards(1).build().unwrap());
+        let loads = Arc::new(AtomicUsize::new(0));
+        let caller = {
+            let (cache, loads) = (cache.clone(), loads.clone());
+            thread::spawn(move || {
+                let fail = |_: &u8| {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    async { Err("down") }
+                };
+                loom::future::block_on(cache.get_or_load(&1, fail)).is_err()
+            })
+        };
+        let fail = |_: &u8| {
+            loads.fetch_add(1, Ordering::SeqCst);
+            async { Err("down") }
+        };
+        assert!(loom::future::block_on(cache.get_or_load(&1, fail)).is_err());
+        assert!(caller.join().unwrap());
+        // Errors are not stored: a caller arriving after the first load landed loads again.
+        assert!((1..=2).contains(&loads.load(Ordering::SeqCst)));
+        assert_eq!(cache.loads_in_flight(), 0);
+    });
+}
