@@ -309,9 +309,11 @@ async fn rt_concurrent_gets_of_different_keys_each_look_up() {
     assert_eq!(total, 6);
 }
 
-#[tokio::test(start_paused = true)]
-async fn rt_lookup_older_than_lock_age_stops_making_callers_wait() {
-    let cache = Arc::new(TestCache::new(10, Some(Duration::from_secs(1)), None));
+/// A 2 s lookup for key 1, and after `head_start` two more callers for key 1; returns the sum
+/// of the three values. Each lookup returns the number of lookups so far, so a sum of 6 means
+/// three lookups ran.
+async fn slow_lookup_and_two_latecomers(cache: TestCache, head_start: Duration) -> i32 {
+    let cache = Arc::new(cache);
     let calls = Arc::new(AtomicI32::new(0));
     let slow = Script::slow(Duration::from_secs(2), &calls);
     let quick = Script::counting(&calls);
@@ -320,8 +322,7 @@ async fn rt_lookup_older_than_lock_age_stops_making_callers_wait() {
         let cache = cache.clone();
         tokio::spawn(async move { cache.get(&1, None, Some(&slow)).await.0.unwrap() })
     };
-    // 1.5 s later the first lookup is older than the 1 s lock age: no waiting on it.
-    tokio::time::sleep(Duration::from_secs_f32(1.5)).await;
+    tokio::time::sleep(head_start).await;
     let later = [0, 1].map(|_| {
         let cache = cache.clone();
         let quick = quick.clone();
@@ -329,31 +330,23 @@ async fn rt_lookup_older_than_lock_age_stops_making_callers_wait() {
     });
     let [second, third] = later;
     let (first, second, third) = tokio::join!(first, second, third);
-    // Three lookups ran, returning 1, 2 and 3 in some order.
-    assert_eq!(first.unwrap() + second.unwrap() + third.unwrap(), 6);
+    first.unwrap() + second.unwrap() + third.unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn rt_lookup_older_than_lock_age_stops_making_callers_wait() {
+    // 1.5 s after it started, the first lookup is older than the 1 s lock age: no waiting on it.
+    let cache = TestCache::new(10, Some(Duration::from_secs(1)), None);
+    let total = slow_lookup_and_two_latecomers(cache, Duration::from_secs_f32(1.5)).await;
+    assert_eq!(total, 6);
 }
 
 #[tokio::test(start_paused = true)]
 async fn rt_waiter_past_lock_timeout_looks_up_itself() {
-    let cache = Arc::new(TestCache::new(10, None, Some(Duration::from_secs(1))));
-    let calls = Arc::new(AtomicI32::new(0));
-    let slow = Script::slow(Duration::from_secs(2), &calls);
-    let quick = Script::counting(&calls);
-
-    let first = {
-        let cache = cache.clone();
-        tokio::spawn(async move { cache.get(&1, None, Some(&slow)).await.0.unwrap() })
-    };
     // The two later callers wait 1 s for the 2 s lookup, then run their own.
-    let later = [0, 1].map(|_| {
-        let cache = cache.clone();
-        let quick = quick.clone();
-        tokio::spawn(async move { cache.get(&1, None, Some(&quick)).await.0.unwrap() })
-    });
-    let [second, third] = later;
-    let (first, second, third) = tokio::join!(first, second, third);
-    // Three lookups ran, returning 1, 2 and 3 in some order.
-    assert_eq!(first.unwrap() + second.unwrap() + third.unwrap(), 6);
+    let cache = TestCache::new(10, None, Some(Duration::from_secs(1)));
+    let total = slow_lookup_and_two_latecomers(cache, Duration::ZERO).await;
+    assert_eq!(total, 6);
 }
 
 #[tokio::test(start_paused = true)]

@@ -112,6 +112,21 @@ macro_rules! scenarios {
                 (label.to_owned(), value, word(&answer.1))
             }
 
+            fn log_multi(
+                log: &mut Vec<Seen>,
+                label: &str,
+                answer: Result<Vec<(i32, CacheStatus)>, Box<Error>>,
+            ) {
+                match answer {
+                    Ok(answers) => {
+                        for (i, (v, s)) in answers.iter().enumerate() {
+                            log.push(seen(&format!("{label} {i}"), v, &word(s)));
+                        }
+                    }
+                    Err(error) => log.push(seen(label, error.etype().as_str(), "error")),
+                }
+            }
+
             pub fn memory_script() -> Vec<Seen> {
                 let mut log = Vec::new();
                 let cache: MemoryCache<i32, i32> = MemoryCache::new(10);
@@ -238,50 +253,26 @@ macro_rules! scenarios {
                 let batch = Knobs::default();
                 let _ = cache.get(&30, Some(10 * MS), quick).await;
                 tokio::time::sleep(30 * MS).await;
-                match cache
+                let answer = cache
                     .multi_get([1, 20, 30].iter(), None, Some(&batch))
-                    .await
-                {
-                    Ok(answers) => {
-                        for (i, (v, s)) in answers.iter().enumerate() {
-                            log.push(seen(&format!("multi_get {i}"), v, &word(s)));
-                        }
-                    }
-                    Err(error) => log.push(seen("multi_get", error.etype().as_str(), "")),
-                }
-                match cache
+                    .await;
+                log_multi(&mut log, "multi_get", answer);
+                let answer = cache
                     .multi_get([1, 20, 30].iter(), None, Some(&batch))
-                    .await
-                {
-                    Ok(answers) => {
-                        for (i, (v, s)) in answers.iter().enumerate() {
-                            log.push(seen(&format!("multi_get again {i}"), v, &word(s)));
-                        }
-                    }
-                    Err(error) => log.push(seen("multi_get again", error.etype().as_str(), "")),
-                }
+                    .await;
+                log_multi(&mut log, "multi_get again", answer);
                 let failing_batch = Knobs {
                     fail: true,
                     ..Knobs::default()
                 };
-                match cache
+                let answer = cache
                     .multi_get([1, 40].iter(), None, Some(&failing_batch))
-                    .await
-                {
-                    Ok(answers) => log.push(seen("failing multi_get", answers, "")),
-                    Err(error) => log.push(seen("failing multi_get", error.etype().as_str(), "")),
-                }
-                match cache
+                    .await;
+                log_multi(&mut log, "failing multi_get", answer);
+                let answer = cache
                     .multi_get([50, 50, 1, 50].iter(), None, Some(&batch))
-                    .await
-                {
-                    Ok(answers) => {
-                        for (i, (v, s)) in answers.iter().enumerate() {
-                            log.push(seen(&format!("repeated key {i}"), v, &word(s)));
-                        }
-                    }
-                    Err(error) => log.push(seen("repeated key", error.etype().as_str(), "")),
-                }
+                    .await;
+                log_multi(&mut log, "repeated key", answer);
                 log.push(seen("batch lookups", batch.calls(), ""));
                 log
             }
