@@ -461,9 +461,43 @@ where
     where
         Ld: Loader<K, Value = V, Error = E>,
     {
+        self.load_unless_busy(key, &loader, Intent::Refresh).await
+    }
+
+    /// Like [`refresh`](Self::refresh), but also `None` when the stored value is fresh: the
+    /// entry point for a background stale-while-revalidate task, which may start after another
+    /// refresh already landed.
+    ///
+    /// ```
+    /// use readthrough_core::Cache;
+    /// # futures_lite::future::block_on(async {
+    /// let cache = Cache::<u8, u32>::new(8).unwrap();
+    /// cache.insert(1, 10);
+    /// assert!(cache.revalidate(&1, |_: &u8| async { Ok(11) }).await.is_none());
+    /// let loaded = cache.revalidate(&2, |_: &u8| async { Ok(20) }).await;
+    /// assert_eq!(loaded.unwrap().unwrap().value, 20);
+    /// # });
+    /// ```
+    pub async fn revalidate<Ld>(&self, key: &K, loader: Ld) -> Option<Result<Answer<V>, Error<E>>>
+    where
+        Ld: Loader<K, Value = V, Error = E>,
+    {
+        self.load_unless_busy(key, &loader, Intent::Revalidate)
+            .await
+    }
+
+    async fn load_unless_busy<Ld>(
+        &self,
+        key: &K,
+        loader: &Ld,
+        intent: Intent,
+    ) -> Option<Result<Answer<V>, Error<E>>>
+    where
+        Ld: Loader<K, Value = V, Error = E>,
+    {
         let hash = self.hash(key);
         let shard = self.shard(hash);
-        let Joined::Role(Role::Leader(guard)) = self.join(shard, hash, key, Intent::Refresh) else {
+        let Joined::Role(Role::Leader(guard)) = self.join(shard, hash, key, intent) else {
             return None;
         };
         let loaded = self.run_load(shard, loader.load(key)).await;

@@ -59,7 +59,10 @@ fn hits_allocate_nothing() {
     for key in 0..512 {
         cache.insert(key, key);
     }
-    let load = |k: &u64| { let k = *k; async move { Ok(k) } };
+    let load = |k: &u64| {
+        let k = *k;
+        async move { Ok(k) }
+    };
     // block_on sets up its thread-local parker on first use: not the cache's allocation.
     futures_lite::future::block_on(async {});
     let (allocations, found) = allocations_during(|| {
@@ -72,12 +75,19 @@ fn hits_allocate_nothing() {
         found
     });
     assert_eq!(found, 1024);
-    assert_eq!(allocations, 0, "a hit, plain or read-through, allocates nothing");
+    assert_eq!(
+        allocations, 0,
+        "a hit, plain or read-through, allocates nothing"
+    );
 }
 
 #[test]
 fn a_warm_preallocated_cache_inserts_and_evicts_without_allocating() {
-    let cache = Cache::<u64, u64>::builder().capacity(4096).preallocate().build().unwrap();
+    let cache = Cache::<u64, u64>::builder()
+        .capacity(4096)
+        .preallocate()
+        .build()
+        .unwrap();
     for key in 0..20_000 {
         cache.insert(key, key);
     }
@@ -86,7 +96,10 @@ fn a_warm_preallocated_cache_inserts_and_evicts_without_allocating() {
             cache.insert(key, key);
         }
     });
-    assert_eq!(allocations, 0, "inserts and evictions in a warm cache allocate nothing");
+    assert_eq!(
+        allocations, 0,
+        "inserts and evictions in a warm cache allocate nothing"
+    );
 }
 
 /// Allocations made by the cache while `waiters` callers join one load (their first poll)
@@ -94,11 +107,16 @@ fn a_warm_preallocated_cache_inserts_and_evicts_without_allocating() {
 fn storm(waiters: usize) -> (usize, usize) {
     let calls = Calls::default();
     let timer = ManualTimer::new();
-    let cache: Cache<u32, u32, String, ManualTimer> =
-        Cache::builder().capacity(16).timer(timer.clone()).build().unwrap();
+    let cache: Cache<u32, u32, String, ManualTimer> = Cache::builder()
+        .capacity(16)
+        .timer(timer.clone())
+        .build()
+        .unwrap();
     let load = numbered_after(&calls, &timer, Duration::from_millis(10));
     // The callers' futures and the vector of answers are the caller's memory: made up front.
-    let mut callers: Vec<_> = (0..waiters).map(|_| Box::pin(cache.get_or_load(&1, &load))).collect();
+    let mut callers: Vec<_> = (0..waiters)
+        .map(|_| Box::pin(cache.get_or_load(&1, &load)))
+        .collect();
     let mut answers = Vec::with_capacity(waiters);
     let (joining, ()) = allocations_during(|| {
         for caller in &mut callers {
@@ -127,5 +145,8 @@ fn waiters_do_not_grow_the_heap() {
     let few = storm(10);
     let many = storm(waiters);
     println!("allocations (joining, landing): 10 waiters {few:?}, {waiters} waiters {many:?}");
-    assert_eq!(few, many, "the number of waiters changed the number of allocations");
+    assert_eq!(
+        few, many,
+        "the number of waiters changed the number of allocations"
+    );
 }

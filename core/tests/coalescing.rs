@@ -14,20 +14,29 @@ use readthrough_core::{Cache, Error, ManualTimer, Status};
 fn cancelled_leader_hands_the_load_to_a_waiter() {
     let calls = Calls::default();
     let timer = ManualTimer::new();
-    let cache: Cache<u32, u32, String, ManualTimer> =
-        Cache::builder().capacity(10).timer(timer.clone()).build().unwrap();
+    let cache: Cache<u32, u32, String, ManualTimer> = Cache::builder()
+        .capacity(10)
+        .timer(timer.clone())
+        .build()
+        .unwrap();
     let load = numbered_after(&calls, &timer, Duration::from_secs(1));
 
     let mut leader = Box::pin(cache.get_or_load(&7, &load));
     assert!(poll_once(leader.as_mut()).is_pending());
-    let mut waiters: Vec<_> = (0..3).map(|_| Box::pin(cache.get_or_load(&7, &load))).collect();
+    let mut waiters: Vec<_> = (0..3)
+        .map(|_| Box::pin(cache.get_or_load(&7, &load)))
+        .collect();
     for waiter in &mut waiters {
         assert!(poll_once(waiter.as_mut()).is_pending());
     }
     assert_eq!(cache.loads_in_flight(), 1);
 
     drop(leader);
-    assert_eq!(cache.loads_in_flight(), 0, "the dropped leader's flight is gone at once");
+    assert_eq!(
+        cache.loads_in_flight(),
+        0,
+        "the dropped leader's flight is gone at once"
+    );
 
     let answers = block_on(async {
         let driver = async {
@@ -39,10 +48,16 @@ fn cancelled_leader_hands_the_load_to_a_waiter() {
     assert_eq!(calls.count(), 2, "one extra load at most");
     let statuses: Vec<Status> = answers.iter().map(|a| a.as_ref().unwrap().status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == Status::Miss).count(), 1);
-    assert_eq!(statuses.iter().filter(|s| **s == Status::LockHit).count(), 2);
+    assert_eq!(
+        statuses.iter().filter(|s| **s == Status::LockHit).count(),
+        2
+    );
     assert!(answers.iter().all(|a| a.as_ref().unwrap().value == 2));
     assert_eq!(cache.loads_in_flight(), 0);
-    assert_eq!(block_on(cache.get_or_load(&7, &load)).unwrap().status, Status::Hit);
+    assert_eq!(
+        block_on(cache.get_or_load(&7, &load)).unwrap().status,
+        Status::Hit
+    );
 }
 
 #[test]
@@ -76,8 +91,12 @@ fn panicking_loader_does_not_strand_waiters() {
     let waiter_joined = Gate::default();
 
     let leader = {
-        let (cache, calls, started, joined) =
-            (cache.clone(), calls.clone(), leader_started.clone(), waiter_joined.clone());
+        let (cache, calls, started, joined) = (
+            cache.clone(),
+            calls.clone(),
+            leader_started.clone(),
+            waiter_joined.clone(),
+        );
         std::thread::spawn(move || {
             block_on(cache.get_or_load(&1, |_: &u32| {
                 calls.record();
@@ -139,7 +158,10 @@ fn a_failed_load_runs_once_and_every_waiter_gets_its_error() {
             other => panic!("expected the shared load error, got {other:?}"),
         })
         .collect();
-    assert!(errors.iter().all(|e| Arc::ptr_eq(e, &errors[0])), "one Arc shared by all");
+    assert!(
+        errors.iter().all(|e| Arc::ptr_eq(e, &errors[0])),
+        "one Arc shared by all"
+    );
     assert_eq!(*errors[0], "backend down");
     assert_eq!(cache.get(&3), None, "errors are not cached by default");
     assert_eq!(cache.loads_in_flight(), 0);
@@ -147,7 +169,10 @@ fn a_failed_load_runs_once_and_every_waiter_gets_its_error() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "a thread stress test; the loom model covers the interleavings")]
+#[cfg_attr(
+    miri,
+    ignore = "a thread stress test; the loom model covers the interleavings"
+)]
 fn no_redundant_load_right_after_a_load_lands() {
     for _round in 0..20 {
         let cache = Arc::new(Cache::<u32, u32>::new(100).unwrap());
@@ -171,7 +196,11 @@ fn no_redundant_load_right_after_a_load_lands() {
         for thread in threads {
             thread.join().unwrap();
         }
-        assert_eq!(calls.count(), 1, "a caller arriving after the load landed must hit");
+        assert_eq!(
+            calls.count(),
+            1,
+            "a caller arriving after the load landed must hit"
+        );
         assert_eq!(cache.loads_in_flight(), 0);
     }
 }
@@ -180,8 +209,11 @@ fn no_redundant_load_right_after_a_load_lands() {
 fn a_thousand_waiters_share_one_load() {
     let calls = Calls::default();
     let timer = ManualTimer::new();
-    let cache: Cache<u32, u32, String, ManualTimer> =
-        Cache::builder().capacity(10).timer(timer.clone()).build().unwrap();
+    let cache: Cache<u32, u32, String, ManualTimer> = Cache::builder()
+        .capacity(10)
+        .timer(timer.clone())
+        .build()
+        .unwrap();
     let load = numbered_after(&calls, &timer, Duration::from_millis(10));
     let waiters = if cfg!(miri) { 50 } else { 1000 };
     let answers = block_on(async {
@@ -194,7 +226,9 @@ fn a_thousand_waiters_share_one_load() {
     });
     assert_eq!(calls.count(), 1);
     assert!(answers.iter().all(|a| a.as_ref().unwrap().value == 1));
-    let lock_hits = answers.iter().filter(|a| a.as_ref().unwrap().status == Status::LockHit);
+    let lock_hits = answers
+        .iter()
+        .filter(|a| a.as_ref().unwrap().status == Status::LockHit);
     assert_eq!(lock_hits.count(), waiters - 1);
     assert_eq!(cache.stats().lock_hits, waiters - 1);
     assert_eq!(cache.loads_in_flight(), 0);
@@ -233,7 +267,12 @@ fn a_batch_waits_for_single_key_loads_in_flight() {
     let got: Vec<(u32, Status)> = answers.iter().map(|a| (a.value, a.status)).collect();
     assert_eq!(
         got,
-        [(1, Status::Miss), (100, Status::LockHit), (3, Status::Miss), (3, Status::LockHit)]
+        [
+            (1, Status::Miss),
+            (100, Status::LockHit),
+            (3, Status::Miss),
+            (3, Status::LockHit)
+        ]
     );
     assert_eq!(batch_calls.count(), 1);
     assert_eq!(led.unwrap().value, 100);
@@ -297,7 +336,9 @@ fn refresh_is_skipped_while_a_load_is_in_flight() {
     assert!(block_on(cache.refresh(&1, |_: &u32| async { Ok(2) })).is_none());
     gate.open();
     block_on(leader).unwrap();
-    let refreshed = block_on(cache.refresh(&1, |_: &u32| async { Ok(3) })).unwrap().unwrap();
+    let refreshed = block_on(cache.refresh(&1, |_: &u32| async { Ok(3) }))
+        .unwrap()
+        .unwrap();
     assert_eq!(refreshed.value, 3);
     assert_eq!(cache.get(&1), Some(3));
 }

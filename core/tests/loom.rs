@@ -39,7 +39,11 @@ fn two_callers_load_once_and_both_get_the_value() {
         let mine = loom::future::block_on(cache.get_or_load(&1, load)).unwrap();
         let theirs = caller.join().unwrap();
         assert_eq!((mine.value, theirs.value), (7, 7));
-        assert_eq!(loads.load(Ordering::SeqCst), 1, "one load, never a redundant one");
+        assert_eq!(
+            loads.load(Ordering::SeqCst),
+            1,
+            "one load, never a redundant one"
+        );
         let statuses = [mine.status, theirs.status];
         assert!(statuses.contains(&Status::Miss));
         assert_eq!(cache.loads_in_flight(), 0);
@@ -55,7 +59,9 @@ fn a_cancelled_leader_never_strands_a_waiter() {
             thread::spawn(move || {
                 let never = |_: &u8| pending::<Result<u8, core::convert::Infallible>>();
                 let mut leader = pin!(cache.get_or_load(&1, never));
-                let _ = leader.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+                let _ = leader
+                    .as_mut()
+                    .poll(&mut Context::from_waker(Waker::noop()));
             })
         };
         let answer = loom::future::block_on(cache.get_or_load(&1, |_: &u8| async { Ok(7) }));

@@ -12,7 +12,11 @@ use readthrough_core::{Cache, Error, ManualTimer, Status};
 type Timed = Cache<u32, u32, String, ManualTimer>;
 
 fn timed(timer: &ManualTimer) -> Timed {
-    Cache::builder().capacity(10).timer(timer.clone()).build().unwrap()
+    Cache::builder()
+        .capacity(10)
+        .timer(timer.clone())
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -93,8 +97,15 @@ fn concurrent_gets_of_different_keys_load_each() {
     let cache = timed(&timer);
     let load = numbered_after(&calls, &timer, Duration::ZERO);
     let total: u32 = block_on(async {
-        let callers = [1, 3, 5].iter().map(|k| cache.get_or_load(k, &load)).collect();
-        join_all(callers).await.into_iter().map(|a| a.unwrap().value).sum()
+        let callers = [1, 3, 5]
+            .iter()
+            .map(|k| cache.get_or_load(k, &load))
+            .collect();
+        join_all(callers)
+            .await
+            .into_iter()
+            .map(|a| a.unwrap().value)
+            .sum()
     });
     assert_eq!(total, 1 + 2 + 3);
 }
@@ -116,7 +127,11 @@ fn lock_age_lets_later_callers_load_for_themselves() {
     timer.advance(Duration::from_millis(1500));
     let late: u32 = block_on(async {
         let callers = (0..2).map(|_| cache.get_or_load(&1, &fast)).collect();
-        join_all(callers).await.into_iter().map(|a| a.unwrap().value).sum()
+        join_all(callers)
+            .await
+            .into_iter()
+            .map(|a| a.unwrap().value)
+            .sum()
     });
     timer.advance(Duration::from_millis(500));
     let first = block_on(leader).unwrap().value;
@@ -161,13 +176,28 @@ fn multi_get_loads_misses_and_then_hits() {
         async move { Ok::<_, String>(values) }
     };
     block_on(async {
-        let first = cache.get_or_load(&1, |k: &u32| { let k = *k; async move { Ok(k) } }).await;
+        let first = cache
+            .get_or_load(&1, |k: &u32| {
+                let k = *k;
+                async move { Ok(k) }
+            })
+            .await;
         assert_eq!(first.unwrap().status, Status::Miss);
-        assert_eq!(cache.get_or_load(&1, |_: &u32| async { Ok(0) }).await.unwrap().status, Status::Hit);
+        assert_eq!(
+            cache
+                .get_or_load(&1, |_: &u32| async { Ok(0) })
+                .await
+                .unwrap()
+                .status,
+            Status::Hit
+        );
 
         let answers = cache.get_or_load_many(&[1, 2, 3], identity).await.unwrap();
         let got: Vec<(u32, Status)> = answers.iter().map(|a| (a.value, a.status)).collect();
-        assert_eq!(got, [(1, Status::Hit), (2, Status::Miss), (3, Status::Miss)]);
+        assert_eq!(
+            got,
+            [(1, Status::Hit), (2, Status::Miss), (3, Status::Miss)]
+        );
 
         let answers = cache.get_or_load_many(&[1, 2, 3], identity).await.unwrap();
         let got: Vec<(u32, Status)> = answers.iter().map(|a| (a.value, a.status)).collect();
@@ -180,7 +210,13 @@ fn inconsistent_batch_results_are_an_error_not_a_panic() {
     let cache = Cache::<u32, u32, String>::new(10).unwrap();
     let empty = |_: &[&u32]| async { Ok::<Vec<u32>, String>(Vec::new()) };
     let result = block_on(cache.get_or_load_many(&[4, 5, 6], empty));
-    assert!(matches!(result, Err(Error::BatchSize { expected: 3, returned: 0 })));
+    assert!(matches!(
+        result,
+        Err(Error::BatchSize {
+            expected: 3,
+            returned: 0
+        })
+    ));
     assert!(cache.is_empty());
     assert_eq!(cache.loads_in_flight(), 0);
 }

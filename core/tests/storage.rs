@@ -7,7 +7,11 @@ use readthrough_core::{BuildError, Cache, ManualTimer, SpinLock, Status};
 
 #[test]
 fn the_cache_never_holds_more_than_its_capacity() {
-    let cache = Cache::<u64, u64>::builder().capacity(1000).shards(4).build().unwrap();
+    let cache = Cache::<u64, u64>::builder()
+        .capacity(1000)
+        .shards(4)
+        .build()
+        .unwrap();
     for key in 0..10_000 {
         cache.insert(key, key);
         assert!(cache.len() <= 1000);
@@ -18,7 +22,11 @@ fn the_cache_never_holds_more_than_its_capacity() {
 
 #[test]
 fn a_full_single_shard_evicts_one_entry_per_insert() {
-    let cache = Cache::<u32, u32>::builder().capacity(10).shards(1).build().unwrap();
+    let cache = Cache::<u32, u32>::builder()
+        .capacity(10)
+        .shards(1)
+        .build()
+        .unwrap();
     for key in 0..10 {
         cache.insert(key, key);
     }
@@ -29,7 +37,11 @@ fn a_full_single_shard_evicts_one_entry_per_insert() {
 
 #[test]
 fn removed_slots_are_reused_without_evicting() {
-    let cache = Cache::<u32, u32>::builder().capacity(10).shards(1).build().unwrap();
+    let cache = Cache::<u32, u32>::builder()
+        .capacity(10)
+        .shards(1)
+        .build()
+        .unwrap();
     for key in 0..10 {
         cache.insert(key, key);
     }
@@ -40,13 +52,21 @@ fn removed_slots_are_reused_without_evicting() {
         cache.insert(key, key);
     }
     assert_eq!((cache.len(), cache.stats().evictions), (10, 0));
-    assert!((5..10).chain(100..105).all(|key| cache.get(&key) == Some(key)));
+    assert!(
+        (5..10)
+            .chain(100..105)
+            .all(|key| cache.get(&key) == Some(key))
+    );
 }
 
 #[test]
 #[cfg_attr(miri, ignore = "100k inserts are slow under miri")]
 fn a_scan_does_not_flush_the_hot_set() {
-    let cache = Cache::<u64, u64>::builder().capacity(1000).shards(1).build().unwrap();
+    let cache = Cache::<u64, u64>::builder()
+        .capacity(1000)
+        .shards(1)
+        .build()
+        .unwrap();
     let hot = 0..500u64;
     for round in 0..3 {
         for key in hot.clone() {
@@ -59,7 +79,10 @@ fn a_scan_does_not_flush_the_hot_set() {
         cache.insert(key, key);
     }
     let survivors = hot.filter(|key| cache.get(key).is_some()).count();
-    assert!(survivors >= 450, "only {survivors} of 500 hot keys survived a 100k-key scan");
+    assert!(
+        survivors >= 450,
+        "only {survivors} of 500 hot keys survived a 100k-key scan"
+    );
 }
 
 #[test]
@@ -82,21 +105,30 @@ fn keys_with_colliding_hashes_stay_distinct() {
             assert_eq!(cache.get(&key.to_string()), Some(format!("value of {key}")));
         }
     });
-    assert_eq!(cache.remove(&"b".to_string()), Some("value of b".to_string()));
+    assert_eq!(
+        cache.remove(&"b".to_string()),
+        Some("value of b".to_string())
+    );
     assert_eq!(cache.get(&"a".to_string()), Some("value of a".to_string()));
     assert_eq!(cache.get(&"c".to_string()), Some("value of c".to_string()));
 }
 
 #[test]
 fn colliding_keys_coalesce_per_key_not_per_hash() {
-    let cache = Cache::<u32, u32>::builder().capacity(64).hasher(CollidingHasher).build().unwrap();
+    let cache = Cache::<u32, u32>::builder()
+        .capacity(64)
+        .hasher(CollidingHasher)
+        .build()
+        .unwrap();
     let keys: Vec<[u32; 1]> = (0..4).map(|key| [key]).collect();
     let tens = |keys: &[&u32]| {
         let values = keys.iter().map(|k| **k * 10).collect();
         async move { Ok(values) }
     };
     let answers = block_on(common::join_all(
-        keys.iter().map(|key| cache.get_or_load_many(key, tens)).collect(),
+        keys.iter()
+            .map(|key| cache.get_or_load_many(key, tens))
+            .collect(),
     ));
     let values: Vec<u32> = answers.into_iter().map(|a| a.unwrap()[0].value).collect();
     assert_eq!(values, [0, 10, 20, 30]);
@@ -104,7 +136,11 @@ fn colliding_keys_coalesce_per_key_not_per_hash() {
 
 #[test]
 fn plain_operations() {
-    let cache = Cache::<&str, u32>::builder().capacity(8).lock::<SpinLock>().build().unwrap();
+    let cache = Cache::<&str, u32>::builder()
+        .capacity(8)
+        .lock::<SpinLock>()
+        .build()
+        .unwrap();
     assert!(cache.is_empty());
     cache.insert("a", 1);
     cache.insert("a", 2);
@@ -124,8 +160,14 @@ fn plain_operations() {
 fn counters_count() {
     let cache = Cache::<u32, u32>::new(8).unwrap();
     block_on(async {
-        cache.get_or_load(&1, |_: &u32| async { Ok(1) }).await.unwrap();
-        cache.get_or_load(&1, |_: &u32| async { Ok(1) }).await.unwrap();
+        cache
+            .get_or_load(&1, |_: &u32| async { Ok(1) })
+            .await
+            .unwrap();
+        cache
+            .get_or_load(&1, |_: &u32| async { Ok(1) })
+            .await
+            .unwrap();
         cache.get(&2);
     });
     let stats = cache.stats();
@@ -135,19 +177,43 @@ fn counters_count() {
 
 #[test]
 fn bad_configuration_is_refused_with_a_reason() {
-    assert_eq!(Cache::<u8, u8>::new(0).err(), Some(BuildError::ZeroCapacity));
-    assert_eq!(Cache::<u8, u8>::builder().build().err(), Some(BuildError::ZeroCapacity));
     assert_eq!(
-        Cache::<u8, u8>::builder().capacity(8).shards(0).build().err(),
+        Cache::<u8, u8>::new(0).err(),
+        Some(BuildError::ZeroCapacity)
+    );
+    assert_eq!(
+        Cache::<u8, u8>::builder().build().err(),
+        Some(BuildError::ZeroCapacity)
+    );
+    assert_eq!(
+        Cache::<u8, u8>::builder()
+            .capacity(8)
+            .shards(0)
+            .build()
+            .err(),
         Some(BuildError::ZeroShards)
     );
     assert_eq!(
-        Cache::<u8, u8>::builder().capacity(2).shards(3).build().err(),
-        Some(BuildError::MoreShardsThanCapacity { shards: 3, capacity: 2 })
+        Cache::<u8, u8>::builder()
+            .capacity(2)
+            .shards(3)
+            .build()
+            .err(),
+        Some(BuildError::MoreShardsThanCapacity {
+            shards: 3,
+            capacity: 2
+        })
     );
-    let timed = || Cache::<u8, u8>::builder().capacity(8).timer(ManualTimer::new());
+    let timed = || {
+        Cache::<u8, u8>::builder()
+            .capacity(8)
+            .timer(ManualTimer::new())
+    };
     let zero = std::time::Duration::ZERO;
-    assert_eq!(timed().lock_age(zero).build().err(), Some(BuildError::ZeroDuration("lock_age")));
+    assert_eq!(
+        timed().lock_age(zero).build().err(),
+        Some(BuildError::ZeroDuration("lock_age"))
+    );
     assert_eq!(
         timed().lock_timeout(zero).build().err(),
         Some(BuildError::ZeroDuration("lock_timeout"))
@@ -181,5 +247,8 @@ fn concurrent_readers_and_writers_agree() {
     for thread in threads {
         thread.join().unwrap();
     }
-    assert!(cache.len() <= 4096 + 64, "capacity is split per shard, rounded up");
+    assert!(
+        cache.len() <= 4096 + 64,
+        "capacity is split per shard, rounded up"
+    );
 }

@@ -12,7 +12,12 @@ use readthrough_core::{Cache, Error, ManualTimer, Status};
 type Timed = Cache<u32, u32, String, ManualTimer>;
 
 fn with_ttl(timer: &ManualTimer, ttl: Duration) -> Timed {
-    Cache::builder().capacity(16).timer(timer.clone()).ttl(ttl).build().unwrap()
+    Cache::builder()
+        .capacity(16)
+        .timer(timer.clone())
+        .ttl(ttl)
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -22,9 +27,15 @@ fn values_expire_after_the_default_ttl() {
     let cache = with_ttl(&timer, Duration::from_secs(10));
     let load = numbered_after(&calls, &timer, Duration::ZERO);
     block_on(async {
-        assert_eq!(cache.get_or_load(&1, &load).await.unwrap().status, Status::Miss);
+        assert_eq!(
+            cache.get_or_load(&1, &load).await.unwrap().status,
+            Status::Miss
+        );
         timer.advance(Duration::from_secs(9));
-        assert_eq!(cache.get_or_load(&1, &load).await.unwrap().status, Status::Hit);
+        assert_eq!(
+            cache.get_or_load(&1, &load).await.unwrap().status,
+            Status::Hit
+        );
         timer.advance(Duration::from_secs(1));
         let reloaded = cache.get_or_load(&1, &load).await.unwrap();
         assert_eq!((reloaded.value, reloaded.status), (2, Status::Expired));
@@ -54,7 +65,11 @@ fn ttl_zero_is_not_stored_and_removes_the_old_value() {
         let answer = cache.get_or_load_with_ttl(&1, uncacheable).await.unwrap();
         assert_eq!((answer.value, answer.status), (11, Status::Expired));
     });
-    assert_eq!(cache.len(), 0, "the expired old value was removed, the new one not stored");
+    assert_eq!(
+        cache.len(),
+        0,
+        "the expired old value was removed, the new one not stored"
+    );
     cache.insert(2, 20);
     cache.insert_with_ttl(2, 21, Duration::ZERO);
     assert_eq!(cache.get(&2), None);
@@ -64,7 +79,12 @@ fn ttl_zero_is_not_stored_and_removes_the_old_value() {
 fn waiters_get_a_value_that_is_not_stored() {
     let timer = ManualTimer::new();
     let gate = Gate::default();
-    let cache: Timed = Cache::builder().capacity(16).timer(timer.clone()).ttl(Duration::ZERO).build().unwrap();
+    let cache: Timed = Cache::builder()
+        .capacity(16)
+        .timer(timer.clone())
+        .ttl(Duration::ZERO)
+        .build()
+        .unwrap();
     let calls = Calls::default();
     let load = |_: &u32| {
         calls.record();
@@ -101,7 +121,10 @@ fn stale_values_are_served_within_the_window_only() {
     assert_eq!(cache.get_stale(&1).unwrap().status, Status::Hit);
     timer.advance(Duration::from_secs(12));
     assert_eq!(cache.get(&1), None);
-    assert_eq!(cache.get_stale(&1).unwrap().status, Status::Stale(Duration::from_secs(2)));
+    assert_eq!(
+        cache.get_stale(&1).unwrap().status,
+        Status::Stale(Duration::from_secs(2))
+    );
     timer.advance(Duration::from_secs(4));
     assert_eq!(cache.get_stale(&1), None);
 }
@@ -130,10 +153,15 @@ fn revalidation_serves_stale_while_one_caller_refreshes() {
     };
     let mut refresher = pin!(cache.get_or_revalidate(&1, &load));
     assert!(poll_once(refresher.as_mut()).is_pending());
-    let others = block_on(join_all((0..3).map(|_| cache.get_or_revalidate(&1, &load)).collect()));
+    let others = block_on(join_all(
+        (0..3).map(|_| cache.get_or_revalidate(&1, &load)).collect(),
+    ));
     for answer in others {
         let answer = answer.unwrap();
-        assert_eq!((answer.value, answer.status), (1, Status::Stale(Duration::from_secs(1))));
+        assert_eq!(
+            (answer.value, answer.status),
+            (1, Status::Stale(Duration::from_secs(1)))
+        );
     }
     gate.open();
     let refreshed = block_on(refresher).unwrap();
@@ -185,12 +213,19 @@ fn negative_ttl_remembers_an_error_for_a_while() {
         assert!(cache.get_or_load(&1, &failing).await.is_err());
         assert!(cache.get_or_load(&1, &failing).await.is_err());
         assert_eq!(calls.count(), 1, "the error was remembered");
-        assert_eq!(cache.loads_in_flight(), 0, "a remembered error is not a load in flight");
+        assert_eq!(
+            cache.loads_in_flight(),
+            0,
+            "a remembered error is not a load in flight"
+        );
         timer.advance(Duration::from_secs(5));
         assert!(cache.get_or_load(&1, &failing).await.is_err());
         assert_eq!(calls.count(), 2, "the error was forgotten after its TTL");
         cache.invalidate(&1);
-        let ok = cache.get_or_load(&1, |_: &u32| async { Ok(1) }).await.unwrap();
+        let ok = cache
+            .get_or_load(&1, |_: &u32| async { Ok(1) })
+            .await
+            .unwrap();
         assert_eq!(ok.status, Status::Miss);
     });
 }
