@@ -408,18 +408,23 @@ async fn rt_multi_get_with_wrong_result_count_is_an_error() {
     assert_eq!(cache.lookups_in_flight(), 0);
 }
 
+/// Key 1 is looked up (`Miss`), then served (`Hit`), then left to expire: 150 ms against `ttl`.
+async fn miss_hit_then_expire(cache: &TestCache, ttl: Option<Duration>, script: Option<&Script>) {
+    let (value, status) = cache.get(&1, ttl, script).await;
+    assert_eq!(value.unwrap(), 1);
+    assert_eq!(status, CacheStatus::Miss);
+    let (value, status) = cache.get(&1, ttl, script).await;
+    assert_eq!(value.unwrap(), 1);
+    assert_eq!(status, CacheStatus::Hit);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn rt_get_stale_serves_within_stale_ttl_and_looks_up_beyond_it() {
     let ttl = Some(Duration::from_millis(100));
     let cache: TestCache = RTCache::new(10, None, None);
     let script = Some(Script::plain());
-    let (value, status) = cache.get(&1, ttl, script.as_ref()).await;
-    assert_eq!(value.unwrap(), 1);
-    assert_eq!(status, CacheStatus::Miss);
-    let (value, status) = cache.get(&1, ttl, script.as_ref()).await;
-    assert_eq!(value.unwrap(), 1);
-    assert_eq!(status, CacheStatus::Hit);
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    miss_hit_then_expire(&cache, ttl, script.as_ref()).await;
     let (value, status) = cache
         .get_stale(&1, ttl, script.as_ref(), Duration::from_millis(1000))
         .await;
@@ -438,13 +443,7 @@ async fn rt_get_stale_while_update_refreshes_in_the_background() {
     static CACHE: LazyLock<TestCache> = LazyLock::new(|| RTCache::new(10, None, None));
     let ttl = Some(Duration::from_millis(100));
     let script = Some(Script::plain());
-    let (value, status) = CACHE.get(&1, ttl, script.as_ref()).await;
-    assert_eq!(value.unwrap(), 1);
-    assert_eq!(status, CacheStatus::Miss);
-    let (value, status) = CACHE.get(&1, ttl, script.as_ref()).await;
-    assert_eq!(value.unwrap(), 1);
-    assert_eq!(status, CacheStatus::Hit);
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    miss_hit_then_expire(&CACHE, ttl, script.as_ref()).await;
     let (value, status) = CACHE
         .get_stale_while_update(&1, ttl, script.as_ref(), Duration::from_millis(1000))
         .await;
