@@ -5,6 +5,11 @@
 //! same time waits for that one response. If the client whose request is loading a URL goes away, its
 //! request is dropped with it and one of the waiting clients loads the URL instead, so nobody stalls.
 //! Each response carries an `x-cache` header saying how it was served (`MISS`, `HIT`, `LOCK-HIT`, ...).
+//! An expired response is served `STALE` within the stale window while one background request
+//! refreshes it.
+//!
+//! It demonstrates the cache, not HTTP caching rules: it does not read `Cache-Control`, `Vary` or
+//! cookies, and caches every `GET` response (error statuses included) for the configured TTL.
 //!
 //! ```no_run
 //! use readthrough_example_tokio_proxy::{Origin, OriginConfig, Proxy, ProxyConfig};
