@@ -1,7 +1,8 @@
 //! The comparison: readthrough vs pingora-memory-cache, moka and quick_cache on the same
 //! workloads in one process, interleaved, medians over rounds; prints a markdown table.
 //!
-//! `cargo bench -p readthrough-benches --bench compare` (add `BENCH_QUICK=1` for tiny sizes).
+//! `cargo bench -p readthrough-benches --bench compare`. `BENCH_QUICK=1` runs tiny sizes;
+//! `BENCH_SECTIONS=hit,miss` runs only the named sections (hit, miss, storm, heap, zipf, trace).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,13 +33,28 @@ const TRACE_PATH: &str = concat!(
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sizes = Sizes::from_env();
     eprintln!("sizes: {sizes:?}");
+    let sections = std::env::var("BENCH_SECTIONS").unwrap_or_default();
+    let wanted =
+        |section: &str| sections.is_empty() || sections.split(',').any(|s| s.trim() == section);
     let mut table = Table::new();
-    hit_path(&sizes, &mut table)?;
-    miss_path(&sizes, &mut table);
-    storms(&sizes, &mut table)?;
-    heap(&sizes, &mut table);
-    zipf_hit_ratios(&sizes, &mut table)?;
-    trace_hit_ratios(&sizes, &mut table)?;
+    if wanted("hit") {
+        hit_path(&sizes, &mut table)?;
+    }
+    if wanted("miss") {
+        miss_path(&sizes, &mut table);
+    }
+    if wanted("storm") {
+        storms(&sizes, &mut table)?;
+    }
+    if wanted("heap") {
+        heap(&sizes, &mut table);
+    }
+    if wanted("zipf") {
+        zipf_hit_ratios(&sizes, &mut table)?;
+    }
+    if wanted("trace") {
+        trace_hit_ratios(&sizes, &mut table)?;
+    }
     println!("{}", table.render());
     println!("Ratios in parentheses are peer ÷ readthrough.");
     Ok(())

@@ -1,7 +1,9 @@
 //! readthrough's own cache, built with `Cache::builder().capacity(n)` and driven through
-//! `get_or_load` with a closure loader, with ahash like the others.
+//! `get_or_load` with a closure loader, with ahash like the others. Storms run it on tokio's
+//! timer (`readthrough-tokio`), as a tokio service would; the other workloads need no timer.
 
 use readthrough_core::{Cache, NoTimer, Status};
+use readthrough_tokio::TokioTimer;
 
 use crate::contender::{Contender, Lookup, StormContender};
 use crate::loader::{LoadFailed, StormOutcome, slow_load};
@@ -58,18 +60,23 @@ impl Contender for Readthrough {
     }
 }
 
-/// readthrough's cache whose loads run the storm loader.
+type OnTokio = Cache<u64, u64, LoadFailed, TokioTimer, ahash::RandomState>;
+
+/// readthrough's cache on tokio's timer whose loads run the storm loader.
 pub struct ReadthroughStorm {
-    cache: Inner,
+    cache: OnTokio,
     outcome: StormOutcome,
 }
 
 impl StormContender for ReadthroughStorm {
     fn for_storm(capacity: usize, outcome: StormOutcome) -> Self {
-        Self {
-            cache: bounded(capacity),
-            outcome,
-        }
+        let cache = Cache::builder()
+            .capacity(capacity)
+            .hasher(ahash::RandomState::new())
+            .timer(TokioTimer::new())
+            .build()
+            .unwrap_or_else(|error| panic!("readthrough rejected capacity {capacity}: {error}"));
+        Self { cache, outcome }
     }
 
     async fn get_or_load_slowly(&self, key: u64) -> Result<u64, LoadFailed> {
