@@ -240,10 +240,10 @@ where
         extra: Option<&S>,
         stale_ttl: Duration,
     ) -> (Result<T, Box<Error>>, CacheStatus) {
-        if let (Some(value), status) = self.inner.get_stale_owned(key) {
-            if status.stale().unwrap_or(Duration::ZERO) <= stale_ttl {
-                return (Ok(value), status);
-            }
+        if let (Some(value), status) = self.inner.get_stale_owned(key)
+            && status.stale().unwrap_or(Duration::ZERO) <= stale_ttl
+        {
+            return (Ok(value), status);
         }
         self.get(key, ttl, extra).await
     }
