@@ -108,6 +108,46 @@ async fn background_revalidation_loads_once() {
     assert_eq!(fresh.status, Status::Hit);
 }
 
+/// A refresh task that starts after an earlier one already stored a fresh value loads nothing.
+#[tokio::test(start_paused = true)]
+async fn background_revalidation_skips_values_refreshed_meanwhile() {
+    let cache: Arc<readthrough::tokio::Cache<u64, u64, suite::Failure>> = Arc::new(
+        readthrough::tokio::builder()
+            .capacity(100)
+            .ttl(Duration::from_secs(10))
+            .stale_window(Duration::from_secs(60))
+            .build()
+            .unwrap(),
+    );
+    cache.insert(1, 100);
+    tokio::time::advance(Duration::from_secs(11)).await;
+
+    let loader = suite::TestLoader::new();
+    let immediate = {
+        let loader = loader.clone();
+        move |key: &u64| {
+            let (loader, key) = (loader.clone(), *key);
+            async move { readthrough::Loader::load(&loader, &key).await }
+        }
+    };
+    for _ in 0..2 {
+        let answer = cache
+            .get_or_revalidate_in_background(&1, immediate.clone())
+            .await
+            .unwrap();
+        assert_eq!(answer.status, Status::Stale(Duration::from_secs(1)));
+    }
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        loader.loads(),
+        1,
+        "the second refresh found the first one's fresh value"
+    );
+    assert_eq!(cache.get(&1), Some(10));
+}
+
 /// A missing key is loaded in the caller's task, like `get_or_load`.
 #[tokio::test(start_paused = true)]
 async fn background_revalidation_loads_missing_keys_inline() {

@@ -149,8 +149,9 @@ pub trait RevalidateInBackground<K, V, E> {
     /// - a fresh value: returned ([`Status::Hit`]);
     /// - an expired value within the cache's `stale_window`: returned at once
     ///   ([`Status::Stale`]), and a task on smol's global executor runs the core's
-    ///   [`refresh`](readthrough_core::Cache::refresh) (which does nothing when a load for the key is
-    ///   already in flight, so a burst of stale reads starts one load);
+    ///   [`revalidate`](readthrough_core::Cache::revalidate), which does nothing when a load for
+    ///   the key is in flight or a fresh value has landed meanwhile, so a burst of stale reads
+    ///   starts one load;
     /// - nothing usable: loads like [`get_or_load`](readthrough_core::Cache::get_or_load).
     ///
     /// The background load's outcome is only stored; an error from it is dropped (with
@@ -294,7 +295,7 @@ where
                 let cache = Arc::clone(cache);
                 let key = key.clone();
                 spawn(Box::pin(async move {
-                    let _outcome = cache.refresh(&key, loader).await;
+                    let _outcome = cache.revalidate(&key, loader).await;
                 }));
             }
             Ok(answer)
