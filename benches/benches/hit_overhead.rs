@@ -1,0 +1,87 @@
+//! What the read-through API adds to a hit in readthrough itself: `get` vs `get_or_load` on the
+//! same preloaded keys, 1 thread, interleaved rounds, medians. Also `get_or_load` awaited through
+//! the benchmark's `Contender` wrapper, to show the harness adds nothing measurable.
+//!
+//! `cargo bench -p readthrough-benches --bench hit_overhead` (`BENCH_QUICK=1` for tiny sizes).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use futures_lite::future::block_on;
+use readthrough_benches::contender::Contender;
+use readthrough_benches::peers::Readthrough;
+use readthrough_benches::sizes::Sizes;
+use readthrough_benches::stats::median;
+use readthrough_benches::zipf::Zipf;
+use readthrough_core::Cache;
+
+type Plain =
+    Cache<u64, u64, std::convert::Infallible, readthrough_core::NoTimer, ahash::RandomState>;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let sizes = Sizes::from_env();
+    let keys = Zipf::new(sizes.hit_keys as usize, 0.99)?.keys(sizes.hit_lookups, 1);
+    let cache: Plain = Cache::builder()
+        .capacity(sizes.hit_keys as usize * 2)
+        .hasher(ahash::RandomState::new())
+        .build()?;
+    for key in 0..sizes.hit_keys {
+        cache.insert(key, key);
+    }
+    let wrapped = Readthrough::with_capacity(sizes.hit_keys as usize * 2);
+    block_on(async {
+        for key in 0..sizes.hit_keys {
+            wrapped.get_or_load(key).await;
+        }
+    });
+
+    let per_op = |start: Instant| start.elapsed().as_nanos() as f64 / keys.len() as f64;
+    let mut get = Vec::new();
+    let mut get_or_load = Vec::new();
+    let mut through_wrapper = Vec::new();
+    for _ in 0..sizes.rounds {
+        let start = Instant::now();
+        for &key in &keys {
+            black_box(cache.get(black_box(&key)));
+        }
+        get.push(per_op(start));
+
+        let start = Instant::now();
+        block_on(async {
+            for &key in &keys {
+                let answer = cache
+                    .get_or_load(black_box(&key), |key: &u64| {
+                        let key = *key;
+                        async move { Ok(key) }
+                    })
+                    .await;
+                black_box(answer.ok());
+            }
+        });
+        get_or_load.push(per_op(start));
+
+        let start = Instant::now();
+        block_on(async {
+            for &key in &keys {
+                black_box(wrapped.get_or_load(black_box(key)).await);
+            }
+        });
+        through_wrapper.push(per_op(start));
+    }
+    let show = |samples: &[f64]| median(samples).map_or("n/a".to_string(), |ns| format!("{ns:.1}"));
+    println!(
+        "| readthrough hit, 1 thread, Zipf(0.99) over {} keys | ns/op |",
+        sizes.hit_keys
+    );
+    println!("|---|---:|");
+    println!("| `get` | {} |", show(&get));
+    println!(
+        "| `get_or_load` (closure loader) | {} |",
+        show(&get_or_load)
+    );
+    println!(
+        "| `get_or_load` through the benchmark's wrapper | {} |",
+        show(&through_wrapper)
+    );
+    Ok(())
+}
