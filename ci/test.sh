@@ -103,12 +103,12 @@ gate doc 1200 env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features 
 # One package per cargo invocation: embassy-time links one time driver per binary, and a
 # workspace-wide run would unify the mock driver of one crate's tests with another's std driver.
 for package in "${host_packages[@]}"; do
-    gate "test:$package" 1800 cargo test -p "$package" --all-features
+    gate "test:$package" 900 cargo test -p "$package" --all-features
 done
 if package_exists "$FACADE"; then
     for runtime in "${FACADE_RUNTIMES[@]}"; do
         if package_has_feature "$FACADE" "$runtime"; then
-            gate "test:$FACADE[$runtime]" 1800 cargo test -p "$FACADE" --no-default-features --features "$runtime"
+            gate "test:$FACADE[$runtime]" 900 cargo test -p "$FACADE" --no-default-features --features "$runtime"
         else
             skip "test:$FACADE[$runtime]" "$FACADE has no feature '$runtime' yet"
         fi
