@@ -9,10 +9,11 @@ use core::time::Duration;
 
 use crate::cache::{Cache, Peek};
 use crate::error::Error;
-use crate::flight::{Flight, Landing};
+use crate::flight::Landing;
 use crate::loader::BatchLoader;
 use crate::lock::RawLock;
 use crate::read_through::{Intent, Joined, LoadGuard, Role};
+use crate::shard::FlightFor;
 use crate::stats::bump;
 use crate::status::{Answer, Status};
 use crate::sync::Arc;
@@ -27,6 +28,12 @@ struct Pending {
     /// Its waiter gave up after `lock_timeout`: load it without coalescing.
     bypass: bool,
 }
+
+/// A key this call loads: with the guard of its flight, or without one when bypassing.
+type Leading<'c, K, V, E, T, S, L> = (Pending, Option<LoadGuard<'c, K, V, E, T, S, L>>);
+
+/// A key whose load another caller leads.
+type Waiting<V, E, T> = (Pending, Arc<FlightFor<V, E, T>>);
 
 impl<K, V, E, T, S, L> Cache<K, V, E, T, S, L>
 where
@@ -108,8 +115,8 @@ where
         }
 
         while !pending.is_empty() {
-            let mut leading: Vec<(Pending, Option<LoadGuard<'_, K, V, E, T, S, L>>)> = Vec::new();
-            let mut waiting: Vec<(Pending, Arc<Flight<V, E, T::Stamp>>)> = Vec::new();
+            let mut leading: Vec<Leading<'_, K, V, E, T, S, L>> = Vec::new();
+            let mut waiting: Vec<Waiting<V, E, T>> = Vec::new();
             for item in pending.drain(..) {
                 if item.bypass {
                     leading.push((item, None));

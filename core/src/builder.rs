@@ -19,6 +19,9 @@ const MAX_DEFAULT_SHARDS: usize = 4;
 /// Entries per shard below which the default adds no further shard.
 const ENTRIES_PER_DEFAULT_SHARD: usize = 64;
 
+/// The builder's type parameters that no field holds.
+type Types<K, V, E, L> = PhantomData<fn() -> (K, V, E, L)>;
+
 /// Builds a [`Cache`]; start with [`Cache::builder`].
 ///
 /// Options that need time (`ttl`, `lock_age`, `lock_timeout`, `load_timeout`, `stale_window`,
@@ -43,7 +46,7 @@ pub struct Builder<K, V, E, T = NoTimer, S = DefaultHashBuilder, L = DefaultLock
     hasher: S,
     timer: T,
     options: Options,
-    types: PhantomData<fn() -> (K, V, E, L)>,
+    types: Types<K, V, E, L>,
 }
 
 impl<K, V, E> Builder<K, V, E> {

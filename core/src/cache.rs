@@ -1,6 +1,5 @@
 //! The cache and its plain (non-loading) operations.
 
-use alloc::boxed::Box;
 use core::convert::Infallible;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
@@ -11,7 +10,7 @@ use hashbrown::DefaultHashBuilder;
 use crate::builder::Builder;
 use crate::error::BuildError;
 use crate::lock::{DefaultLock, RawLock};
-use crate::shard::Shard;
+use crate::shard::{Shard, Shards};
 use crate::stats::{Stats, bump};
 use crate::status::{Answer, Status};
 use crate::store::{Inserted, Store};
@@ -52,7 +51,7 @@ pub struct Cache<K, V, E = Infallible, T = NoTimer, S = DefaultHashBuilder, L = 
 where
     T: Clock,
 {
-    pub(crate) shards: Box<[Shard<K, V, E, T::Stamp, L>]>,
+    pub(crate) shards: Shards<K, V, E, T, L>,
     pub(crate) hasher: S,
     pub(crate) timer: T,
     pub(crate) options: Options,
@@ -99,7 +98,7 @@ impl<K: Hash + Eq, V, E> Cache<K, V, E> {
 
 impl<K, V, E, T: Clock, S, L> Cache<K, V, E, T, S, L> {
     pub(crate) fn from_parts(
-        shards: Box<[Shard<K, V, E, T::Stamp, L>]>,
+        shards: Shards<K, V, E, T, L>,
         capacity: usize,
         hasher: S,
         timer: T,

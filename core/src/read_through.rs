@@ -311,12 +311,11 @@ where
         intent: Intent,
     ) -> Joined<'c, K, V, E, T, S, L> {
         shard.write(|state| {
-            if intent != Intent::Refresh {
-                if let Some(entry) = state.store.get(hash, key) {
-                    if self.timer.overdue(entry.deadline).is_none() {
-                        return Joined::Ready(Ok(entry.value.clone()));
-                    }
-                }
+            if intent != Intent::Refresh
+                && let Some(entry) = state.store.get(hash, key)
+                && self.timer.overdue(entry.deadline).is_none()
+            {
+                return Joined::Ready(Ok(entry.value.clone()));
             }
             if let Ok(row) = state.flights.find_entry(hash, |row| row.key == *key) {
                 let current = row.get();

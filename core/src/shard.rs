@@ -26,6 +26,15 @@ pub(crate) struct ShardState<K, V, E, X> {
     pub(crate) sweep_at: usize,
 }
 
+/// The shard type of a cache whose clock is `T`.
+pub(crate) type ShardFor<K, V, E, T, L> = Shard<K, V, E, <T as crate::timer::Clock>::Stamp, L>;
+
+/// All shards of a cache whose clock is `T`.
+pub(crate) type Shards<K, V, E, T, L> = alloc::boxed::Box<[ShardFor<K, V, E, T, L>]>;
+
+/// A flight of a cache whose clock is `T`.
+pub(crate) type FlightFor<V, E, T> = Flight<V, E, <T as crate::timer::Clock>::Stamp>;
+
 pub(crate) struct Shard<K, V, E, X, L> {
     lock: L,
     pub(crate) counters: Counters,

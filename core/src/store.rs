@@ -78,7 +78,11 @@ impl<K: Eq, V, X: Copy> Store<K, V, X> {
         let small_capacity = (capacity / 10).max(1);
         let reserve = if preallocate { capacity } else { 0 };
         Store {
-            table: HashTable::with_capacity(reserve),
+            table: HashTable::with_capacity(if preallocate {
+                capacity + capacity / 8 + 1
+            } else {
+                0
+            }),
             slots: Vec::with_capacity(reserve),
             vacant: Vec::new(),
             small: VecDeque::with_capacity(if preallocate { small_capacity + 1 } else { 0 }),
@@ -120,12 +124,11 @@ impl<K: Eq, V, X: Copy> Store<K, V, X> {
         if let Some(&index) = self.table.find(
             hash,
             |&index| matches!(&slots[index as usize], Some(entry) if entry.key == key),
-        ) {
-            if let Some(entry) = slots[index as usize].as_mut() {
-                entry.value = value;
-                entry.deadline = deadline;
-                return Inserted::Replaced;
-            }
+        ) && let Some(entry) = slots[index as usize].as_mut()
+        {
+            entry.value = value;
+            entry.deadline = deadline;
+            return Inserted::Replaced;
         }
 
         let (index, queue, inserted) = if let Some((index, queue)) = self.vacant.pop() {
@@ -156,6 +159,9 @@ impl<K: Eq, V, X: Copy> Store<K, V, X> {
             frequency: AtomicU8::new(0),
             queue,
         });
+        if self.table.len() == self.table.capacity() && self.slots.len() == self.capacity {
+            self.rebuild_table(&hash_of);
+        }
         let slots = &self.slots;
         self.table.insert_unique(hash, index, |&index| {
             slots[index as usize]
@@ -163,6 +169,30 @@ impl<K: Eq, V, X: Copy> Store<K, V, X> {
                 .map_or(0, |entry| hash_of(&entry.key))
         });
         inserted
+    }
+
+    /// Clears the table's tombstones by re-inserting every entry into the same allocation.
+    ///
+    /// Erasing from a hashbrown table can leave tombstones; once they have used up its spare
+    /// room, the next insert would double the table, although a full store never holds more
+    /// than `capacity` keys. Rebuilding in place keeps a warm store from allocating, and leaves
+    /// at least an eighth of the capacity spare, so it runs at most once per that many removals.
+    fn rebuild_table(&mut self, hash_of: &impl Fn(&K) -> u64) {
+        self.table.clear();
+        let spare = self.capacity / 8 + 1;
+        let slots = &self.slots;
+        let rehash = |&index: &u32| {
+            slots[index as usize]
+                .as_ref()
+                .map_or(0, |entry| hash_of(&entry.key))
+        };
+        self.table.reserve(self.capacity + spare, rehash);
+        for (index, slot) in self.slots.iter().enumerate() {
+            if let Some(entry) = slot {
+                self.table
+                    .insert_unique(hash_of(&entry.key), index as u32, rehash);
+            }
+        }
     }
 
     /// Removes and returns the value for `key`; its slot stays vacant in its queue.
@@ -191,13 +221,13 @@ impl<K: Eq, V, X: Copy> Store<K, V, X> {
     /// oldest entries to the main queue so it keeps its share (10%). Called only when no slot
     /// is vacant, so the handed-over slot holds an entry.
     fn make_room_in_small(&mut self) {
-        if self.small.len() > self.small_capacity {
-            if let Some(index) = self.small.pop_front() {
-                if let Some(entry) = self.slots[index as usize].as_mut() {
-                    entry.queue = Queue::Main;
-                }
-                push_within(&mut self.main, index, self.capacity);
+        if self.small.len() > self.small_capacity
+            && let Some(index) = self.small.pop_front()
+        {
+            if let Some(entry) = self.slots[index as usize].as_mut() {
+                entry.queue = Queue::Main;
             }
+            push_within(&mut self.main, index, self.capacity);
         }
     }
 

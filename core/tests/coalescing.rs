@@ -159,7 +159,9 @@ fn a_failed_load_runs_once_and_every_waiter_gets_its_error() {
         })
         .collect();
     assert!(
-        errors.iter().all(|e| Arc::ptr_eq(e, &errors[0])),
+        errors
+            .iter()
+            .all(|e| readthrough_core::Arc::ptr_eq(e, &errors[0])),
         "one Arc shared by all"
     );
     assert_eq!(*errors[0], "backend down");
