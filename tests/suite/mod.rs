@@ -371,7 +371,7 @@ pub async fn load_timeout<R: Runtime>() {
 /// `get_or_revalidate` to everyone but the one caller that refreshes it.
 pub async fn stale_serving<R: Runtime>() {
     let ttl = units::<R>(4);
-    let window = units::<R>(20);
+    let window = units::<R>(40);
     let cache = Arc::new(
         R::builder()
             .capacity(100)
