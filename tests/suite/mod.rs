@@ -84,6 +84,7 @@ pub struct TestLoader {
     gate: Option<Gate>,
     offset: u64,
     fails: bool,
+    panics: bool,
 }
 
 impl TestLoader {
@@ -93,6 +94,7 @@ impl TestLoader {
             gate: None,
             offset: 0,
             fails: false,
+            panics: false,
         }
     }
 
@@ -114,6 +116,13 @@ impl TestLoader {
         }
     }
 
+    pub fn panicking(self) -> Self {
+        TestLoader {
+            panics: true,
+            ..self
+        }
+    }
+
     pub fn loads(&self) -> usize {
         self.loads.load(Ordering::SeqCst)
     }
@@ -127,6 +136,9 @@ impl Loader<u64> for TestLoader {
         self.loads.fetch_add(1, Ordering::SeqCst);
         if let Some(gate) = &self.gate {
             gate.wait().await;
+        }
+        if self.panics {
+            panic!("the loader panicked (on purpose)");
         }
         if self.fails {
             Err(Failure("backend down"))
@@ -448,6 +460,42 @@ pub async fn leader_cancellation<R: Runtime>() {
     assert_eq!(after.status, Status::Hit);
 }
 
+/// A leader whose load panics does not strand its waiters either: one of them loads instead.
+pub async fn leader_panic<R: Runtime>() {
+    use futures_lite::FutureExt;
+
+    let cache = Arc::new(R::builder().capacity(100).build().unwrap());
+    let gate = Gate::default();
+    let panicking = TestLoader::gated(&gate).panicking();
+    let leader = {
+        let (cache, panicking) = (Arc::clone(&cache), panicking.clone());
+        R::spawn(async move {
+            std::panic::AssertUnwindSafe(cache.get_or_load(&1, panicking))
+                .catch_unwind()
+                .await
+                .is_err()
+        })
+    };
+    settle_until::<R>("the panicking load starts", || panicking.loads() == 1).await;
+    let working = TestLoader::new();
+    let waiters: Vec<_> = (0..8)
+        .map(|_| {
+            let (cache, working) = (Arc::clone(&cache), working.clone());
+            R::spawn(async move { cache.get_or_load(&1, working).await })
+        })
+        .collect();
+    arrived::<R>(&cache, 9).await;
+    gate.open();
+
+    assert!(leader.await, "the leader's call unwound");
+    for waiter in waiters {
+        assert_eq!(waiter.await.unwrap().value, 10);
+    }
+    assert_eq!(working.loads(), 1, "exactly one waiter took over");
+    assert_eq!(cache.loads_in_flight(), 0, "the key is not left locked");
+    assert_eq!(cache.get(&1), Some(10));
+}
+
 /// A failing load runs once; every caller that waited for it gets the same error.
 pub async fn shared_error<R: Runtime>() {
     let cache = Arc::new(R::builder().capacity(100).build().unwrap());
@@ -500,7 +548,7 @@ macro_rules! behaviour_suite {
     ($runtime:ty) => {
         behaviour_suite!(@tests $runtime;
             coalescing, ttl_expiry, lock_age, lock_timeout, load_timeout, stale_serving,
-            leader_cancellation, shared_error);
+            leader_cancellation, leader_panic, shared_error);
     };
     (@tests $runtime:ty; $($behaviour:ident),*) => {
         $(
