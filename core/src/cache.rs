@@ -1,5 +1,6 @@
 //! The cache and its plain (non-loading) operations.
 
+use core::borrow::Borrow;
 use core::convert::Infallible;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
@@ -162,7 +163,7 @@ where
     L: RawLock,
 {
     #[inline]
-    pub(crate) fn hash(&self, key: &K) -> u64 {
+    pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         self.hasher.hash_one(key)
     }
 
@@ -176,15 +177,17 @@ where
     }
 
     #[inline]
-    pub(crate) fn peek(
+    pub(crate) fn peek<Q>(
         &self,
         shard: &Shard<K, V, E, T::Stamp, L>,
         hash: u64,
-        key: &K,
+        key: &Q,
         want_stale: bool,
     ) -> Peek<V>
     where
         V: Clone,
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
     {
         shard.read(|state| match state.store.get(hash, key) {
             None => Peek::Absent,
@@ -199,19 +202,22 @@ where
         })
     }
 
-    /// The fresh value for `key`, if any. Never loads, never waits, never allocates.
+    /// The fresh value for `key`, if any. Never loads, never waits, never allocates. Like
+    /// `HashMap::get`, it takes any borrowed form of the key (`&str` for `String` keys).
     ///
     /// ```
     /// # use readthrough_core::Cache;
-    /// let cache = Cache::<&str, u32>::new(10).unwrap();
-    /// assert_eq!(cache.get(&"a"), None);
-    /// cache.insert("a", 1);
-    /// assert_eq!(cache.get(&"a"), Some(1));
+    /// let cache = Cache::<String, u32>::new(10).unwrap();
+    /// assert_eq!(cache.get("a"), None);
+    /// cache.insert("a".to_string(), 1);
+    /// assert_eq!(cache.get("a"), Some(1));
     /// ```
     #[inline]
-    pub fn get(&self, key: &K) -> Option<V>
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
     where
         V: Clone,
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
     {
         let hash = self.hash(key);
         let shard = self.shard(hash);
@@ -246,9 +252,11 @@ where
     /// assert_eq!(cache.get(&1), None);
     /// assert_eq!(cache.get_stale(&1).unwrap().status, Status::Stale(Duration::from_secs(2)));
     /// ```
-    pub fn get_stale(&self, key: &K) -> Option<Answer<V>>
+    pub fn get_stale<Q>(&self, key: &Q) -> Option<Answer<V>>
     where
         V: Clone,
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
     {
         let hash = self.hash(key);
         let shard = self.shard(hash);
@@ -325,7 +333,11 @@ where
     /// assert_eq!(cache.remove(&1), Some(10));
     /// assert_eq!(cache.remove(&1), None);
     /// ```
-    pub fn remove(&self, key: &K) -> Option<V> {
+    pub fn remove<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let hash = self.hash(key);
         self.shard(hash)
             .write(|state| state.store.remove(hash, key))
@@ -342,11 +354,18 @@ where
     /// cache.invalidate(&1);
     /// assert_eq!(cache.get(&1), None);
     /// ```
-    pub fn invalidate(&self, key: &K) {
+    pub fn invalidate<Q>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let hash = self.hash(key);
         self.shard(hash).write(|state| {
             state.store.remove(hash, key);
-            if let Ok(row) = state.flights.find_entry(hash, |row| row.key == *key) {
+            if let Ok(row) = state
+                .flights
+                .find_entry(hash, |row| row.key.borrow() == key)
+            {
                 row.remove();
             }
         });

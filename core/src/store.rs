@@ -13,6 +13,7 @@
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+use core::borrow::Borrow;
 use hashbrown::HashTable;
 
 use crate::sync::{AtomicU8, Ordering};
@@ -99,11 +100,15 @@ impl<K: Eq, V, X: Copy> Store<K, V, X> {
 
     /// The entry for `key`, counted as read.
     #[inline]
-    pub(crate) fn get(&self, hash: u64, key: &K) -> Option<&Entry<K, V, X>> {
+    pub(crate) fn get<Q>(&self, hash: u64, key: &Q) -> Option<&Entry<K, V, X>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
         let slots = &self.slots;
         let index = *self.table.find(
             hash,
-            |&index| matches!(&slots[index as usize], Some(entry) if entry.key == *key),
+            |&index| matches!(&slots[index as usize], Some(entry) if entry.key.borrow() == key),
         )?;
         let entry = slots[index as usize].as_ref()?;
         entry.touch();
@@ -196,11 +201,15 @@ impl<K: Eq, V, X: Copy> Store<K, V, X> {
     }
 
     /// Removes and returns the value for `key`; its slot stays vacant in its queue.
-    pub(crate) fn remove(&mut self, hash: u64, key: &K) -> Option<V> {
+    pub(crate) fn remove<Q>(&mut self, hash: u64, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
         let slots = &mut self.slots;
         let found = self.table.find_entry(
             hash,
-            |&index| matches!(&slots[index as usize], Some(entry) if entry.key == *key),
+            |&index| matches!(&slots[index as usize], Some(entry) if entry.key.borrow() == key),
         );
         let index = found.ok()?.remove().0;
         let entry = slots[index as usize].take()?;
