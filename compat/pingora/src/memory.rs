@@ -188,7 +188,7 @@ where
         Q: Hash + ?Sized + ToOwned,
         Q::Owned: Into<K>,
     {
-        self.store.remove(&owned(key));
+        self.store.remove::<K>(&owned(key));
     }
 
     /// [`get`](Self::get) for each key, in order.
