@@ -359,3 +359,64 @@ async fn expired_responses_are_served_stale_while_one_request_refreshes_them() {
     assert_eq!(refreshed.body, first.body);
     assert_eq!(origin.requests_for("/page"), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_on_expired_urls_refreshes_each_url_once_per_ttl() {
+    const STALE_URLS: usize = 10;
+    const STORM: usize = 1_000;
+    let ttl = Duration::from_millis(800);
+    let origin = Origin::start(OriginConfig {
+        response_delay: Duration::ZERO,
+        ..OriginConfig::default()
+    })
+    .await
+    .expect("origin starts");
+    let proxy = Proxy::start(ProxyConfig {
+        ttl,
+        stale_window: Duration::from_secs(60),
+        ..ProxyConfig::new(origin.addr())
+    })
+    .await
+    .expect("proxy starts");
+    let client = http2_client();
+    for url in 0..STALE_URLS {
+        fetch(&client, uri(&proxy, &item_path(url)))
+            .await
+            .expect("answers");
+    }
+    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+
+    // With an instant origin, refreshes finish while other stale readers' background tasks are
+    // still starting: those must find the fresh value instead of refreshing again. (A background
+    // refresh that ignored freshness failed this check in 3 of 4 runs.)
+    let started = tokio::time::Instant::now();
+    let mut storm = JoinSet::new();
+    for index in 0..STORM {
+        let client = client.clone();
+        let path = item_path(index % STALE_URLS);
+        let uri = uri(&proxy, &path);
+        storm.spawn(async move {
+            let response = fetch(&client, uri).await.expect("answers");
+            (path, response)
+        });
+    }
+    let by_x_cache = tally(storm).await;
+    let storm_time = started.elapsed();
+    wait_until("the refreshes are stored", || {
+        proxy.cache().loads_in_flight() == 0
+    })
+    .await;
+
+    assert!(by_x_cache.contains_key("STALE"), "{by_x_cache:?}");
+    // A refreshed response stays fresh for a TTL, so a storm shorter than the TTL (the usual case)
+    // allows exactly one refresh per URL; a slower machine may see a refreshed response expire.
+    let refreshes_allowed = 1 + (storm_time.as_millis() / ttl.as_millis()) as usize;
+    for url in 0..STALE_URLS {
+        let refreshes = origin.requests_for(&item_path(url)) - 1;
+        assert!(
+            (1..=refreshes_allowed).contains(&refreshes),
+            "/item/{url}: {refreshes} refreshes in {storm_time:?} ({by_x_cache:?})"
+        );
+    }
+    println!("storm of {STORM} over {STALE_URLS} expired URLs took {storm_time:?}: {by_x_cache:?}");
+}
