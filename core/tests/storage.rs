@@ -22,7 +22,7 @@ fn the_cache_never_holds_more_than_its_capacity() {
         assert!(cache.len() <= capacity);
     }
     assert_eq!(cache.len(), capacity);
-    assert_eq!(cache.stats().evictions, keys - capacity);
+    assert_eq!(cache.stats().evictions, keys as usize - capacity);
 }
 
 #[test]
