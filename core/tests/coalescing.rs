@@ -64,13 +64,7 @@ fn cancelled_leader_hands_the_load_to_a_waiter() {
 fn waiter_cancelled_while_waiting_leaves_nothing_behind() {
     let gate = Gate::default();
     let cache = Cache::<u32, u32>::new(10).unwrap();
-    let load = |_: &u32| {
-        let gate = gate.clone();
-        async move {
-            gate.wait().await;
-            Ok(1)
-        }
-    };
+    let load = |_: &u32| gate.then(Ok(1));
     let mut leader = pin!(cache.get_or_load(&1, &load));
     assert!(poll_once(leader.as_mut()).is_pending());
     {
@@ -136,11 +130,7 @@ fn a_failed_load_runs_once_and_every_waiter_gets_its_error() {
     let cache = Cache::<u32, u32, &'static str>::new(10).unwrap();
     let failing = |_: &u32| {
         calls.record();
-        let gate = gate.clone();
-        async move {
-            gate.wait().await;
-            Err::<u32, _>("backend down")
-        }
+        gate.then(Err::<u32, _>("backend down"))
     };
     let results = block_on(async {
         let callers = (0..50).map(|_| cache.get_or_load(&3, &failing)).collect();
@@ -241,13 +231,7 @@ fn a_batch_waits_for_single_key_loads_in_flight() {
     let gate = Gate::default();
     let cache = Cache::<u32, u32>::new(10).unwrap();
     let batch_calls = Calls::default();
-    let single = |_: &u32| {
-        let gate = gate.clone();
-        async move {
-            gate.wait().await;
-            Ok(100)
-        }
-    };
+    let single = |_: &u32| gate.then(Ok(100));
     let batch = |keys: &[&u32]| {
         batch_calls.record();
         let values: Vec<u32> = keys.iter().map(|k| **k).collect();
@@ -285,13 +269,7 @@ fn a_batch_waits_for_single_key_loads_in_flight() {
 fn a_failed_batch_fails_waiters_on_its_keys_too() {
     let gate = Gate::default();
     let cache = Cache::<u32, u32, &'static str>::new(10).unwrap();
-    let batch = |_: &[&u32]| {
-        let gate = gate.clone();
-        async move {
-            gate.wait().await;
-            Err::<Vec<u32>, _>("batch down")
-        }
-    };
+    let batch = |_: &[&u32]| gate.then(Err::<Vec<u32>, _>("batch down"));
     let mut leader = pin!(cache.get_or_load_many(&[1, 2], batch));
     assert!(poll_once(leader.as_mut()).is_pending());
     let mut waiter = pin!(cache.get_or_load(&2, |_: &u32| async { Ok(0) }));
@@ -306,13 +284,7 @@ fn a_failed_batch_fails_waiters_on_its_keys_too() {
 fn invalidate_during_a_load_keeps_its_result_out_of_the_cache() {
     let gate = Gate::default();
     let cache = Cache::<u32, u32>::new(10).unwrap();
-    let load = |_: &u32| {
-        let gate = gate.clone();
-        async move {
-            gate.wait().await;
-            Ok(1)
-        }
-    };
+    let load = |_: &u32| gate.then(Ok(1));
     let mut leader = pin!(cache.get_or_load(&1, &load));
     assert!(poll_once(leader.as_mut()).is_pending());
     cache.invalidate(&1);
@@ -326,13 +298,7 @@ fn invalidate_during_a_load_keeps_its_result_out_of_the_cache() {
 fn refresh_is_skipped_while_a_load_is_in_flight() {
     let gate = Gate::default();
     let cache = Cache::<u32, u32>::new(10).unwrap();
-    let slow = |_: &u32| {
-        let gate = gate.clone();
-        async move {
-            gate.wait().await;
-            Ok(1)
-        }
-    };
+    let slow = |_: &u32| gate.then(Ok(1));
     let mut leader = pin!(cache.get_or_load(&1, slow));
     assert!(poll_once(leader.as_mut()).is_pending());
     assert!(block_on(cache.refresh(&1, |_: &u32| async { Ok(2) })).is_none());

@@ -59,6 +59,15 @@ impl Gate {
         self.inner.1.notify(usize::MAX);
     }
 
+    /// A future that yields `value` once the gate opens: the body of a held-back loader.
+    pub fn then<T>(&self, value: T) -> impl Future<Output = T> + use<T> {
+        let gate = self.clone();
+        async move {
+            gate.wait().await;
+            value
+        }
+    }
+
     pub async fn wait(&self) {
         loop {
             if self.inner.0.load(Ordering::SeqCst) {
