@@ -38,7 +38,7 @@ ci_record() {
     ci_results+=("$result")
     ci_seconds+=("$seconds")
     ci_notes+=("$note")
-    printf '[gate] %-4s %-58s %7ss  %s\n' "$result" "$name" "$seconds" "$note"
+    printf '[gate] %-4s %-62s %7ss  %s\n' "$result" "$name" "$seconds" "$note"
 }
 
 ci_elapsed_since() {
@@ -127,9 +127,9 @@ ci_summary() {
     local passed=0 failed=0 skipped=0 i
     echo
     echo "================================ ci summary ================================"
-    printf '%-4s  %-58s %8s  %s\n' result gate seconds note
+    printf '%-4s  %-62s %8s  %s\n' result gate seconds note
     for i in "${!ci_names[@]}"; do
-        printf '%-4s  %-58s %7ss  %s\n' "${ci_results[i]}" "${ci_names[i]}" "${ci_seconds[i]}" "${ci_notes[i]}"
+        printf '%-4s  %-62s %7ss  %s\n' "${ci_results[i]}" "${ci_names[i]}" "${ci_seconds[i]}" "${ci_notes[i]}"
         case ${ci_results[i]} in
             PASS) passed=$((passed + 1)) ;;
             FAIL) failed=$((failed + 1)) ;;
