@@ -79,10 +79,11 @@ where
         };
         let cache = self.cache;
         let shard = self.shard;
-        let result = shard.write(|state| {
+        let (result, wake) = shard.write(|state| {
             let row = state
                 .flights
                 .find_entry(self.hash, |row| Arc::ptr_eq(&row.flight, &flight));
+            let wake = row.as_ref().map_or(true, |row| row.get().waited);
             let result = match outcome {
                 Ok((value, ttl)) => {
                     if let Ok(row) = row {
@@ -116,9 +117,11 @@ where
             // SAFETY: this guard is the flight's only leader and lands it once: `flight` was
             // taken out of the guard above, so neither this nor `Drop` can run again for it.
             unsafe { flight.publish(result.clone()) };
-            result
+            (result, wake)
         });
-        flight.wake_all();
+        if wake {
+            flight.wake_all();
+        }
         result
     }
 }
@@ -128,16 +131,21 @@ impl<K, V, E, T: Clock, S, L: RawLock> Drop for LoadGuard<'_, K, V, E, T, S, L> 
         let Some(flight) = self.flight.take() else {
             return;
         };
-        self.shard.write(|state| {
-            if let Ok(row) = state
+        let wake = self.shard.write(|state| {
+            let row = state
                 .flights
-                .find_entry(self.hash, |row| Arc::ptr_eq(&row.flight, &flight))
-            {
-                row.remove();
-            }
+                .find_entry(self.hash, |row| Arc::ptr_eq(&row.flight, &flight));
+            let wake = match row {
+                Ok(row) => row.remove().0.waited,
+                // Detached by `invalidate`: whether anyone waits is unknown.
+                Err(_) => true,
+            };
             flight.abandon();
+            wake
         });
-        flight.wake_all();
+        if wake {
+            flight.wake_all();
+        }
     }
 }
 
@@ -317,7 +325,7 @@ where
             {
                 return Joined::Ready(Ok(entry.value.clone()));
             }
-            if let Ok(row) = state.flights.find_entry(hash, |row| row.key == *key) {
+            if let Ok(mut row) = state.flights.find_entry(hash, |row| row.key == *key) {
                 let current = row.get();
                 match current.negative_until {
                     Some(until) if self.timer.overdue(until).is_none() => {
@@ -337,7 +345,9 @@ where
                         return if too_old {
                             Joined::Role(Role::Bypass)
                         } else if intent == Intent::Load {
-                            Joined::Role(Role::Waiter(Arc::clone(&current.flight)))
+                            let waited_for = row.get_mut();
+                            waited_for.waited = true;
+                            Joined::Role(Role::Waiter(Arc::clone(&waited_for.flight)))
                         } else {
                             Joined::Busy
                         };
@@ -357,6 +367,7 @@ where
                 key: key.clone(),
                 flight: Arc::clone(&flight),
                 negative_until: None,
+                waited: false,
             };
             state.flights.insert_unique(hash, row, |row| row.hash);
             Joined::Role(Role::Leader(LoadGuard {

@@ -17,6 +17,10 @@ pub(crate) struct FlightRow<K, V, E, X> {
     pub(crate) key: K,
     pub(crate) flight: Arc<Flight<V, E, X>>,
     pub(crate) negative_until: Option<X>,
+    /// A waiter was handed this flight. Set and read under the shard lock, so a leader that
+    /// finds it unset knows nobody listens, and skips the notification (whose first use would
+    /// allocate the event's list).
+    pub(crate) waited: bool,
 }
 
 pub(crate) struct ShardState<K, V, E, X> {

@@ -155,3 +155,36 @@ fn waiters_do_not_grow_the_heap() {
         "the number of waiters changed the number of allocations"
     );
 }
+
+#[test]
+fn a_miss_allocates_only_its_flight() {
+    let cache = Cache::<u64, u64>::builder()
+        .capacity(1024)
+        .preallocate()
+        .build()
+        .unwrap();
+    let load = |k: &u64| {
+        let k = *k;
+        async move { Ok(k) }
+    };
+    let mut key = 0;
+    let mut miss = |cache: &Cache<u64, u64>| {
+        key += 1;
+        let answer = futures_lite::future::block_on(cache.get_or_load(&key, load)).unwrap();
+        assert_eq!(answer.status, readthrough_core::Status::Miss);
+    };
+    // Fill the cache (and let each shard's in-flight table allocate once).
+    for _ in 0..4096 {
+        miss(&cache);
+    }
+    let misses = if cfg!(miri) { 20 } else { 1000 };
+    let (allocations, ()) = allocations_during(|| {
+        for _ in 0..misses {
+            miss(&cache);
+        }
+    });
+    assert_eq!(
+        allocations, misses,
+        "one shared flight record per miss, nothing else"
+    );
+}
