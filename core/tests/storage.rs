@@ -8,7 +8,7 @@ use readthrough_core::{BuildError, Cache, ManualTimer, SpinLock, Status};
 #[test]
 fn the_cache_never_holds_more_than_its_capacity() {
     let (capacity, keys) = if cfg!(miri) {
-        (100, 1_000)
+        (20, 100)
     } else {
         (1000, 10_000)
     };
