@@ -93,11 +93,11 @@ fi
 
 # ---------------------------------------------------------------- style and lints
 gate fmt 300 cargo fmt --all --check
-gate clippy 1800 cargo clippy --workspace "${firmware_excludes[@]}" --all-targets --all-features -- -D warnings
+gate clippy 1800 cargo clippy --keep-going --workspace "${firmware_excludes[@]}" --all-targets --all-features -- -D warnings
 for package in "${firmware_packages[@]}"; do
     gate "clippy:$package" 900 cargo clippy -p "$package" --target "$FIRMWARE_TARGET" -- -D warnings
 done
-gate doc 1200 env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --workspace "${firmware_excludes[@]}"
+gate doc 1200 env RUSTDOCFLAGS="-D warnings" cargo doc --keep-going --no-deps --all-features --workspace "${firmware_excludes[@]}"
 
 # ---------------------------------------------------------------- tests
 # One package per cargo invocation: embassy-time links one time driver per binary, and a
