@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Gate runner for ci/test.sh (sourced, not run).
 #
 # gate NAME TIMEOUT_SECONDS COMMAND...   runs COMMAND with its output in a log file,

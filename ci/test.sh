@@ -108,13 +108,13 @@ done
 if package_exists "$FACADE"; then
     for runtime in "${FACADE_RUNTIMES[@]}"; do
         if package_has_feature "$FACADE" "$runtime"; then
-            gate "test:$FACADE[$runtime]" 900 cargo test -p "$FACADE" --no-default-features --features "$runtime"
+            gate "test:${FACADE}[$runtime]" 900 cargo test -p "$FACADE" --no-default-features --features "$runtime"
         else
-            skip "test:$FACADE[$runtime]" "$FACADE has no feature '$runtime' yet"
+            skip "test:${FACADE}[$runtime]" "$FACADE has no feature '$runtime' yet"
         fi
     done
 else
-    skip "test:$FACADE[runtimes]" "package $FACADE not in the workspace"
+    skip "test:${FACADE}[runtimes]" "package $FACADE not in the workspace"
 fi
 if [[ -f examples/demo.rs ]] && package_has_feature "$FACADE" tokio; then
     gate demo 600 "${DEMO_COMMAND[@]}"
