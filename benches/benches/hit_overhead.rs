@@ -1,6 +1,6 @@
 //! What the read-through API adds to a hit in readthrough itself: `get` vs `get_or_load` on the
-//! same preloaded keys, 1 thread, interleaved rounds, medians. Also `get_or_load` awaited through
-//! the benchmark's `Contender` wrapper, to show the harness adds nothing measurable.
+//! same preloaded keys of one cache, 1 thread, interleaved rounds, medians. Also `get_or_load`
+//! awaited through the comparison's `Contender` wrapper, to show what the harness adds.
 //!
 //! `cargo bench -p readthrough-benches --bench hit_overhead` (`BENCH_QUICK=1` for tiny sizes).
 
@@ -13,27 +13,15 @@ use readthrough_benches::peers::Readthrough;
 use readthrough_benches::sizes::Sizes;
 use readthrough_benches::stats::median;
 use readthrough_benches::zipf::Zipf;
-use readthrough_core::Cache;
-
-type Plain =
-    Cache<u64, u64, std::convert::Infallible, readthrough_core::NoTimer, ahash::RandomState>;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sizes = Sizes::from_env();
     let keys = Zipf::new(sizes.hit_keys as usize, 0.99)?.keys(sizes.hit_lookups, 1);
-    let cache: Plain = Cache::builder()
-        .capacity(sizes.hit_keys as usize * 2)
-        .hasher(ahash::RandomState::new())
-        .build()?;
+    let wrapped = Readthrough::with_capacity(sizes.hit_keys as usize * 2);
+    let cache = wrapped.cache();
     for key in 0..sizes.hit_keys {
         cache.insert(key, key);
     }
-    let wrapped = Readthrough::with_capacity(sizes.hit_keys as usize * 2);
-    block_on(async {
-        for key in 0..sizes.hit_keys {
-            wrapped.get_or_load(key).await;
-        }
-    });
 
     let per_op = |start: Instant| start.elapsed().as_nanos() as f64 / keys.len() as f64;
     let mut get = Vec::new();

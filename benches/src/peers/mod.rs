@@ -8,4 +8,4 @@ mod readthrough;
 pub use self::moka::{Moka, MokaStorm};
 pub use self::pingora::{Pingora, PingoraStorm};
 pub use self::quick_cache::{QuickCache, QuickCacheStorm};
-pub use self::readthrough::{Readthrough, ReadthroughStorm};
+pub use self::readthrough::{Readthrough, ReadthroughCache, ReadthroughStorm};

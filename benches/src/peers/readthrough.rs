@@ -8,7 +8,9 @@ use readthrough_tokio::TokioTimer;
 use crate::contender::{Contender, Lookup, StormContender};
 use crate::loader::{LoadFailed, StormOutcome, slow_load};
 
-type Inner = Cache<u64, u64, LoadFailed, NoTimer, ahash::RandomState>;
+/// The cache type behind [`Readthrough`].
+pub type ReadthroughCache = Cache<u64, u64, LoadFailed, NoTimer, ahash::RandomState>;
+type Inner = ReadthroughCache;
 
 fn bounded(capacity: usize) -> Inner {
     Cache::builder()
@@ -20,6 +22,21 @@ fn bounded(capacity: usize) -> Inner {
 
 /// `readthrough_core::Cache` with default shards and lock.
 pub struct Readthrough(Inner);
+
+impl Readthrough {
+    /// The cache itself, for measuring its API without this wrapper.
+    ///
+    /// ```
+    /// use readthrough_benches::contender::Contender;
+    /// use readthrough_benches::peers::Readthrough;
+    /// let wrapped = Readthrough::with_capacity(10);
+    /// wrapped.cache().insert(1, 2);
+    /// assert_eq!(wrapped.cache().get(&1), Some(2));
+    /// ```
+    pub fn cache(&self) -> &ReadthroughCache {
+        &self.0
+    }
+}
 
 impl Contender for Readthrough {
     const NAME: &'static str = "readthrough";
