@@ -10,6 +10,7 @@ use core::time::Duration;
 use crate::cache::{Cache, Peek};
 use crate::error::Error;
 use crate::flight::Landing;
+use crate::listener::Listener;
 use crate::loader::BatchLoader;
 use crate::lock::RawLock;
 use crate::read_through::{Intent, Joined, LoadGuard, Role};
@@ -18,6 +19,7 @@ use crate::stats::bump;
 use crate::status::{Answer, Status};
 use crate::sync::Arc;
 use crate::timer::{Clock, Timer};
+use crate::weigher::Weigh;
 
 /// A key of the batch still without an answer.
 #[derive(Clone, Copy)]
@@ -30,18 +32,21 @@ struct Pending {
 }
 
 /// A key this call loads: with the guard of its flight, or without one when bypassing.
-type Leading<'c, K, V, E, T, S, L> = (Pending, Option<LoadGuard<'c, K, V, E, T, S, L>>);
+type Leading<'c, K, V, E, T, S, L, W, N> =
+    (Pending, Option<LoadGuard<'c, K, V, E, T, S, L, W, N>>);
 
 /// A key whose load another caller leads.
 type Waiting<V, E, T> = (Pending, Arc<FlightFor<V, E, T>>);
 
-impl<K, V, E, T, S, L> Cache<K, V, E, T, S, L>
+impl<K, V, E, T, S, L, W, N> Cache<K, V, E, T, S, L, W, N>
 where
     K: Hash + Eq + Clone,
     V: Clone,
     T: Clock,
     S: BuildHasher,
     L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
 {
     /// The values for `keys`, in order, loading every miss with one call of `loader`. Keys
     /// another caller is loading are waited for instead of loaded again. Duplicate keys are
@@ -90,6 +95,32 @@ where
     where
         B: BatchLoader<K, Error = E>,
     {
+        let answers = self.load_many(keys, loader, split).await;
+        // Counted once the call has its outcome: the statuses its caller sees, or one failure.
+        match &answers {
+            Ok(answers) => {
+                for (key, answer) in keys.iter().zip(answers) {
+                    self.shard(self.hash(key)).counters.answered(answer.status);
+                }
+            }
+            Err(_) => {
+                if let Some(key) = keys.first() {
+                    bump(&self.shard(self.hash(key)).counters.failures);
+                }
+            }
+        }
+        answers
+    }
+
+    async fn load_many<B>(
+        &self,
+        keys: &[K],
+        loader: &B,
+        split: impl Fn(B::Value) -> (V, Option<Duration>),
+    ) -> Result<Vec<Answer<V>>, Error<E>>
+    where
+        B: BatchLoader<K, Error = E>,
+    {
         let mut answers: Vec<Option<Answer<V>>> = Vec::with_capacity(keys.len());
         answers.resize_with(keys.len(), || None);
         let mut pending = Vec::new();
@@ -98,14 +129,12 @@ where
             let shard = self.shard(hash);
             let status = match self.peek(shard, hash, key, false) {
                 Peek::Fresh(value) => {
-                    bump(&shard.counters.hits);
                     answers[index] = Some(Answer::new(value, Status::Hit));
                     continue;
                 }
                 Peek::Expired { .. } => Status::Expired,
                 Peek::Absent => Status::Miss,
             };
-            bump(&shard.counters.misses);
             pending.push(Pending {
                 index,
                 hash,
@@ -115,7 +144,7 @@ where
         }
 
         while !pending.is_empty() {
-            let mut leading: Vec<Leading<'_, K, V, E, T, S, L>> = Vec::new();
+            let mut leading: Vec<Leading<'_, K, V, E, T, S, L, W, N>> = Vec::new();
             let mut waiting: Vec<Waiting<V, E, T>> = Vec::new();
             for item in pending.drain(..) {
                 if item.bypass {
@@ -154,15 +183,18 @@ where
                         for ((item, guard), value) in leading.into_iter().zip(values) {
                             let (value, ttl) = split(value);
                             let value = match guard {
-                                Some(guard) => guard.complete(Ok((value, ttl)))?,
+                                Some(guard) => guard.complete(&keys[item.index], Ok((value, ttl)))?,
                                 None => value,
                             };
                             answers[item.index] = Some(Answer::new(value, item.status));
                         }
                     }
                     Err(error) => {
-                        for guard in leading.into_iter().filter_map(|(_, guard)| guard) {
-                            let _shared_with_waiters = guard.complete(Err(error.clone()));
+                        for (item, guard) in leading {
+                            if let Some(guard) = guard {
+                                let key = &keys[item.index];
+                                let _shared_with_waiters = guard.complete(key, Err(error.clone()));
+                            }
                         }
                         return Err(error);
                     }
@@ -170,9 +202,8 @@ where
             }
 
             for (item, flight) in waiting {
-                match self.wait(&flight).await {
+                match self.wait(self.shard(item.hash), &flight).await {
                     Some(Landing::Loaded(Ok(value))) => {
-                        bump(&self.shard(item.hash).counters.lock_hits);
                         answers[item.index] = Some(Answer::new(value, Status::LockHit));
                     }
                     Some(Landing::Loaded(Err(error))) => return Err(error),
@@ -192,13 +223,15 @@ where
     }
 }
 
-impl<K, V, E, T, S, L> Cache<K, V, E, T, S, L>
+impl<K, V, E, T, S, L, W, N> Cache<K, V, E, T, S, L, W, N>
 where
     K: Hash + Eq + Clone,
     V: Clone,
     T: Timer,
     S: BuildHasher,
     L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
 {
     /// [`get_or_load_many`](Self::get_or_load_many) with per-value TTLs, as
     /// [`get_or_load_with_ttl`](Self::get_or_load_with_ttl) has them.

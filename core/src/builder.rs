@@ -5,11 +5,15 @@ use core::time::Duration;
 
 use hashbrown::DefaultHashBuilder;
 
-use crate::cache::{Cache, Options};
+use alloc::vec::Vec;
+
+use crate::cache::{Cache, Options, Parts};
 use crate::error::BuildError;
+use crate::listener::{Listener, NoListener};
 use crate::lock::{DefaultLock, RawLock};
-use crate::shard::Shard;
+use crate::shard::{Shard, ShardSize};
 use crate::timer::{Clock, NoTimer, Timer};
+use crate::weigher::{Unweighted, Weigh, Weighted, Weigher};
 
 #[cfg(feature = "std")]
 const MAX_DEFAULT_SHARDS: usize = 64;
@@ -18,6 +22,37 @@ const MAX_DEFAULT_SHARDS: usize = 4;
 
 /// Entries per shard below which the default adds no further shard.
 const ENTRIES_PER_DEFAULT_SHARD: usize = 64;
+
+/// The most shards a cache can have. More would not spread the load any better on any
+/// machine, and each shard costs a lock and its tables.
+pub const MAX_SHARDS: usize = 1 << 16;
+
+/// The most weight (or entries) one shard can hold: slot numbers and weights are 32-bit.
+const MAX_SHARD_CAPACITY: usize = u32::MAX as usize;
+
+/// Remembered errors when [`Builder::remembered_errors`] is not set (or the capacity, if
+/// smaller and the cache has no weigher).
+pub const DEFAULT_REMEMBERED_ERRORS: usize = 1024;
+
+/// What to reserve up front.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Preallocation {
+    Off,
+    /// Room for `capacity` entries (a cache without a weigher).
+    Capacity,
+    /// Room for this many entries (a cache with a weigher).
+    Entries(usize),
+}
+
+/// Everything a builder holds that does not change its type.
+#[derive(Clone, Copy, Debug)]
+struct Settings {
+    capacity: usize,
+    shards: Option<usize>,
+    preallocate: Preallocation,
+    remembered_errors: Option<usize>,
+    options: Options,
+}
 
 /// The builder's type parameters that no field holds.
 type Types<K, V, E, L> = PhantomData<fn() -> (K, V, E, L)>;
@@ -39,33 +74,48 @@ type Types<K, V, E, L> = PhantomData<fn() -> (K, V, E, L)>;
 /// assert_eq!(refused.err(), Some(BuildError::ZeroCapacity));
 /// ```
 #[must_use = "a builder does nothing until `build` is called"]
-pub struct Builder<K, V, E, T = NoTimer, S = DefaultHashBuilder, L = DefaultLock> {
-    capacity: usize,
-    shards: Option<usize>,
-    preallocate: bool,
+pub struct Builder<
+    K,
+    V,
+    E,
+    T = NoTimer,
+    S = DefaultHashBuilder,
+    L = DefaultLock,
+    W = Unweighted,
+    N = NoListener,
+> {
+    settings: Settings,
     hasher: S,
     timer: T,
-    options: Options,
+    weigher: W,
+    listener: N,
     types: Types<K, V, E, L>,
 }
 
 impl<K, V, E> Builder<K, V, E> {
     pub(crate) fn new() -> Self {
         Builder {
-            capacity: 0,
-            shards: None,
-            preallocate: false,
+            settings: Settings {
+                capacity: 0,
+                shards: None,
+                preallocate: Preallocation::Off,
+                remembered_errors: None,
+                options: Options::default(),
+            },
             hasher: DefaultHashBuilder::default(),
             timer: NoTimer,
-            options: Options::default(),
+            weigher: Unweighted,
+            listener: NoListener,
             types: PhantomData,
         }
     }
 }
 
-impl<K, V, E, T, S, L> Builder<K, V, E, T, S, L> {
-    /// The most entries the cache holds (required, at least 1). It is split evenly over the
-    /// shards, each of which evicts on its own.
+impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
+    /// The most entries the cache holds (required, at least 1); with a
+    /// [`weigher`](Self::weigher), the most total weight. It is split over the shards, each of
+    /// which evicts on its own (the remainder goes one unit each to the first shards), so the
+    /// bound holds exactly: [`Cache::len`] (or [`Cache::weight`]) never exceeds it.
     ///
     /// ```
     /// # use readthrough_core::Cache;
@@ -73,12 +123,13 @@ impl<K, V, E, T, S, L> Builder<K, V, E, T, S, L> {
     /// assert_eq!(cache.capacity(), 100);
     /// ```
     pub fn capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity;
+        self.settings.capacity = capacity;
         self
     }
 
     /// How many independently locked shards to use (default: one per 64 entries, at most 64
     /// with `std` and 4 without). More shards mean less contention and more fixed overhead.
+    /// At most [`MAX_SHARDS`], and at most one per unit of capacity.
     ///
     /// ```
     /// # use readthrough_core::Cache;
@@ -86,21 +137,62 @@ impl<K, V, E, T, S, L> Builder<K, V, E, T, S, L> {
     /// # assert_eq!(cache.capacity(), 100);
     /// ```
     pub fn shards(mut self, shards: usize) -> Self {
-        self.shards = Some(shards);
+        self.settings.shards = Some(shards);
         self
     }
 
-    /// Reserves every table for the full capacity now, so that no insert or eviction allocates
-    /// later. Without it, tables grow on demand (never past the capacity).
+    /// The most failed loads remembered at once with [`negative_ttl`](Self::negative_ttl)
+    /// (default: [`DEFAULT_REMEMBERED_ERRORS`], or the capacity if smaller without a weigher),
+    /// split over the shards like the capacity. Past it, the oldest is forgotten, so a flood
+    /// of distinct failing keys costs bounded memory. Must be at least 1.
     ///
     /// ```
-    /// # use readthrough_core::Cache;
-    /// let cache = Cache::<u32, u32>::builder().capacity(1_000).preallocate().build().unwrap();
-    /// # assert!(cache.is_empty());
+    /// # use core::time::Duration;
+    /// # use readthrough_core::{Cache, ManualTimer};
+    /// let cache = Cache::<u32, u32, String>::builder()
+    ///     .capacity(10_000)
+    ///     .timer(ManualTimer::new())
+    ///     .negative_ttl(Duration::from_secs(5))
+    ///     .remembered_errors(100)
+    ///     .build();
+    /// # assert!(cache.is_ok());
     /// ```
-    pub fn preallocate(mut self) -> Self {
-        self.preallocate = true;
+    pub fn remembered_errors(mut self, limit: usize) -> Self {
+        self.settings.remembered_errors = Some(limit);
         self
+    }
+
+    /// Calls `listener` with the key, the value and the [`RemovalCause`](crate::RemovalCause)
+    /// of every entry that leaves the cache, after the shard lock is released. See
+    /// [`Listener`].
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use readthrough_core::{Cache, RemovalCause};
+    ///
+    /// static EVICTED: AtomicUsize = AtomicUsize::new(0);
+    /// let cache = Cache::<u32, u32>::builder()
+    ///     .capacity(1)
+    ///     .listener(|_: u32, _: u32, cause: RemovalCause| {
+    ///         if cause == RemovalCause::Evicted {
+    ///             EVICTED.fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// cache.insert(1, 1);
+    /// cache.insert(2, 2);
+    /// assert_eq!(EVICTED.load(Ordering::Relaxed), 1);
+    /// ```
+    pub fn listener<N2: Listener<K, V>>(self, listener: N2) -> Builder<K, V, E, T, S, L, W, N2> {
+        Builder {
+            settings: self.settings,
+            hasher: self.hasher,
+            timer: self.timer,
+            weigher: self.weigher,
+            listener,
+            types: PhantomData,
+        }
     }
 
     /// The hasher for keys (default: hashbrown's `DefaultHashBuilder`, foldhash).
@@ -111,14 +203,13 @@ impl<K, V, E, T, S, L> Builder<K, V, E, T, S, L> {
     /// let cache = Cache::<u32, u32>::builder().capacity(8).hasher(RandomState::new()).build().unwrap();
     /// # cache.insert(1, 1);
     /// ```
-    pub fn hasher<S2>(self, hasher: S2) -> Builder<K, V, E, T, S2, L> {
+    pub fn hasher<S2>(self, hasher: S2) -> Builder<K, V, E, T, S2, L, W, N> {
         Builder {
-            capacity: self.capacity,
-            shards: self.shards,
-            preallocate: self.preallocate,
+            settings: self.settings,
             hasher,
             timer: self.timer,
-            options: self.options,
+            weigher: self.weigher,
+            listener: self.listener,
             types: PhantomData,
         }
     }
@@ -131,14 +222,13 @@ impl<K, V, E, T, S, L> Builder<K, V, E, T, S, L> {
     /// let cache = Cache::<u32, u32>::builder().capacity(8).lock::<SpinLock>().build().unwrap();
     /// # cache.insert(1, 1);
     /// ```
-    pub fn lock<L2: RawLock>(self) -> Builder<K, V, E, T, S, L2> {
+    pub fn lock<L2: RawLock>(self) -> Builder<K, V, E, T, S, L2, W, N> {
         Builder {
-            capacity: self.capacity,
-            shards: self.shards,
-            preallocate: self.preallocate,
+            settings: self.settings,
             hasher: self.hasher,
             timer: self.timer,
-            options: self.options,
+            weigher: self.weigher,
+            listener: self.listener,
             types: PhantomData,
         }
     }
@@ -156,70 +246,183 @@ impl<K, V, E, T, S, L> Builder<K, V, E, T, S, L> {
     ///     .unwrap();
     /// # cache.insert(1, 1);
     /// ```
-    pub fn timer<T2: Timer>(self, timer: T2) -> Builder<K, V, E, T2, S, L> {
+    pub fn timer<T2: Timer>(self, timer: T2) -> Builder<K, V, E, T2, S, L, W, N> {
         Builder {
-            capacity: self.capacity,
-            shards: self.shards,
-            preallocate: self.preallocate,
+            settings: self.settings,
             hasher: self.hasher,
             timer,
-            options: self.options,
+            weigher: self.weigher,
+            listener: self.listener,
             types: PhantomData,
         }
     }
 
-    /// Checks the configuration and builds the cache.
+    /// Checks the configuration and builds the cache. Every refusal is a [`BuildError`] that
+    /// says what to change; nothing is allocated blindly (reserving with
+    /// [`preallocate`](Self::preallocate) is fallible).
     ///
     /// ```
     /// # use readthrough_core::{BuildError, Cache};
     /// let refused = Cache::<u32, u32>::builder().capacity(4).shards(8).build();
     /// assert_eq!(refused.err(), Some(BuildError::MoreShardsThanCapacity { shards: 8, capacity: 4 }));
     /// ```
-    pub fn build(self) -> Result<Cache<K, V, E, T, S, L>, BuildError>
+    pub fn build(self) -> Result<Cache<K, V, E, T, S, L, W, N>, BuildError>
     where
         K: Eq,
         T: Clock,
         L: RawLock,
+        W: Weigh<K, V>,
     {
-        let capacity = self.capacity;
+        let Settings {
+            capacity,
+            shards,
+            preallocate,
+            remembered_errors,
+            options,
+        } = self.settings;
         if capacity == 0 {
             return Err(BuildError::ZeroCapacity);
         }
-        let shards = match self.shards {
+        let shards = match shards {
             Some(0) => return Err(BuildError::ZeroShards),
+            Some(shards) if shards > MAX_SHARDS => {
+                return Err(BuildError::TooManyShards {
+                    shards,
+                    max: MAX_SHARDS,
+                });
+            }
             Some(shards) if shards > capacity => {
                 return Err(BuildError::MoreShardsThanCapacity { shards, capacity });
             }
             Some(shards) => shards,
-            None => (capacity / ENTRIES_PER_DEFAULT_SHARD).clamp(1, MAX_DEFAULT_SHARDS),
+            None => (capacity / ENTRIES_PER_DEFAULT_SHARD)
+                .clamp(1, MAX_DEFAULT_SHARDS)
+                .max(capacity.div_ceil(MAX_SHARD_CAPACITY)),
         };
-        let per_shard = capacity.div_ceil(shards);
-        if u32::try_from(per_shard).is_err() {
-            return Err(BuildError::ShardTooLarge);
+        if capacity.div_ceil(shards) > MAX_SHARD_CAPACITY {
+            return Err(BuildError::ShardTooLarge {
+                shards_needed: capacity.div_ceil(MAX_SHARD_CAPACITY),
+            });
         }
         for (name, duration) in [
-            ("lock_age", self.options.lock_age),
-            ("lock_timeout", self.options.lock_timeout),
-            ("load_timeout", self.options.load_timeout),
+            ("lock_age", options.lock_age),
+            ("lock_timeout", options.lock_timeout),
+            ("load_timeout", options.load_timeout),
         ] {
             if duration == Some(Duration::ZERO) {
                 return Err(BuildError::ZeroDuration(name));
             }
         }
-        let shards = (0..shards)
-            .map(|_| Shard::new(per_shard, self.preallocate))
-            .collect();
-        Ok(Cache::from_parts(
-            shards,
+        let weighted = !W::UNIT;
+        let reserve = match preallocate {
+            Preallocation::Off => 0,
+            Preallocation::Capacity if weighted => {
+                return Err(BuildError::PreallocateNeedsEntries);
+            }
+            Preallocation::Capacity => capacity,
+            Preallocation::Entries(entries) => entries,
+        };
+        let remembered_errors = match remembered_errors {
+            Some(0) => return Err(BuildError::ZeroRememberedErrors),
+            Some(limit) => limit,
+            None if weighted => DEFAULT_REMEMBERED_ERRORS,
+            None => DEFAULT_REMEMBERED_ERRORS.min(capacity),
+        };
+        let mut built = Vec::new();
+        built
+            .try_reserve_exact(shards)
+            .map_err(|_| BuildError::Allocation)?;
+        for index in 0..shards {
+            let size = ShardSize {
+                capacity: share(capacity, shards, index),
+                reserve: share(reserve, shards, index),
+                expected_entries: (!weighted).then(|| share(capacity, shards, index)),
+                remembered_errors: share(remembered_errors, shards, index),
+            };
+            built.push(Shard::new(size).map_err(|_| BuildError::Allocation)?);
+        }
+        Ok(Cache::from_parts(Parts {
+            shards: built.into_boxed_slice(),
             capacity,
-            self.hasher,
-            self.timer,
-            self.options,
-        ))
+            hasher: self.hasher,
+            timer: self.timer,
+            options,
+            weigher: self.weigher,
+            listener: self.listener,
+        }))
     }
 }
 
-impl<K, V, E, T: Timer, S, L> Builder<K, V, E, T, S, L> {
+impl<K, V, E, T, S, L, N> Builder<K, V, E, T, S, L, Unweighted, N> {
+    /// Reserves every table for the full capacity now, so that no insert or eviction allocates
+    /// later; a reservation the allocator refuses is [`BuildError::Allocation`], not an abort.
+    /// Without it, tables grow on demand (never past the capacity).
+    ///
+    /// ```
+    /// # use readthrough_core::Cache;
+    /// let cache = Cache::<u32, u32>::builder().capacity(1_000).preallocate().build().unwrap();
+    /// # assert!(cache.is_empty());
+    /// ```
+    pub fn preallocate(mut self) -> Self {
+        self.settings.preallocate = Preallocation::Capacity;
+        self
+    }
+
+    /// Bounds the cache by total weight instead of entry count: `weigher` gives each entry a
+    /// weight (usually its size in bytes) and [`capacity`](Self::capacity) bounds their sum.
+    /// See [`Weigher`] for weights of zero and entries heavier than a shard.
+    ///
+    /// ```
+    /// use readthrough_core::Cache;
+    /// let cache = Cache::<String, String>::builder()
+    ///     .capacity(64 * 1024)
+    ///     .weigher(|key: &String, value: &String| key.len() + value.len())
+    ///     .build()
+    ///     .unwrap();
+    /// cache.insert("k".to_string(), "v".repeat(100));
+    /// assert_eq!(cache.weight(), 101);
+    /// ```
+    pub fn weigher<W2: Weigher<K, V>>(self, weigher: W2) -> Builder<K, V, E, T, S, L, Weighted<W2>, N> {
+        Builder {
+            settings: self.settings,
+            hasher: self.hasher,
+            timer: self.timer,
+            weigher: Weighted(weigher),
+            listener: self.listener,
+            types: PhantomData,
+        }
+    }
+}
+
+impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, Weighted<W>, N> {
+    /// Reserves room for `entries` entries now (a cache with a weigher cannot know how many
+    /// entries its capacity holds), so that a cache that holds at most that many never
+    /// allocates on insert or eviction. A reservation the allocator refuses is
+    /// [`BuildError::Allocation`].
+    ///
+    /// ```
+    /// # use readthrough_core::Cache;
+    /// let cache = Cache::<u32, Vec<u8>>::builder()
+    ///     .capacity(1 << 20)
+    ///     .weigher(|_: &u32, body: &Vec<u8>| body.len())
+    ///     .preallocate(4_096)
+    ///     .build()
+    ///     .unwrap();
+    /// # assert!(cache.is_empty());
+    /// ```
+    pub fn preallocate(mut self, entries: usize) -> Self {
+        self.settings.preallocate = Preallocation::Entries(entries);
+        self
+    }
+}
+
+/// Shard `index`'s part of `total` split over `shards`: the remainder goes one each to the
+/// first shards, so the parts add up to `total` exactly.
+fn share(total: usize, shards: usize, index: usize) -> usize {
+    total / shards + usize::from(index < total % shards)
+}
+
+impl<K, V, E, T: Timer, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
     /// How long a stored value stays fresh when neither the loader nor the insert names a TTL
     /// (default: forever). Zero means values are never stored (loads are still coalesced).
     ///
@@ -230,7 +433,7 @@ impl<K, V, E, T: Timer, S, L> Builder<K, V, E, T, S, L> {
     /// # assert!(cache.is_ok());
     /// ```
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.options.ttl = Some(ttl);
+        self.settings.options.ttl = Some(ttl);
         self
     }
 
@@ -244,7 +447,7 @@ impl<K, V, E, T: Timer, S, L> Builder<K, V, E, T, S, L> {
     /// assert_eq!(refused.err(), Some(BuildError::ZeroDuration("lock_age")));
     /// ```
     pub fn lock_age(mut self, lock_age: Duration) -> Self {
-        self.options.lock_age = Some(lock_age);
+        self.settings.options.lock_age = Some(lock_age);
         self
     }
 
@@ -258,7 +461,7 @@ impl<K, V, E, T: Timer, S, L> Builder<K, V, E, T, S, L> {
     /// # assert!(cache.is_ok());
     /// ```
     pub fn lock_timeout(mut self, lock_timeout: Duration) -> Self {
-        self.options.lock_timeout = Some(lock_timeout);
+        self.settings.options.lock_timeout = Some(lock_timeout);
         self
     }
 
@@ -272,7 +475,7 @@ impl<K, V, E, T: Timer, S, L> Builder<K, V, E, T, S, L> {
     /// # assert!(cache.is_ok());
     /// ```
     pub fn load_timeout(mut self, load_timeout: Duration) -> Self {
-        self.options.load_timeout = Some(load_timeout);
+        self.settings.options.load_timeout = Some(load_timeout);
         self
     }
 
@@ -287,7 +490,7 @@ impl<K, V, E, T: Timer, S, L> Builder<K, V, E, T, S, L> {
     /// # assert!(cache.is_ok());
     /// ```
     pub fn stale_window(mut self, stale_window: Duration) -> Self {
-        self.options.stale_window = stale_window;
+        self.settings.options.stale_window = stale_window;
         self
     }
 
@@ -301,7 +504,7 @@ impl<K, V, E, T: Timer, S, L> Builder<K, V, E, T, S, L> {
     /// # assert!(cache.is_ok());
     /// ```
     pub fn negative_ttl(mut self, negative_ttl: Duration) -> Self {
-        self.options.negative_ttl = Some(negative_ttl);
+        self.settings.options.negative_ttl = Some(negative_ttl);
         self
     }
 }

@@ -11,11 +11,14 @@ use hashbrown::DefaultHashBuilder;
 use crate::builder::Builder;
 use crate::error::BuildError;
 use crate::lock::{DefaultLock, RawLock};
+use crate::leaving::Leaving;
+use crate::listener::{Listener, NoListener, RemovalCause};
 use crate::shard::{Shard, Shards};
-use crate::stats::{Stats, bump};
+use crate::stats::{Stats, bump, bump_by};
 use crate::status::{Answer, Status};
 use crate::store::{Inserted, Store};
 use crate::timer::{Clock, NoTimer, Timer};
+use crate::weigher::{Unweighted, Weigh};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Options {
@@ -27,12 +30,26 @@ pub(crate) struct Options {
     pub(crate) negative_ttl: Option<Duration>,
 }
 
+/// What storing a value did, to be finished once the shard lock is released.
+pub(crate) struct Stored<K, V> {
+    pub(crate) leaving: Leaving<K, V>,
+    /// A value too heavy to store, with its key: dropped outside the lock.
+    pub(crate) rejected: Option<(K, V)>,
+    /// The value was rejected for its weight (not for a zero TTL).
+    pub(crate) oversized: bool,
+    pub(crate) evicted: usize,
+}
+
 /// A bounded, sharded, read-through cache with lookup coalescing.
 ///
 /// - `K`, `V`: key and value. Values are cloned out on every read: wrap large ones in `Arc`.
 /// - `E`: the error your loaders return (shared with every waiter as `Arc<E>`).
 /// - `T`: the [`Timer`] (default [`NoTimer`]: coalescing without time-based options).
 /// - `S`: the key hasher; `L`: the shard [`RawLock`].
+/// - `W`: how entries are weighed ([`Unweighted`]: the capacity counts entries; see
+///   [`Builder::weigher`](crate::Builder::weigher)).
+/// - `N`: who hears about entries that leave ([`NoListener`]; see
+///   [`Builder::listener`](crate::Builder::listener)).
 ///
 /// The runtime adapters name `T` for you (`readthrough_tokio::Cache<K, V, E>` and friends).
 ///
@@ -48,14 +65,24 @@ pub(crate) struct Options {
 /// assert_eq!(again.status, Status::Hit);
 /// # });
 /// ```
-pub struct Cache<K, V, E = Infallible, T = NoTimer, S = DefaultHashBuilder, L = DefaultLock>
-where
+pub struct Cache<
+    K,
+    V,
+    E = Infallible,
+    T = NoTimer,
+    S = DefaultHashBuilder,
+    L = DefaultLock,
+    W = Unweighted,
+    N = NoListener,
+> where
     T: Clock,
 {
     pub(crate) shards: Shards<K, V, E, T, L>,
     pub(crate) hasher: S,
     pub(crate) timer: T,
     pub(crate) options: Options,
+    pub(crate) weigher: W,
+    pub(crate) listener: N,
     capacity: usize,
 }
 
@@ -97,24 +124,32 @@ impl<K: Hash + Eq, V, E> Cache<K, V, E> {
     }
 }
 
-impl<K, V, E, T: Clock, S, L> Cache<K, V, E, T, S, L> {
-    pub(crate) fn from_parts(
-        shards: Shards<K, V, E, T, L>,
-        capacity: usize,
-        hasher: S,
-        timer: T,
-        options: Options,
-    ) -> Self {
+/// The parts a [`Builder`] assembles a cache from.
+pub(crate) struct Parts<K, V, E, T: Clock, S, L, W, N> {
+    pub(crate) shards: Shards<K, V, E, T, L>,
+    pub(crate) capacity: usize,
+    pub(crate) hasher: S,
+    pub(crate) timer: T,
+    pub(crate) options: Options,
+    pub(crate) weigher: W,
+    pub(crate) listener: N,
+}
+
+impl<K, V, E, T: Clock, S, L, W, N> Cache<K, V, E, T, S, L, W, N> {
+    pub(crate) fn from_parts(parts: Parts<K, V, E, T, S, L, W, N>) -> Self {
         Cache {
-            shards,
-            hasher,
-            timer,
-            options,
-            capacity,
+            shards: parts.shards,
+            hasher: parts.hasher,
+            timer: parts.timer,
+            options: parts.options,
+            weigher: parts.weigher,
+            listener: parts.listener,
+            capacity: parts.capacity,
         }
     }
 
-    /// The capacity the cache was built with.
+    /// The capacity the cache was built with: the most entries it holds, or with a
+    /// [weigher](crate::Builder::weigher) the most total weight.
     ///
     /// ```
     /// # use readthrough_core::Cache;
@@ -155,12 +190,14 @@ impl<K, V, E, T: Clock, S, L> Cache<K, V, E, T, S, L> {
     }
 }
 
-impl<K, V, E, T, S, L> Cache<K, V, E, T, S, L>
+impl<K, V, E, T, S, L, W, N> Cache<K, V, E, T, S, L, W, N>
 where
     K: Hash + Eq,
     T: Clock,
     S: BuildHasher,
     L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
 {
     #[inline]
     pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
@@ -269,7 +306,7 @@ where
                 stale: Some(value),
                 overdue,
             } => {
-                bump(&shard.counters.hits);
+                bump(&shard.counters.stale);
                 Some(Answer::new(value, Status::Stale(overdue)))
             }
             _ => {
@@ -296,35 +333,70 @@ where
     pub(crate) fn store(&self, key: K, value: V, ttl: Option<Duration>) {
         let hash = self.hash(&key);
         let shard = self.shard(hash);
-        shard.write(|state| self.store_in(shard, &mut state.store, hash, key, value, ttl));
+        let weight = self.weigher.weight(&key, &value);
+        let stored = shard.write(|state| self.store_in(&mut state.store, hash, key, value, weight, ttl));
+        self.finish_store(shard, stored);
     }
 
+    /// Stores under the shard lock; [`finish_store`](Self::finish_store) does the rest once the
+    /// lock is released. Runs no user code but the key's `Eq`.
     pub(crate) fn store_in(
         &self,
-        shard: &Shard<K, V, E, T::Stamp, L>,
         store: &mut Store<K, V, T::Stamp>,
         hash: u64,
         key: K,
         value: V,
+        weight: usize,
         ttl: Option<Duration>,
-    ) {
+    ) -> Stored<K, V> {
+        let mut stored = Stored {
+            leaving: Leaving::new(),
+            rejected: None,
+            oversized: false,
+            evicted: 0,
+        };
         let deadline = match ttl {
             Some(Duration::ZERO) => {
-                store.remove(hash, &key);
-                return;
+                if let Some((old_key, old_value, _)) = store.remove(hash, &key) {
+                    stored.leaving.push(old_key, old_value, RemovalCause::Replaced);
+                }
+                stored.rejected = Some((key, value));
+                return stored;
             }
             Some(ttl) => self.timer.deadline(ttl),
             None => T::NEVER,
         };
-        let inserted = store.insert(hash, key, value, deadline, |key| self.hash(key));
-        if inserted == Inserted::Evicted {
-            bump(&shard.counters.evictions);
+        let expired = |deadline| self.timer.overdue(deadline).is_some();
+        match store.insert(hash, key, value, weight, deadline, &expired, &mut stored.leaving) {
+            Inserted::Stored { evicted } => stored.evicted = evicted,
+            Inserted::Rejected(key, value) => {
+                stored.rejected = Some((key, value));
+                stored.oversized = true;
+            }
         }
+        stored
     }
 
-    /// Removes the value for `key` and returns it (even if expired). A load in flight for `key`
-    /// is not affected and stores its result when it finishes; see
-    /// [`invalidate`](Self::invalidate).
+    /// Counts what a store did and hands the entries that left to the listener; call with no
+    /// lock held.
+    pub(crate) fn finish_store(&self, shard: &Shard<K, V, E, T::Stamp, L>, stored: Stored<K, V>) {
+        let Stored {
+            leaving,
+            rejected,
+            oversized,
+            evicted,
+        } = stored;
+        bump_by(&shard.counters.evictions, evicted);
+        if oversized {
+            bump(&shard.counters.oversized);
+        }
+        drop(rejected);
+        leaving.deliver(&self.listener);
+    }
+
+    /// Removes the value for `key` and returns it (even if expired); the listener hears of it
+    /// as [`RemovalCause::Removed`]. A load in flight for `key` is not affected and stores its
+    /// result when it finishes; see [`invalidate`](Self::invalidate).
     ///
     /// ```
     /// # use readthrough_core::Cache;
@@ -335,17 +407,26 @@ where
     /// ```
     pub fn remove<Q>(&self, key: &Q) -> Option<V>
     where
+        V: Clone,
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hash(key);
-        self.shard(hash)
-            .write(|state| state.store.remove(hash, key))
+        let removed = self
+            .shard(hash)
+            .write(|state| state.store.remove(hash, key));
+        let (key, value, _) = removed?;
+        if N::LISTENS {
+            self.listener
+                .on_removal(key, value.clone(), RemovalCause::Removed);
+        }
+        Some(value)
     }
 
     /// Removes the value for `key`, and detaches a load in flight for it (or a remembered
     /// error): its callers still get its result, but the result is not stored, and the next
-    /// caller starts a fresh load. Use it when the source changed under a running load.
+    /// caller starts a fresh load. Use it when the source changed under a running load. The
+    /// listener hears of a removed value as [`RemovalCause::Invalidated`].
     ///
     /// ```
     /// # use readthrough_core::Cache;
@@ -360,19 +441,32 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hash(key);
-        self.shard(hash).write(|state| {
-            state.store.remove(hash, key);
-            if let Ok(row) = state
+        let (removed, detached) = self.shard(hash).write(|state| {
+            let removed = state.store.remove(hash, key);
+            let detached = match state
                 .flights
                 .find_entry(hash, |row| row.key.borrow() == key)
             {
-                row.remove();
-            }
+                Ok(row) => {
+                    let (row, _) = row.remove();
+                    if row.remembered.is_some() {
+                        state.remembered.forgot();
+                    }
+                    Some(row)
+                }
+                Err(_) => None,
+            };
+            (removed, detached)
         });
+        drop(detached);
+        if let Some((key, value, _)) = removed {
+            self.listener
+                .on_removal(key, value, RemovalCause::Invalidated);
+        }
     }
 
     /// Removes every value and detaches every load in flight (as [`invalidate`](Self::invalidate)
-    /// does for one key).
+    /// does for one key). The listener hears of each value as [`RemovalCause::Cleared`].
     ///
     /// ```
     /// # use readthrough_core::Cache;
@@ -383,11 +477,47 @@ where
     /// ```
     pub fn clear(&self) {
         for shard in self.shards.iter() {
-            shard.write(|state| {
-                state.store.clear();
-                state.flights.clear();
+            let (entries, flights) = shard.write(|state| {
+                state.remembered.clear();
+                let flights = core::mem::take(&mut state.flights);
+                (state.store.clear(), flights)
             });
+            drop(flights);
+            for (key, value) in entries {
+                self.listener.on_removal(key, value, RemovalCause::Cleared);
+            }
         }
+    }
+
+    /// The total weight of the stored entries: with a [weigher](crate::Builder::weigher), at
+    /// most [`capacity`](Self::capacity); without one, the same as [`len`](Self::len).
+    ///
+    /// ```
+    /// # use readthrough_core::Cache;
+    /// let cache = Cache::<u8, u8>::new(10).unwrap();
+    /// cache.insert(1, 10);
+    /// assert_eq!(cache.weight(), 1);
+    /// ```
+    pub fn weight(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.read(|state| state.store.weight()))
+            .sum()
+    }
+
+    /// The number of failed loads whose errors are remembered now
+    /// ([`negative_ttl`](crate::Builder::negative_ttl)), at most the builder's
+    /// [`remembered_errors`](crate::Builder::remembered_errors).
+    ///
+    /// ```
+    /// # use readthrough_core::Cache;
+    /// assert_eq!(Cache::<u8, u8>::new(10).unwrap().remembered_errors(), 0);
+    /// ```
+    pub fn remembered_errors(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.read(|state| state.remembered.count()))
+            .sum()
     }
 
     /// The number of stored entries, including expired ones not yet replaced or evicted.
@@ -437,14 +567,29 @@ where
             })
             .sum()
     }
+
+    /// The number of callers waiting now for another caller's load (a gauge, not a counter).
+    ///
+    /// ```
+    /// # use readthrough_core::Cache;
+    /// assert_eq!(Cache::<u8, u8>::new(10).unwrap().waiters(), 0);
+    /// ```
+    pub fn waiters(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.counters.waiting.load(crate::sync::Ordering::Relaxed))
+            .sum()
+    }
 }
 
-impl<K, V, E, T, S, L> Cache<K, V, E, T, S, L>
+impl<K, V, E, T, S, L, W, N> Cache<K, V, E, T, S, L, W, N>
 where
     K: Hash + Eq,
     T: Timer,
     S: BuildHasher,
     L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
 {
     /// Stores `value` for `key` for `ttl`; a zero `ttl` removes any value stored for `key`
     /// instead.
@@ -465,7 +610,7 @@ where
     }
 }
 
-impl<K, V, E, T: Clock, S, L> fmt::Debug for Cache<K, V, E, T, S, L> {
+impl<K, V, E, T: Clock, S, L, W, N> fmt::Debug for Cache<K, V, E, T, S, L, W, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cache")
             .field("capacity", &self.capacity)
@@ -474,3 +619,4 @@ impl<K, V, E, T: Clock, S, L> fmt::Debug for Cache<K, V, E, T, S, L> {
             .finish_non_exhaustive()
     }
 }
+

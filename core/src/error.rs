@@ -84,8 +84,26 @@ pub enum BuildError {
         /// The requested capacity.
         capacity: usize,
     },
-    /// A shard would hold more than `u32::MAX` entries; use more shards.
-    ShardTooLarge,
+    /// More shards than [`MAX_SHARDS`](crate::MAX_SHARDS).
+    TooManyShards {
+        /// The requested shard count.
+        shards: usize,
+        /// The most shards a cache can have.
+        max: usize,
+    },
+    /// A shard would hold more than `u32::MAX` entries (or units of weight).
+    ShardTooLarge {
+        /// The fewest shards that split the capacity finely enough.
+        shards_needed: usize,
+    },
+    /// The allocator refused the memory that [`preallocate`](crate::Builder::preallocate) (or
+    /// the shard table) asked for: reserve less, or do not preallocate.
+    Allocation,
+    /// `preallocate()` was called before `weigher(..)`: a weighted cache cannot know how many
+    /// entries its capacity holds, so it needs `preallocate(entries)` after `weigher(..)`.
+    PreallocateNeedsEntries,
+    /// `remembered_errors(0)`: to remember no errors, leave `negative_ttl` unset.
+    ZeroRememberedErrors,
     /// A duration option was zero where zero has no meaning (`lock_age`, `lock_timeout`,
     /// `load_timeout`); the name says which.
     ZeroDuration(&'static str),
@@ -100,9 +118,22 @@ impl fmt::Display for BuildError {
                 f,
                 "{shards} shards for a capacity of {capacity}: use at most one shard per entry"
             ),
-            BuildError::ShardTooLarge => {
-                f.write_str("a shard would exceed u32::MAX entries; use more shards")
+            BuildError::TooManyShards { shards, max } => {
+                write!(f, "{shards} shards requested; use at most {max}")
             }
+            BuildError::ShardTooLarge { shards_needed } => write!(
+                f,
+                "a shard would hold more than u32::MAX units of capacity; use at least {shards_needed} shards"
+            ),
+            BuildError::Allocation => f.write_str(
+                "the allocator refused the memory to preallocate; preallocate fewer entries or none",
+            ),
+            BuildError::PreallocateNeedsEntries => f.write_str(
+                "a cache with a weigher needs `preallocate(entries)` after `weigher(..)`",
+            ),
+            BuildError::ZeroRememberedErrors => f.write_str(
+                "`remembered_errors` must be at least 1; leave `negative_ttl` unset to remember none",
+            ),
             BuildError::ZeroDuration(option) => write!(f, "`{option}` must be longer than zero"),
         }
     }

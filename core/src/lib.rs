@@ -85,21 +85,26 @@ mod cache;
 mod error;
 mod flight;
 mod loader;
+mod leaving;
+mod listener;
 mod lock;
 mod manual_timer;
 mod read_through;
+mod remembered;
 mod shard;
 mod stats;
 mod status;
 mod store;
 mod sync;
 mod timer;
+mod weigher;
 
-pub use builder::Builder;
+pub use builder::{Builder, DEFAULT_REMEMBERED_ERRORS, MAX_SHARDS};
 pub use cache::Cache;
 pub use error::{BuildError, Error};
 /// The default key hasher (foldhash, through hashbrown).
 pub use hashbrown::DefaultHashBuilder;
+pub use listener::{Listener, NoListener, RemovalCause};
 pub use loader::{BatchLoader, Loader};
 #[cfg(loom)]
 pub use lock::LoomLock;
@@ -111,3 +116,4 @@ pub use stats::Stats;
 pub use status::{Answer, Status};
 pub use sync::Arc;
 pub use timer::{Clock, NoTimer, Timeout, TimeoutError, Timer, with_timeout};
+pub use weigher::{Unweighted, Weigh, Weighted, Weigher};

@@ -17,13 +17,15 @@ use core::time::Duration;
 use crate::cache::{Cache, Peek};
 use crate::error::Error;
 use crate::flight::{Flight, Landing};
+use crate::listener::Listener;
 use crate::loader::Loader;
 use crate::lock::RawLock;
 use crate::shard::{FlightRow, Shard};
 use crate::stats::bump;
 use crate::status::{Answer, Status};
-use crate::sync::Arc;
+use crate::sync::{Arc, Ordering};
 use crate::timer::{Clock, Timer, clock_timeout};
+use crate::weigher::Weigh;
 
 /// What the caller means to do about a key that has no fresh value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,126 +38,177 @@ pub(crate) enum Intent {
     Refresh,
 }
 
-pub(crate) enum Role<'c, K, V, E, T: Clock, S, L: RawLock> {
-    Leader(LoadGuard<'c, K, V, E, T, S, L>),
+pub(crate) enum Role<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
+    Leader(LoadGuard<'c, K, V, E, T, S, L, W, N>),
     Waiter(Arc<Flight<V, E, T::Stamp>>),
     Bypass,
 }
 
-pub(crate) enum Joined<'c, K, V, E, T: Clock, S, L: RawLock> {
+pub(crate) enum Joined<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
     /// A fresh value landed meanwhile, or a remembered error is still current.
     Ready(Result<V, Error<E>>),
     /// A load is in flight and the intent does not wait for it.
     Busy,
-    Role(Role<'c, K, V, E, T, S, L>),
+    Role(Role<'c, K, V, E, T, S, L, W, N>),
 }
 
-/// The leader's duty to land its load. Dropping it unlanded abandons the flight.
-pub(crate) struct LoadGuard<'c, K, V, E, T: Clock, S, L: RawLock> {
-    cache: &'c Cache<K, V, E, T, S, L>,
+/// The leader's duty to land its load. Dropping it unlanded abandons the flight: whatever
+/// panics before the outcome is published (the loader, a `Clone`, `Eq` or `Drop` of the
+/// user's types, the weigher) leaves it armed, so the waiters are woken and one of them loads.
+pub(crate) struct LoadGuard<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
+    cache: &'c Cache<K, V, E, T, S, L, W, N>,
     shard: &'c Shard<K, V, E, T::Stamp, L>,
     hash: u64,
     /// `Some` until the load lands or is abandoned.
     flight: Option<Arc<Flight<V, E, T::Stamp>>>,
 }
 
-impl<K, V, E, T, S, L> LoadGuard<'_, K, V, E, T, S, L>
+impl<K, V, E, T, S, L, W, N> LoadGuard<'_, K, V, E, T, S, L, W, N>
 where
     K: Hash + Eq,
     V: Clone,
     T: Clock,
     S: BuildHasher,
     L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
 {
-    /// Lands the load: stores a value (unless the flight was detached, or its TTL is zero),
-    /// remembers an error when negative caching is on, publishes the outcome and wakes every
-    /// waiter. Returns the outcome for the leader.
+    /// Lands the load of `key`: stores a value (unless the flight was detached, or its TTL is
+    /// zero), remembers an error when negative caching is on, publishes the outcome and wakes
+    /// every waiter. Returns the outcome for the leader.
+    ///
+    /// The user's code runs before the shard lock (`Clone`, the weigher), under it only before
+    /// the outcome is published (the key's `Eq`), and after it (the listener, `Drop` of what
+    /// left the cache) only once the waiters are woken.
     pub(crate) fn complete(
         mut self,
+        key: &K,
         outcome: Result<(V, Option<Duration>), Error<E>>,
     ) -> Result<V, Error<E>> {
-        let Some(flight) = self.flight.take() else {
+        let Some(flight) = self.flight.clone() else {
             return outcome.map(|(value, _)| value);
         };
         let cache = self.cache;
         let shard = self.shard;
-        let (result, wake) = shard.write(|state| {
-            let row = state
-                .flights
-                .find_entry(self.hash, |row| Arc::ptr_eq(&row.flight, &flight));
-            let wake = row.as_ref().map_or(true, |row| row.get().waited);
-            let result = match outcome {
-                Ok((value, ttl)) => {
-                    if let Ok(row) = row {
-                        let (row, _) = row.remove();
-                        let ttl = ttl.or(cache.options.ttl);
-                        cache.store_in(
-                            shard,
-                            &mut state.store,
-                            self.hash,
-                            row.key,
-                            value.clone(),
-                            ttl,
-                        );
-                    }
-                    Ok(value)
-                }
-                Err(error) => {
-                    if let Ok(mut row) = row {
-                        match cache.options.negative_ttl {
-                            Some(ttl) if !ttl.is_zero() => {
-                                row.get_mut().negative_until = Some(cache.timer.deadline(ttl));
-                            }
-                            _ => {
-                                row.remove();
-                            }
+        let hash = self.hash;
+        let (for_waiters, to_store) = match &outcome {
+            Ok((value, ttl)) => {
+                let stored = value.clone();
+                let weight = cache.weigher.weight(key, &stored);
+                (Ok(value.clone()), Some((stored, weight, ttl.or(cache.options.ttl))))
+            }
+            Err(error) => (Err(error.clone()), None),
+        };
+        let (wake, stored, left_row) = shard.write(|state| {
+            let is_this = |row: &FlightRow<K, V, E, T::Stamp>| Arc::ptr_eq(&row.flight, &flight);
+            let (wake, present) = match state.flights.find(hash, is_this) {
+                Some(row) => (row.waited, true),
+                // Detached by `invalidate`: whether anyone waits is unknown.
+                None => (true, false),
+            };
+            let mut stored = None;
+            let mut left_row = None;
+            if present {
+                match to_store {
+                    Some((value, weight, ttl)) => {
+                        if let Ok(row) = state.flights.find_entry(hash, is_this) {
+                            let (row, _) = row.remove();
+                            let FlightRow { key, flight, .. } = row;
+                            left_row = Some(flight);
+                            stored =
+                                Some(cache.store_in(&mut state.store, hash, key, value, weight, ttl));
                         }
                     }
-                    Err(error)
+                    None => match cache.options.negative_ttl {
+                        Some(ttl) if !ttl.is_zero() => {
+                            let until = cache.timer.deadline(ttl);
+                            let overdue = |until| cache.timer.overdue(until).is_some();
+                            state.remembered.remember(
+                                &mut state.flights,
+                                hash,
+                                &flight,
+                                until,
+                                overdue,
+                            );
+                        }
+                        _ => {
+                            if let Ok(row) = state.flights.find_entry(hash, is_this) {
+                                left_row = Some(row.remove().0.flight);
+                            }
+                        }
+                    },
                 }
-            };
-            // SAFETY: this guard is the flight's only leader and lands it once: `flight` was
-            // taken out of the guard above, so neither this nor `Drop` can run again for it.
-            unsafe { flight.publish(result.clone()) };
-            (result, wake)
+            }
+            // SAFETY: this guard is the flight's only leader and lands it once: it is disarmed
+            // right after, before anything else can run, so neither this nor `Drop` runs again.
+            unsafe { flight.publish(for_waiters) };
+            self.flight = None;
+            (wake, stored, left_row)
         });
         if wake {
             flight.wake_all();
         }
-        result
+        drop(left_row);
+        if let Some(stored) = stored {
+            cache.finish_store(shard, stored);
+        }
+        outcome.map(|(value, _)| value)
     }
 }
 
-impl<K, V, E, T: Clock, S, L: RawLock> Drop for LoadGuard<'_, K, V, E, T, S, L> {
+impl<K, V, E, T: Clock, S, L: RawLock, W, N> Drop for LoadGuard<'_, K, V, E, T, S, L, W, N> {
     fn drop(&mut self) {
         let Some(flight) = self.flight.take() else {
             return;
         };
-        let wake = self.shard.write(|state| {
+        let (wake, left_row) = self.shard.write(|state| {
             let row = state
                 .flights
                 .find_entry(self.hash, |row| Arc::ptr_eq(&row.flight, &flight));
-            let wake = match row {
-                Ok(row) => row.remove().0.waited,
-                // Detached by `invalidate`: whether anyone waits is unknown.
-                Err(_) => true,
+            let (wake, left_row) = match row {
+                Ok(row) => {
+                    let (row, _) = row.remove();
+                    (row.waited, Some(row))
+                }
+                // Detached by `invalidate` (or removed by a landing that then panicked):
+                // whether anyone waits is unknown.
+                Err(_) => (true, None),
             };
             flight.abandon();
-            wake
+            (wake, left_row)
         });
         if wake {
             flight.wake_all();
         }
+        drop(left_row);
     }
 }
 
-impl<K, V, E, T, S, L> Cache<K, V, E, T, S, L>
+/// Counts a caller as waiting for as long as it waits, however the wait ends.
+struct Waiting<'a>(&'a crate::sync::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn start(gauge: &'a crate::sync::AtomicUsize) -> Self {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Waiting(gauge)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl<K, V, E, T, S, L, W, N> Cache<K, V, E, T, S, L, W, N>
 where
     K: Hash + Eq + Clone,
     V: Clone,
     T: Clock,
     S: BuildHasher,
     L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
 {
     /// The fresh value for `key`, or its value after a load: this caller's (`Miss`/`Expired`),
     /// or another caller's it waited for (`LockHit`). Concurrent calls for one key run the
@@ -203,9 +256,11 @@ where
             Peek::Expired { .. } => Status::Expired,
             Peek::Absent => Status::Miss,
         };
-        bump(&shard.counters.misses);
-        self.load_through(shard, hash, key, loader, &split, status)
-            .await
+        let answer = self
+            .load_through(shard, hash, key, loader, &split, status)
+            .await;
+        shard.counters.outcome(&answer);
+        answer
     }
 
     /// The miss path: join the key's load (lead, wait or bypass) until there is an answer.
@@ -233,12 +288,11 @@ where
             match role {
                 Role::Leader(guard) => {
                     let loaded = self.run_load(shard, loader.load(key)).await;
-                    let landed = guard.complete(loaded.map(split));
+                    let landed = guard.complete(key, loaded.map(split));
                     return landed.map(|value| Answer::new(value, status));
                 }
-                Role::Waiter(flight) => match self.wait(&flight).await {
+                Role::Waiter(flight) => match self.wait(shard, &flight).await {
                     Some(Landing::Loaded(Ok(value))) => {
-                        bump(&shard.counters.lock_hits);
                         return Ok(Answer::new(value, Status::LockHit));
                     }
                     Some(Landing::Loaded(Err(error))) => return Err(error),
@@ -290,7 +344,15 @@ where
     }
 
     /// Waits for `flight` to land, for at most `lock_timeout`; `None` when that ran out.
-    pub(crate) async fn wait(&self, flight: &Flight<V, E, T::Stamp>) -> Option<Landing<V, E>> {
+    ///
+    /// A loader that (directly or through other calls) waits for its own key waits here for
+    /// itself: without `lock_timeout` it never finishes.
+    pub(crate) async fn wait(
+        &self,
+        shard: &Shard<K, V, E, T::Stamp, L>,
+        flight: &Flight<V, E, T::Stamp>,
+    ) -> Option<Landing<V, E>> {
+        let _waiting = Waiting::start(&shard.counters.waiting);
         let landing = async {
             loop {
                 if let Some(landing) = flight.landing() {
@@ -317,7 +379,7 @@ where
         hash: u64,
         key: &K,
         intent: Intent,
-    ) -> Joined<'c, K, V, E, T, S, L> {
+    ) -> Joined<'c, K, V, E, T, S, L, W, N> {
         shard.write(|state| {
             if intent != Intent::Refresh
                 && let Some(entry) = state.store.get(hash, key)
@@ -327,15 +389,15 @@ where
             }
             if let Ok(mut row) = state.flights.find_entry(hash, |row| row.key == *key) {
                 let current = row.get();
-                match current.negative_until {
-                    Some(until) if self.timer.overdue(until).is_none() => {
-                        if let Some(Landing::Loaded(Err(error))) = current.flight.landing() {
+                match current.remembered {
+                    Some(kept) => {
+                        if self.timer.overdue(kept.until).is_none()
+                            && let Some(Landing::Loaded(Err(error))) = current.flight.landing()
+                        {
                             return Joined::Ready(Err(error));
                         }
                         row.remove();
-                    }
-                    Some(_) => {
-                        row.remove();
+                        state.remembered.forgot();
                     }
                     None => {
                         let too_old = self
@@ -354,19 +416,12 @@ where
                     }
                 }
             }
-            if self.options.negative_ttl.is_some() && state.flights.len() >= state.sweep_at {
-                state.flights.retain(|row| {
-                    row.negative_until
-                        .is_none_or(|until| self.timer.overdue(until).is_none())
-                });
-                state.sweep_at = (state.flights.len() * 2).max(16);
-            }
             let flight = Arc::new(Flight::new(self.timer.stamp()));
             let row = FlightRow {
                 hash,
                 key: key.clone(),
                 flight: Arc::clone(&flight),
-                negative_until: None,
+                remembered: None,
                 waited: false,
             };
             state.flights.insert_unique(hash, row, |row| row.hash);
@@ -420,35 +475,34 @@ where
                 overdue,
             } => (stale, overdue),
             Peek::Expired { stale: None, .. } => {
-                bump(&shard.counters.misses);
-                return self
+                let answer = self
                     .load_through(shard, hash, key, &loader, &split, Status::Expired)
                     .await;
+                shard.counters.outcome(&answer);
+                return answer;
             }
             Peek::Absent => {
-                bump(&shard.counters.misses);
-                return self
+                let answer = self
                     .load_through(shard, hash, key, &loader, &split, Status::Miss)
                     .await;
+                shard.counters.outcome(&answer);
+                return answer;
             }
         };
-        match self.join(shard, hash, key, Intent::Revalidate) {
-            Joined::Ready(Ok(value)) => {
-                bump(&shard.counters.hits);
-                Ok(Answer::new(value, Status::Hit))
-            }
+        let answer = match self.join(shard, hash, key, Intent::Revalidate) {
+            Joined::Ready(Ok(value)) => Ok(Answer::new(value, Status::Hit)),
             Joined::Role(Role::Leader(guard)) => {
-                bump(&shard.counters.misses);
                 let loaded = self.run_load(shard, loader.load(key)).await;
-                let landed = guard.complete(loaded.map(split));
+                let landed = guard.complete(key, loaded.map(split));
                 landed.map(|value| Answer::new(value, Status::Expired))
             }
             // A refresh is running (or failed recently): the stale value is the answer.
             Joined::Ready(Err(_)) | Joined::Busy | Joined::Role(Role::Waiter(_) | Role::Bypass) => {
-                bump(&shard.counters.hits);
                 Ok(Answer::new(stale, Status::Stale(overdue)))
             }
-        }
+        };
+        shard.counters.outcome(&answer);
+        answer
     }
 
     /// Loads `key` and stores the result, fresh value or not, unless a load for `key` is
@@ -456,6 +510,7 @@ where
     /// receive its result as usual.
     ///
     /// This is what the tokio and smol adapters spawn for background stale-while-revalidate.
+    /// It is not a lookup: it counts a load in [`Stats`](crate::Stats), not an answer.
     ///
     /// ```
     /// use readthrough_core::Cache;
@@ -511,18 +566,20 @@ where
             return None;
         };
         let loaded = self.run_load(shard, loader.load(key)).await;
-        let landed = guard.complete(loaded.map(|value| (value, None)));
+        let landed = guard.complete(key, loaded.map(|value| (value, None)));
         Some(landed.map(|value| Answer::new(value, Status::Miss)))
     }
 }
 
-impl<K, V, E, T, S, L> Cache<K, V, E, T, S, L>
+impl<K, V, E, T, S, L, W, N> Cache<K, V, E, T, S, L, W, N>
 where
     K: Hash + Eq + Clone,
     V: Clone,
     T: Timer,
     S: BuildHasher,
     L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
 {
     /// [`get_or_load`](Self::get_or_load) with a loader that also says how long its value
     /// stays fresh: `(value, Some(ttl))` overrides the default TTL, `None` keeps it, and a zero

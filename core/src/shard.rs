@@ -6,28 +6,51 @@ use hashbrown::HashTable;
 
 use crate::flight::Flight;
 use crate::lock::RawLock;
+use crate::remembered::Remembered;
 use crate::stats::Counters;
-use crate::store::Store;
+use crate::store::{ReserveError, Store};
 use crate::sync::Arc;
 
 /// A row of the in-flight table: the key being loaded and its flight. A row whose load failed
-/// stays here until `negative_until` when errors are cached.
+/// stays here while its error is remembered (`negative_ttl`).
 pub(crate) struct FlightRow<K, V, E, X> {
     pub(crate) hash: u64,
     pub(crate) key: K,
     pub(crate) flight: Arc<Flight<V, E, X>>,
-    pub(crate) negative_until: Option<X>,
+    pub(crate) remembered: Option<RememberedError<X>>,
     /// A waiter was handed this flight. Set and read under the shard lock, so a leader that
     /// finds it unset knows nobody listens, and skips the notification (whose first use would
     /// allocate the event's list).
     pub(crate) waited: bool,
 }
 
+/// A failed load's row kept for `negative_ttl`.
+#[derive(Clone, Copy)]
+pub(crate) struct RememberedError<X> {
+    pub(crate) until: X,
+    /// Its place in the shard's order of remembered errors.
+    pub(crate) serial: u32,
+}
+
+pub(crate) type Flights<K, V, E, X> = HashTable<FlightRow<K, V, E, X>>;
+
 pub(crate) struct ShardState<K, V, E, X> {
     pub(crate) store: Store<K, V, X>,
-    pub(crate) flights: HashTable<FlightRow<K, V, E, X>>,
-    /// In-flight table size at which expired negative rows are swept out.
-    pub(crate) sweep_at: usize,
+    pub(crate) flights: Flights<K, V, E, X>,
+    pub(crate) remembered: Remembered,
+}
+
+/// How big one shard is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ShardSize {
+    /// Most weight stored.
+    pub(crate) capacity: usize,
+    /// Entries to reserve room for now.
+    pub(crate) reserve: usize,
+    /// How many entries a full shard is expected to hold, when known.
+    pub(crate) expected_entries: Option<usize>,
+    /// Most errors remembered at once.
+    pub(crate) remembered_errors: usize,
 }
 
 /// The shard type of a cache whose clock is `T`.
@@ -58,17 +81,17 @@ where
 {
 }
 
-impl<K: Eq, V, E, X: Copy, L: RawLock> Shard<K, V, E, X, L> {
-    pub(crate) fn new(capacity: usize, preallocate: bool) -> Self {
-        Shard {
+impl<K, V, E, X: Copy, L: RawLock> Shard<K, V, E, X, L> {
+    pub(crate) fn new(size: ShardSize) -> Result<Self, ReserveError> {
+        Ok(Shard {
             lock: L::new(),
             counters: Counters::default(),
             state: UnsafeCell::new(ShardState {
-                store: Store::new(capacity, preallocate),
+                store: Store::new(size.capacity, size.reserve, size.expected_entries)?,
                 flights: HashTable::new(),
-                sweep_at: 16,
+                remembered: Remembered::new(size.remembered_errors),
             }),
-        }
+        })
     }
 }
 

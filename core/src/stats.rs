@@ -1,16 +1,46 @@
 //! Counters, kept per shard and summed on demand, readable without locking.
 
+use crate::status::Status;
 use crate::sync::{AtomicUsize, Ordering};
 
 #[derive(Default)]
 pub(crate) struct Counters {
     pub(crate) hits: AtomicUsize,
     pub(crate) misses: AtomicUsize,
+    pub(crate) expired: AtomicUsize,
     pub(crate) lock_hits: AtomicUsize,
+    pub(crate) stale: AtomicUsize,
+    pub(crate) failures: AtomicUsize,
     pub(crate) loads: AtomicUsize,
     pub(crate) load_errors: AtomicUsize,
     pub(crate) lock_timeouts: AtomicUsize,
     pub(crate) evictions: AtomicUsize,
+    pub(crate) oversized: AtomicUsize,
+    /// Callers waiting now for another's load (a gauge).
+    pub(crate) waiting: AtomicUsize,
+}
+
+impl Counters {
+    /// Counts one answer under the counter of its status.
+    #[inline]
+    pub(crate) fn answered(&self, status: Status) {
+        bump(match status {
+            Status::Hit => &self.hits,
+            Status::Miss => &self.misses,
+            Status::Expired => &self.expired,
+            Status::LockHit => &self.lock_hits,
+            Status::Stale(_) => &self.stale,
+        });
+    }
+
+    /// Counts one call's outcome: its status, or a failure.
+    #[inline]
+    pub(crate) fn outcome<V, E>(&self, outcome: &Result<crate::Answer<V>, E>) {
+        match outcome {
+            Ok(answer) => self.answered(answer.status),
+            Err(_) => bump(&self.failures),
+        }
+    }
 }
 
 #[inline]
@@ -18,43 +48,90 @@ pub(crate) fn bump(counter: &AtomicUsize) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
+#[inline]
+pub(crate) fn bump_by(counter: &AtomicUsize, by: usize) {
+    if by > 0 {
+        counter.fetch_add(by, Ordering::Relaxed);
+    }
+}
+
 /// A snapshot of the cache's counters (see [`Cache::stats`](crate::Cache::stats)).
 ///
-/// Counters wrap around at `usize::MAX` (2³² on 32-bit MCUs).
+/// Every answered call counts under exactly one of `hits`, `misses`, `expired`, `lock_hits`
+/// and `stale` (the counter of its [`Status`]), or under `failures` when it returned an error;
+/// a batch call counts once per key it answered. A plain [`get`](crate::Cache::get) counts a
+/// hit or, finding no fresh value, a miss. The other counters count events, not calls.
+///
+/// Counters wrap around at `usize::MAX` (2³² on 32-bit MCUs). They are summed without
+/// locking, so a snapshot taken while calls run may be a few counts apart between fields.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Calls answered from the cache with a fresh value.
+    /// Answers with [`Status::Hit`]: a fresh value was stored.
     pub hits: usize,
-    /// Calls that found no fresh value.
+    /// Answers with [`Status::Miss`] (this caller's load produced the value), and plain `get`s
+    /// that found no fresh value.
     pub misses: usize,
-    /// Read-through calls answered by waiting for another caller's load.
+    /// Answers with [`Status::Expired`]: this caller reloaded an expired value.
+    pub expired: usize,
+    /// Answers with [`Status::LockHit`]: this caller waited for another caller's load.
     pub lock_hits: usize,
+    /// Answers with [`Status::Stale`]: an expired value served within the stale window.
+    pub stale: usize,
+    /// Calls that returned an error (their own load's, or a shared one they waited for).
+    pub failures: usize,
     /// Loader calls (a batch call counts once).
     pub loads: usize,
-    /// Loader calls that failed or timed out.
+    /// Loader calls that failed or timed out, and batch calls that returned the wrong count.
     pub load_errors: usize,
     /// Waiters that gave up after `lock_timeout` and loaded themselves.
     pub lock_timeouts: usize,
-    /// Entries evicted to make room.
+    /// Entries evicted to make room (live or expired).
     pub evictions: usize,
+    /// Values heavier than a shard's capacity: answered but not stored.
+    pub oversized: usize,
 }
 
 impl Stats {
     pub(crate) fn add(&mut self, counters: &Counters) {
-        let read = |counter: &AtomicUsize| counter.load(Ordering::Relaxed);
-        self.hits = self.hits.wrapping_add(read(&counters.hits));
-        self.misses = self.misses.wrapping_add(read(&counters.misses));
-        self.lock_hits = self.lock_hits.wrapping_add(read(&counters.lock_hits));
-        self.loads = self.loads.wrapping_add(read(&counters.loads));
-        self.load_errors = self.load_errors.wrapping_add(read(&counters.load_errors));
-        self.lock_timeouts = self
-            .lock_timeouts
-            .wrapping_add(read(&counters.lock_timeouts));
-        self.evictions = self.evictions.wrapping_add(read(&counters.evictions));
+        let add = |total: &mut usize, counter: &AtomicUsize| {
+            *total = total.wrapping_add(counter.load(Ordering::Relaxed));
+        };
+        add(&mut self.hits, &counters.hits);
+        add(&mut self.misses, &counters.misses);
+        add(&mut self.expired, &counters.expired);
+        add(&mut self.lock_hits, &counters.lock_hits);
+        add(&mut self.stale, &counters.stale);
+        add(&mut self.failures, &counters.failures);
+        add(&mut self.loads, &counters.loads);
+        add(&mut self.load_errors, &counters.load_errors);
+        add(&mut self.lock_timeouts, &counters.lock_timeouts);
+        add(&mut self.evictions, &counters.evictions);
+        add(&mut self.oversized, &counters.oversized);
     }
 
-    /// Hits as a share of hits and misses (0.0 before any call).
+    /// Every answered or failed call: the sum of the per-status counters and `failures`.
+    ///
+    /// ```
+    /// # let mut stats = readthrough_core::Stats::default();
+    /// # stats.hits = 3; stats.misses = 1; stats.failures = 1;
+    /// assert_eq!(stats.calls(), 5);
+    /// ```
+    pub fn calls(&self) -> usize {
+        [
+            self.hits,
+            self.misses,
+            self.expired,
+            self.lock_hits,
+            self.stale,
+            self.failures,
+        ]
+        .iter()
+        .fold(0usize, |total, count| total.wrapping_add(*count))
+    }
+
+    /// Answers served from the cache without waiting for a load (`hits` and `stale`) as a
+    /// share of all calls (0.0 before any call).
     ///
     /// ```
     /// # let mut stats = readthrough_core::Stats::default();
@@ -62,11 +139,11 @@ impl Stats {
     /// assert_eq!(stats.hit_ratio(), 0.75);
     /// ```
     pub fn hit_ratio(&self) -> f64 {
-        let total = self.hits as f64 + self.misses as f64;
-        if total == 0.0 {
+        let calls = self.calls();
+        if calls == 0 {
             0.0
         } else {
-            self.hits as f64 / total
+            (self.hits as f64 + self.stale as f64) / calls as f64
         }
     }
 }

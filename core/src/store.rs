@@ -1,32 +1,43 @@
-//! One shard's storage: a hash table of real keys and an S3-FIFO eviction policy.
+//! One shard's storage: a hash table of real keys and an S3-FIFO eviction policy by weight.
 //!
 //! Entries live in a slab (`slots`); the table maps keys to slot numbers, and two FIFO queues of
 //! slot numbers order them for eviction (S3-FIFO: Yang et al., SOSP 2023). New keys enter the
 //! small queue; a key read while there moves to the main queue when it reaches the head, the
 //! others are evicted and remembered in the ghost filter, so that they go straight to the main
 //! queue if they come back. Main-queue entries read since their last pass get another pass.
-//! One scan of cold keys therefore flushes only the small queue, not the hot working set.
+//! One scan of cold keys therefore flushes only the small queue, not the hot working set. The
+//! queues are sized by weight: the small queue holds a twentieth of the capacity's weight.
 //!
 //! A read only bumps a two-bit frequency counter with a relaxed atomic store, so it runs under
-//! the shard's shared lock and never allocates. Every slot sits in exactly one queue for its
-//! whole life; a removed entry leaves its slot vacant in place, and the next new key takes it.
+//! the shard's shared lock and never allocates. A removed entry leaves its slot vacant in its
+//! queue, and the next new key takes that place; a vacant slot that eviction pops is free.
+//!
+//! The store never runs user code except the key's `Eq`, and only before it changes anything:
+//! each entry keeps its hash (eviction and rehashing never call `Hash`), and entries that leave
+//! are handed out (in [`Leaving`]) to be dropped or reported after the lock is released.
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::borrow::Borrow;
+use core::mem;
 use hashbrown::HashTable;
 
+use crate::leaving::Leaving;
+use crate::listener::RemovalCause;
 use crate::sync::{AtomicU8, Ordering};
 
 const MAX_FREQUENCY: u8 = 3;
 
-/// The small (probation) queue holds 1/20 of the entries. The S3-FIFO paper uses 1/10; on
+/// The small (probation) queue holds 1/20 of the weight. The S3-FIFO paper uses 1/10; on
 /// this crate's hit-ratio benchmarks (Zipf 0.99 and 0.8 at 1% and 10%, the P6 trace) 1/20 was
 /// 0.1 to 1.0 points better everywhere but P6 at its largest size (-0.2).
 const SMALL_SHARE: usize = 20;
 
 /// The ghost filter remembers about half a store's worth of evicted keys.
 const GHOST_SHARE: usize = 2;
+
+/// The ghost of a store whose entry count is not known up front starts this small and grows.
+const MIN_GHOST_PLACES: usize = 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Queue {
@@ -38,6 +49,8 @@ pub(crate) struct Entry<K, V, X> {
     pub(crate) key: K,
     pub(crate) value: V,
     pub(crate) deadline: X,
+    hash: u64,
+    weight: u32,
     frequency: AtomicU8,
     queue: Queue,
 }
@@ -60,50 +73,115 @@ impl<K, V, X> Entry<K, V, X> {
     }
 }
 
-/// What an insert did besides storing.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Inserted {
-    New,
-    Replaced,
-    Evicted,
+enum Slot<K, V, X> {
+    Occupied(Entry<K, V, X>),
+    /// Vacant, still holding its place in a queue: the next new key takes that place.
+    Queued(Queue),
+    /// Vacant and in no queue.
+    Free,
 }
+
+/// What an insert did.
+pub(crate) enum Inserted<K, V> {
+    /// Stored; this many entries were evicted to make room.
+    Stored { evicted: usize },
+    /// Heavier than the whole store: handed back, not stored (any older value was removed).
+    Rejected(K, V),
+}
+
+/// Reserving the store's tables up front failed.
+#[derive(Debug)]
+pub(crate) struct ReserveError;
 
 pub(crate) struct Store<K, V, X> {
     table: HashTable<u32>,
-    slots: Vec<Option<Entry<K, V, X>>>,
-    vacant: Vec<(u32, Queue)>,
+    slots: Vec<Slot<K, V, X>>,
+    /// Every slot that is not occupied, once.
+    vacant: Vec<u32>,
     small: VecDeque<u32>,
     main: VecDeque<u32>,
     ghost: Ghost,
+    /// The most weight the store holds (at most `u32::MAX`, checked by the builder).
     capacity: usize,
     small_capacity: usize,
+    weight: usize,
+    small_weight: usize,
+    /// Slots reserved up front, kept reserved across `clear`.
+    reserved: usize,
 }
 
-impl<K: Eq, V, X: Copy> Store<K, V, X> {
-    /// A store for `capacity` entries (at most `u32::MAX`, checked by the builder). With
-    /// `preallocate`, every table is reserved now; otherwise they grow on demand, never past
-    /// `capacity`.
-    pub(crate) fn new(capacity: usize, preallocate: bool) -> Self {
+impl<K, V, X: Copy> Store<K, V, X> {
+    /// A store for `capacity` units of weight. `entries` is how many entries to reserve room
+    /// for now (0: tables grow on demand, never past `capacity` entries); `expected_entries` is
+    /// how many entries a full store is expected to hold, which sizes the ghost filter.
+    pub(crate) fn new(
+        capacity: usize,
+        entries: usize,
+        expected_entries: Option<usize>,
+    ) -> Result<Self, ReserveError> {
         let small_capacity = (capacity / SMALL_SHARE).max(1);
-        let reserve = if preallocate { capacity } else { 0 };
-        Store {
-            table: HashTable::with_capacity(if preallocate {
-                capacity + capacity / 8 + 1
-            } else {
-                0
-            }),
-            slots: Vec::with_capacity(reserve),
+        let entries = entries.min(capacity);
+        let ghost_places = expected_entries
+            .map_or(MIN_GHOST_PLACES, |entries| entries / GHOST_SHARE)
+            .max(1);
+        let mut store = Store {
+            table: HashTable::new(),
+            slots: Vec::new(),
             vacant: Vec::new(),
-            small: VecDeque::with_capacity(if preallocate { small_capacity + 1 } else { 0 }),
-            main: VecDeque::with_capacity(reserve),
-            ghost: Ghost::new(capacity),
+            small: VecDeque::new(),
+            main: VecDeque::new(),
+            ghost: Ghost::new(ghost_places),
             capacity,
             small_capacity,
+            weight: 0,
+            small_weight: 0,
+            reserved: entries,
+        };
+        if entries > 0 {
+            store.reserve(entries).map_err(|_| ReserveError)?;
         }
+        Ok(store)
+    }
+
+    fn reserve(&mut self, entries: usize) -> Result<(), ReserveError> {
+        let spare = entries / 8 + 1;
+        self.table
+            .try_reserve(entries + spare, |_| 0)
+            .map_err(|_| ReserveError)?;
+        self.slots
+            .try_reserve_exact(entries)
+            .map_err(|_| ReserveError)?;
+        self.main
+            .try_reserve_exact(entries)
+            .map_err(|_| ReserveError)?;
+        self.small
+            .try_reserve_exact(self.small_capacity.min(entries) + 1)
+            .map_err(|_| ReserveError)?;
+        self.vacant
+            .try_reserve_exact(spare)
+            .map_err(|_| ReserveError)?;
+        self.ghost.reserve(entries / GHOST_SHARE)
     }
 
     pub(crate) fn len(&self) -> usize {
         self.slots.len() - self.vacant.len()
+    }
+
+    pub(crate) fn weight(&self) -> usize {
+        self.weight
+    }
+
+    fn find<Q>(&self, hash: u64, key: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let slots = &self.slots;
+        self.table
+            .find(hash, |&index| {
+                matches!(&slots[index as usize], Slot::Occupied(entry) if entry.key.borrow() == key)
+            })
+            .copied()
     }
 
     /// The entry for `key`, counted as read.
@@ -113,181 +191,289 @@ impl<K: Eq, V, X: Copy> Store<K, V, X> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let slots = &self.slots;
-        let index = *self.table.find(
-            hash,
-            |&index| matches!(&slots[index as usize], Some(entry) if entry.key.borrow() == key),
-        )?;
-        let entry = slots[index as usize].as_ref()?;
-        entry.touch();
-        Some(entry)
+        let index = self.find(hash, key)?;
+        match &self.slots[index as usize] {
+            Slot::Occupied(entry) => {
+                entry.touch();
+                Some(entry)
+            }
+            _ => None,
+        }
     }
 
-    /// Stores `value` for `key`, replacing an existing value in place (keeping its queue place
-    /// and frequency), or taking a vacant slot, a new one, or an evicted one.
+    /// Stores `value` for `key` with `weight` (at least 1), replacing an existing value in place
+    /// (keeping its queue place and frequency), or taking a vacant slot or a new one, after
+    /// evicting until the weight fits. Displaced entries go to `leaving`; `expired` tells an
+    /// expired entry from a live one.
     pub(crate) fn insert(
         &mut self,
         hash: u64,
         key: K,
         value: V,
+        weight: usize,
         deadline: X,
-        hash_of: impl Fn(&K) -> u64,
-    ) -> Inserted {
-        let slots = &mut self.slots;
-        if let Some(&index) = self.table.find(
-            hash,
-            |&index| matches!(&slots[index as usize], Some(entry) if entry.key == key),
-        ) && let Some(entry) = slots[index as usize].as_mut()
+        expired: &impl Fn(X) -> bool,
+        leaving: &mut Leaving<K, V>,
+    ) -> Inserted<K, V>
+    where
+        K: Eq,
+    {
+        let existing = self.find(hash, &key);
+        if weight > self.capacity {
+            if let Some((old_key, old_value, old_deadline)) = existing.and_then(|i| self.take(i)) {
+                leaving.push(old_key, old_value, replaced_cause(expired(old_deadline)));
+            }
+            return Inserted::Rejected(key, value);
+        }
+        // Fits in u32: the builder keeps every store's capacity within it.
+        let weight = weight as u32;
+
+        if let Some(index) = existing
+            && let Slot::Occupied(entry) = &mut self.slots[index as usize]
         {
-            entry.value = value;
-            entry.deadline = deadline;
-            return Inserted::Replaced;
+            let old_key = mem::replace(&mut entry.key, key);
+            let old_value = mem::replace(&mut entry.value, value);
+            let old_deadline = mem::replace(&mut entry.deadline, deadline);
+            let old_weight = mem::replace(&mut entry.weight, weight) as usize;
+            let in_small = entry.queue == Queue::Small;
+            self.weight = self.weight - old_weight + weight as usize;
+            if in_small {
+                self.small_weight = self.small_weight - old_weight + weight as usize;
+            }
+            leaving.push(old_key, old_value, replaced_cause(expired(old_deadline)));
+            let evicted = self.evict_while_over(0, expired, leaving);
+            return Inserted::Stored { evicted };
         }
 
-        let (index, queue, inserted) = if let Some((index, queue)) = self.vacant.pop() {
-            (index, queue, Inserted::New)
-        } else {
-            let (index, inserted) = if self.slots.len() < self.capacity {
-                self.make_room_in_small();
+        let evicted = self.evict_while_over(weight as usize, expired, leaving);
+        if evicted == 0 {
+            self.make_room_in_small();
+        }
+        let (index, place) = match self.vacant.pop() {
+            Some(index) => match self.slots[index as usize] {
+                Slot::Queued(queue) => (index, Some(queue)),
+                _ => (index, None),
+            },
+            None => {
                 grow_towards(&mut self.slots, self.capacity);
-                self.slots.push(None);
-                ((self.slots.len() - 1) as u32, Inserted::New)
-            } else {
-                (self.evict(&hash_of), Inserted::Evicted)
-            };
-            let queue = if self.ghost.take(hash) {
+                self.slots.push(Slot::Free);
+                ((self.slots.len() - 1) as u32, None)
+            }
+        };
+        let queue = place.unwrap_or_else(|| {
+            if self.ghost.take(hash) {
                 push_within(&mut self.main, index, self.capacity);
                 Queue::Main
             } else {
-                push_within(&mut self.small, index, self.small_capacity + 1);
+                push_within(&mut self.small, index, self.capacity);
                 Queue::Small
-            };
-            (index, queue, inserted)
-        };
-
-        self.slots[index as usize] = Some(Entry {
+            }
+        });
+        self.slots[index as usize] = Slot::Occupied(Entry {
             key,
             value,
             deadline,
+            hash,
+            weight,
             frequency: AtomicU8::new(0),
             queue,
         });
-        if self.table.len() == self.table.capacity() && self.slots.len() == self.capacity {
-            self.rebuild_table(&hash_of);
+        self.weight += weight as usize;
+        if queue == Queue::Small {
+            self.small_weight += weight as usize;
         }
+        self.make_table_room();
         let slots = &self.slots;
-        self.table.insert_unique(hash, index, |&index| {
-            slots[index as usize]
-                .as_ref()
-                .map_or(0, |entry| hash_of(&entry.key))
-        });
-        inserted
+        self.table
+            .insert_unique(hash, index, |&index| hash_in(slots, index));
+        self.ghost.fit(self.len() / GHOST_SHARE);
+        Inserted::Stored { evicted }
     }
 
-    /// Clears the table's tombstones by re-inserting every entry into the same allocation.
-    ///
-    /// Erasing from a hashbrown table can leave tombstones; once they have used up its spare
-    /// room, the next insert would double the table, although a full store never holds more
-    /// than `capacity` keys. Rebuilding in place keeps a warm store from allocating, and leaves
-    /// at least an eighth of the capacity spare, so it runs at most once per that many removals.
-    fn rebuild_table(&mut self, hash_of: &impl Fn(&K) -> u64) {
+    /// Makes sure the table can take one more key without growing past what the store can
+    /// hold. Erasing from a hashbrown table can leave tombstones; once they have used up its
+    /// spare room, hashbrown would double a table that already has room for every key the
+    /// store can hold. Rebuilding in place (from the stored hashes) keeps a warm store from
+    /// allocating; the table only grows when the live keys need it.
+    fn make_table_room(&mut self) {
+        if self.table.len() < self.table.capacity() {
+            return;
+        }
+        let live = self.table.len();
+        let spare = live / 8 + 1;
         self.table.clear();
-        let spare = self.capacity / 8 + 1;
         let slots = &self.slots;
-        let rehash = |&index: &u32| {
-            slots[index as usize]
-                .as_ref()
-                .map_or(0, |entry| hash_of(&entry.key))
-        };
-        self.table.reserve(self.capacity + spare, rehash);
-        for (index, slot) in self.slots.iter().enumerate() {
-            if let Some(entry) = slot {
+        if self.table.capacity() < live + spare {
+            let most = self.capacity + self.capacity / 8 + 1;
+            let wanted = (live * 2).clamp(live + spare, most.max(live + spare));
+            self.table.reserve(wanted, |&index| hash_in(slots, index));
+        }
+        for (index, slot) in slots.iter().enumerate() {
+            if let Slot::Occupied(entry) = slot {
                 self.table
-                    .insert_unique(hash_of(&entry.key), index as u32, rehash);
+                    .insert_unique(entry.hash, index as u32, |&index| hash_in(slots, index));
             }
         }
     }
 
-    /// Removes and returns the value for `key`; its slot stays vacant in its queue.
-    pub(crate) fn remove<Q>(&mut self, hash: u64, key: &Q) -> Option<V>
+    /// Takes the value for `key` out; its slot stays vacant in its queue.
+    pub(crate) fn remove<Q>(&mut self, hash: u64, key: &Q) -> Option<(K, V, X)>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let slots = &mut self.slots;
-        let found = self.table.find_entry(
-            hash,
-            |&index| matches!(&slots[index as usize], Some(entry) if entry.key.borrow() == key),
-        );
-        let index = found.ok()?.remove().0;
-        let entry = slots[index as usize].take()?;
-        self.vacant.push((index, entry.queue));
-        Some(entry.value)
+        let index = self.find(hash, key)?;
+        self.take(index)
     }
 
-    pub(crate) fn clear(&mut self) {
+    /// Takes the entry in slot `index` out of the table and the weights; its slot stays vacant
+    /// in its queue.
+    fn take(&mut self, index: u32) -> Option<(K, V, X)> {
+        let entry = self.vacate(index, |queue| Slot::Queued(queue))?;
+        Some((entry.key, entry.value, entry.deadline))
+    }
+
+    /// Replaces the occupied slot `index` by `vacant(its queue)` and returns its entry, out of
+    /// the table and the weights.
+    fn vacate(
+        &mut self,
+        index: u32,
+        vacant: impl FnOnce(Queue) -> Slot<K, V, X>,
+    ) -> Option<Entry<K, V, X>> {
+        let slot = &mut self.slots[index as usize];
+        let Slot::Occupied(entry) = slot else {
+            return None;
+        };
+        let left = Slot::Queued(entry.queue);
+        let Slot::Occupied(entry) = mem::replace(slot, left) else {
+            return None;
+        };
+        self.slots[index as usize] = vacant(entry.queue);
+        if let Ok(found) = self.table.find_entry(entry.hash, |&i| i == index) {
+            found.remove();
+        }
+        self.vacant.push(index);
+        self.weight -= entry.weight as usize;
+        if entry.queue == Queue::Small {
+            self.small_weight -= entry.weight as usize;
+        }
+        Some(entry)
+    }
+
+    /// Empties the store and returns its entries, to be dropped outside the lock. Reserved
+    /// room is reserved again.
+    pub(crate) fn clear(&mut self) -> impl Iterator<Item = (K, V)> + use<K, V, X> {
+        let slots = mem::take(&mut self.slots);
+        if self.reserved > 0 {
+            // Best effort: a store that cannot get its room back grows on demand again.
+            let _ = self.slots.try_reserve_exact(self.reserved);
+        }
         self.table.clear();
-        self.slots.clear();
         self.vacant.clear();
         self.small.clear();
         self.main.clear();
         self.ghost.clear();
+        self.weight = 0;
+        self.small_weight = 0;
+        slots.into_iter().filter_map(|slot| match slot {
+            Slot::Occupied(entry) => Some((entry.key, entry.value)),
+            _ => None,
+        })
     }
 
     /// Before the store is full nothing is evicted, but the small queue must still hand its
-    /// oldest entries to the main queue so it keeps its share. Called only when no slot
-    /// is vacant, so the handed-over slot holds an entry.
+    /// oldest entries to the main queue so it keeps its share.
     fn make_room_in_small(&mut self) {
-        if self.small.len() > self.small_capacity
+        while self.small_weight > self.small_capacity
             && let Some(index) = self.small.pop_front()
         {
-            if let Some(entry) = self.slots[index as usize].as_mut() {
-                entry.queue = Queue::Main;
+            match &mut self.slots[index as usize] {
+                Slot::Occupied(entry) => {
+                    entry.queue = Queue::Main;
+                    self.small_weight -= entry.weight as usize;
+                    push_within(&mut self.main, index, self.capacity);
+                }
+                slot => *slot = Slot::Free,
             }
-            push_within(&mut self.main, index, self.capacity);
         }
     }
 
-    /// Evicts one entry and returns its slot, now in no queue. Only called when every slot is
-    /// occupied (no vacant slot), so every queued slot holds an entry.
-    fn evict(&mut self, hash_of: &impl Fn(&K) -> u64) -> u32 {
+    /// Evicts entries until `incoming` more weight fits; returns how many it evicted.
+    fn evict_while_over(
+        &mut self,
+        incoming: usize,
+        expired: &impl Fn(X) -> bool,
+        leaving: &mut Leaving<K, V>,
+    ) -> usize {
+        let mut evicted = 0;
+        while self.weight + incoming > self.capacity && self.evict_one(expired, leaving) {
+            evicted += 1;
+        }
+        evicted
+    }
+
+    /// Evicts one entry; false when there is nothing left to evict.
+    fn evict_one(&mut self, expired: &impl Fn(X) -> bool, leaving: &mut Leaving<K, V>) -> bool {
         loop {
-            let from_small = self.small.len() >= self.small_capacity || self.main.is_empty();
+            let from_small = self.small_weight >= self.small_capacity || self.main.is_empty();
             let popped = if from_small {
-                self.small.pop_front()
+                self.small.pop_front().or_else(|| self.main.pop_front())
             } else {
                 self.main.pop_front()
             };
             let Some(index) = popped else {
-                // Both queues empty cannot happen with every slot occupied; returning a fresh
-                // slot keeps the store consistent regardless.
-                self.slots.push(None);
-                return (self.slots.len() - 1) as u32;
+                return false;
             };
-            let Some(entry) = self.slots[index as usize].as_mut() else {
-                return index;
+            let entry = match &mut self.slots[index as usize] {
+                Slot::Occupied(entry) => entry,
+                // A vacant place leaves its queue; the slot stays in `vacant`.
+                slot => {
+                    *slot = Slot::Free;
+                    continue;
+                }
             };
             let frequency = entry.frequency();
             if frequency > 0 {
-                if from_small {
+                if entry.queue == Queue::Small {
                     entry.set_frequency(0);
                     entry.queue = Queue::Main;
+                    self.small_weight -= entry.weight as usize;
                 } else {
                     entry.set_frequency(frequency - 1);
                 }
-                self.main.push_back(index);
+                push_within(&mut self.main, index, self.capacity);
                 continue;
             }
-            let hash = hash_of(&entry.key);
-            if from_small {
-                self.ghost.record(hash);
+            if entry.queue == Queue::Small {
+                self.ghost.record(entry.hash);
             }
-            if let Ok(found) = self.table.find_entry(hash, |&i| i == index) {
-                found.remove();
-            }
-            self.slots[index as usize] = None;
-            return index;
+            // The slot left its queue when it was popped: it is free, not queued.
+            let Some(entry) = self.vacate(index, |_| Slot::Free) else {
+                continue;
+            };
+            let cause = if expired(entry.deadline) {
+                RemovalCause::Expired
+            } else {
+                RemovalCause::Evicted
+            };
+            leaving.push(entry.key, entry.value, cause);
+            return true;
         }
+    }
+}
+
+fn replaced_cause(expired: bool) -> RemovalCause {
+    if expired {
+        RemovalCause::Expired
+    } else {
+        RemovalCause::Replaced
+    }
+}
+
+fn hash_in<K, V, X>(slots: &[Slot<K, V, X>], index: u32) -> u64 {
+    match &slots[index as usize] {
+        Slot::Occupied(entry) => entry.hash,
+        _ => 0,
     }
 }
 
@@ -320,10 +506,28 @@ struct Ghost {
 }
 
 impl Ghost {
-    fn new(capacity: usize) -> Self {
+    fn new(places: usize) -> Self {
         Ghost {
             fingerprints: Vec::new(),
-            places: (capacity / GHOST_SHARE).max(1),
+            places,
+        }
+    }
+
+    fn reserve(&mut self, places: usize) -> Result<(), ReserveError> {
+        self.fit(places);
+        self.fingerprints
+            .try_reserve_exact(self.places)
+            .map_err(|_| ReserveError)?;
+        self.fingerprints.resize(self.places, 0);
+        Ok(())
+    }
+
+    /// Grows the filter (forgetting what it held) when a store holds more entries than its
+    /// size was meant for: only stores with a weigher, whose entry count is not known.
+    fn fit(&mut self, places: usize) {
+        if places > self.places {
+            self.places = places.max(self.places * 2);
+            self.fingerprints.clear();
         }
     }
 
@@ -338,7 +542,7 @@ impl Ghost {
     }
 
     fn record(&mut self, hash: u64) {
-        if self.fingerprints.is_empty() {
+        if self.fingerprints.len() != self.places {
             self.fingerprints.resize(self.places, 0);
         }
         let place = self.place(hash);

@@ -1,0 +1,120 @@
+//! Failed loads remembered for `negative_ttl`: bounded in number, oldest forgotten first.
+//!
+//! A remembered error is its flight's row, left in the in-flight table after the load failed.
+//! Without a bound, a client asking for a million missing ids would leave a million rows. Each
+//! shard keeps at most `limit` of them, in the order they failed (which is also the order they
+//! expire, since they share one TTL): a new one past the limit forgets the oldest, and expired
+//! ones at the front are dropped whenever a new one is remembered.
+
+use alloc::collections::VecDeque;
+
+use crate::shard::{FlightRow, Flights, RememberedError};
+use crate::sync::Arc;
+
+pub(crate) struct Remembered {
+    /// `(hash, serial)` of each remembered error, oldest first. A row forgotten another way
+    /// (`invalidate`, found expired by a caller) leaves its item here until it is popped or
+    /// compacted away.
+    order: VecDeque<(u64, u32)>,
+    count: usize,
+    limit: usize,
+    next_serial: u32,
+}
+
+impl Remembered {
+    pub(crate) fn new(limit: usize) -> Self {
+        Remembered {
+            order: VecDeque::new(),
+            count: 0,
+            limit,
+            next_serial: 0,
+        }
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Marks the failed flight's row as remembered until `until`, making room first; removes
+    /// the row instead when this shard remembers nothing. `overdue` tells an expired deadline.
+    pub(crate) fn remember<K, V, E, X: Copy>(
+        &mut self,
+        flights: &mut Flights<K, V, E, X>,
+        hash: u64,
+        flight: &Arc<crate::flight::Flight<V, E, X>>,
+        until: X,
+        overdue: impl Fn(X) -> bool,
+    ) {
+        self.drop_expired(flights, &overdue);
+        while self.count >= self.limit {
+            let Some((old_hash, serial)) = self.order.pop_front() else {
+                break;
+            };
+            if let Ok(row) = flights.find_entry(old_hash, |row| is_remembered(row, serial)) {
+                row.remove();
+                self.count -= 1;
+            }
+        }
+        let is_this = |row: &FlightRow<K, V, E, X>| Arc::ptr_eq(&row.flight, flight);
+        if self.limit == 0 {
+            if let Ok(row) = flights.find_entry(hash, is_this) {
+                row.remove();
+            }
+            return;
+        }
+        if self.order.len() >= 2 * self.limit + 8 {
+            self.compact(flights);
+        }
+        let Ok(mut row) = flights.find_entry(hash, is_this) else {
+            return;
+        };
+        let serial = self.next_serial;
+        self.next_serial = serial.wrapping_add(1);
+        row.get_mut().remembered = Some(RememberedError { until, serial });
+        self.order.push_back((hash, serial));
+        self.count += 1;
+    }
+
+    /// A remembered row was removed by someone else.
+    pub(crate) fn forgot(&mut self) {
+        self.count = self.count.saturating_sub(1);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.order.clear();
+        self.count = 0;
+    }
+
+    fn drop_expired<K, V, E, X: Copy>(
+        &mut self,
+        flights: &mut Flights<K, V, E, X>,
+        overdue: &impl Fn(X) -> bool,
+    ) {
+        while let Some(&(hash, serial)) = self.order.front() {
+            match flights.find_entry(hash, |row| is_remembered(row, serial)) {
+                Ok(row) => {
+                    let expired = row.get().remembered.as_ref().is_some_and(|kept| overdue(kept.until));
+                    if !expired {
+                        return;
+                    }
+                    row.remove();
+                    self.count -= 1;
+                }
+                Err(_) => {}
+            }
+            self.order.pop_front();
+        }
+    }
+
+    fn compact<K, V, E, X>(&mut self, flights: &Flights<K, V, E, X>) {
+        self.order.retain(|&(hash, serial)| {
+            flights
+                .find(hash, |row| is_remembered(row, serial))
+                .is_some()
+        });
+    }
+}
+
+fn is_remembered<K, V, E, X>(row: &FlightRow<K, V, E, X>, serial: u32) -> bool {
+    row.remembered.as_ref().is_some_and(|kept| kept.serial == serial)
+}
