@@ -132,7 +132,7 @@ mod on_embassy_executor {
         run.finished.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Opens the gate once `callers` lookups missed, and moves the mock clock one millisecond
+    /// Opens the gate once `callers` lookups lead or wait, and moves the mock clock one millisecond
     /// per turn until the callers are done.
     #[embassy_executor::task]
     async fn clock(
@@ -142,7 +142,10 @@ mod on_embassy_executor {
         run: &'static Run,
     ) {
         while run.finished.load(Ordering::SeqCst) < callers {
-            if let Some(gate) = gate.as_ref().filter(|_| cache.stats().misses >= callers) {
+            if let Some(gate) = gate
+                .as_ref()
+                .filter(|_| cache.waiters() + cache.loads_in_flight() >= callers)
+            {
                 gate.open();
             }
             MockDriver::get().advance(embassy_time::Duration::from_millis(1));

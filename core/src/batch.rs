@@ -13,7 +13,7 @@ use crate::flight::Landing;
 use crate::listener::Listener;
 use crate::loader::BatchLoader;
 use crate::lock::RawLock;
-use crate::read_through::{Intent, Joined, LoadGuard, Role};
+use crate::read_through::{Intent, Joined, Role};
 use crate::shard::FlightFor;
 use crate::stats::bump;
 use crate::status::{Answer, Status};
@@ -30,10 +30,6 @@ struct Pending {
     /// Its waiter gave up after `lock_timeout`: load it without coalescing.
     bypass: bool,
 }
-
-/// A key this call loads: with the guard of its flight, or without one when bypassing.
-type Leading<'c, K, V, E, T, S, L, W, N> =
-    (Pending, Option<LoadGuard<'c, K, V, E, T, S, L, W, N>>);
 
 /// A key whose load another caller leads.
 type Waiting<V, E, T> = (Pending, Arc<FlightFor<V, E, T>>);
@@ -144,7 +140,8 @@ where
         }
 
         while !pending.is_empty() {
-            let mut leading: Vec<Leading<'_, K, V, E, T, S, L, W, N>> = Vec::new();
+            // Each key this call loads, with its flight's guard (none when bypassing).
+            let mut leading = Vec::new();
             let mut waiting: Vec<Waiting<V, E, T>> = Vec::new();
             for item in pending.drain(..) {
                 if item.bypass {
@@ -183,7 +180,9 @@ where
                         for ((item, guard), value) in leading.into_iter().zip(values) {
                             let (value, ttl) = split(value);
                             let value = match guard {
-                                Some(guard) => guard.complete(&keys[item.index], Ok((value, ttl)))?,
+                                Some(guard) => {
+                                    guard.complete(&keys[item.index], Ok((value, ttl)))?
+                                }
                                 None => value,
                             };
                             answers[item.index] = Some(Answer::new(value, item.status));

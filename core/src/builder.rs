@@ -13,7 +13,7 @@ use crate::listener::{Listener, NoListener};
 use crate::lock::{DefaultLock, RawLock};
 use crate::shard::{Shard, ShardSize};
 use crate::timer::{Clock, NoTimer, Timer};
-use crate::weigher::{Unweighted, Weigh, Weighted, Weigher};
+use crate::weigher::{Unweighted, Weigh, Weigher, Weighted};
 
 #[cfg(feature = "std")]
 const MAX_DEFAULT_SHARDS: usize = 64;
@@ -266,6 +266,10 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
     /// let refused = Cache::<u32, u32>::builder().capacity(4).shards(8).build();
     /// assert_eq!(refused.err(), Some(BuildError::MoreShardsThanCapacity { shards: 8, capacity: 4 }));
     /// ```
+    #[allow(
+        clippy::type_complexity,
+        reason = "the cache's own type parameters, spelled out"
+    )]
     pub fn build(self) -> Result<Cache<K, V, E, T, S, L, W, N>, BuildError>
     where
         K: Eq,
@@ -382,7 +386,10 @@ impl<K, V, E, T, S, L, N> Builder<K, V, E, T, S, L, Unweighted, N> {
     /// cache.insert("k".to_string(), "v".repeat(100));
     /// assert_eq!(cache.weight(), 101);
     /// ```
-    pub fn weigher<W2: Weigher<K, V>>(self, weigher: W2) -> Builder<K, V, E, T, S, L, Weighted<W2>, N> {
+    pub fn weigher<W2: Weigher<K, V>>(
+        self,
+        weigher: W2,
+    ) -> Builder<K, V, E, T, S, L, Weighted<W2>, N> {
         Builder {
             settings: self.settings,
             hasher: self.hasher,

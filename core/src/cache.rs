@@ -10,9 +10,9 @@ use hashbrown::DefaultHashBuilder;
 
 use crate::builder::Builder;
 use crate::error::BuildError;
-use crate::lock::{DefaultLock, RawLock};
 use crate::leaving::Leaving;
 use crate::listener::{Listener, NoListener, RemovalCause};
+use crate::lock::{DefaultLock, RawLock};
 use crate::shard::{Shard, Shards};
 use crate::stats::{Stats, bump, bump_by};
 use crate::status::{Answer, Status};
@@ -334,7 +334,8 @@ where
         let hash = self.hash(&key);
         let shard = self.shard(hash);
         let weight = self.weigher.weight(&key, &value);
-        let stored = shard.write(|state| self.store_in(&mut state.store, hash, key, value, weight, ttl));
+        let stored =
+            shard.write(|state| self.store_in(&mut state.store, hash, key, value, weight, ttl));
         self.finish_store(shard, stored);
     }
 
@@ -358,7 +359,9 @@ where
         let deadline = match ttl {
             Some(Duration::ZERO) => {
                 if let Some((old_key, old_value, _)) = store.remove(hash, &key) {
-                    stored.leaving.push(old_key, old_value, RemovalCause::Replaced);
+                    stored
+                        .leaving
+                        .push(old_key, old_value, RemovalCause::Replaced);
                 }
                 stored.rejected = Some((key, value));
                 return stored;
@@ -367,7 +370,15 @@ where
             None => T::NEVER,
         };
         let expired = |deadline| self.timer.overdue(deadline).is_some();
-        match store.insert(hash, key, value, weight, deadline, &expired, &mut stored.leaving) {
+        match store.insert(
+            hash,
+            key,
+            value,
+            weight,
+            deadline,
+            &expired,
+            &mut stored.leaving,
+        ) {
             Inserted::Stored { evicted } => stored.evicted = evicted,
             Inserted::Rejected(key, value) => {
                 stored.rejected = Some((key, value));
@@ -619,4 +630,3 @@ impl<K, V, E, T: Clock, S, L, W, N> fmt::Debug for Cache<K, V, E, T, S, L, W, N>
             .finish_non_exhaustive()
     }
 }
-

@@ -95,7 +95,10 @@ where
             Ok((value, ttl)) => {
                 let stored = value.clone();
                 let weight = cache.weigher.weight(key, &stored);
-                (Ok(value.clone()), Some((stored, weight, ttl.or(cache.options.ttl))))
+                (
+                    Ok(value.clone()),
+                    Some((stored, weight, ttl.or(cache.options.ttl))),
+                )
             }
             Err(error) => (Err(error.clone()), None),
         };
@@ -115,8 +118,14 @@ where
                             let (row, _) = row.remove();
                             let FlightRow { key, flight, .. } = row;
                             left_row = Some(flight);
-                            stored =
-                                Some(cache.store_in(&mut state.store, hash, key, value, weight, ttl));
+                            stored = Some(cache.store_in(
+                                &mut state.store,
+                                hash,
+                                key,
+                                value,
+                                weight,
+                                ttl,
+                            ));
                         }
                     }
                     None => match cache.options.negative_ttl {

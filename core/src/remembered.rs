@@ -91,16 +91,13 @@ impl Remembered {
         overdue: &impl Fn(X) -> bool,
     ) {
         while let Some(&(hash, serial)) = self.order.front() {
-            match flights.find_entry(hash, |row| is_remembered(row, serial)) {
-                Ok(row) => {
-                    let expired = row.get().remembered.as_ref().is_some_and(|kept| overdue(kept.until));
-                    if !expired {
-                        return;
-                    }
-                    row.remove();
-                    self.count -= 1;
+            if let Ok(row) = flights.find_entry(hash, |row| is_remembered(row, serial)) {
+                let kept = row.get().remembered.as_ref();
+                if !kept.is_some_and(|kept| overdue(kept.until)) {
+                    return;
                 }
-                Err(_) => {}
+                row.remove();
+                self.count -= 1;
             }
             self.order.pop_front();
         }
@@ -116,5 +113,7 @@ impl Remembered {
 }
 
 fn is_remembered<K, V, E, X>(row: &FlightRow<K, V, E, X>, serial: u32) -> bool {
-    row.remembered.as_ref().is_some_and(|kept| kept.serial == serial)
+    row.remembered
+        .as_ref()
+        .is_some_and(|kept| kept.serial == serial)
 }

@@ -205,6 +205,10 @@ impl<K, V, X: Copy> Store<K, V, X> {
     /// (keeping its queue place and frequency), or taking a vacant slot or a new one, after
     /// evicting until the weight fits. Displaced entries go to `leaving`; `expired` tells an
     /// expired entry from a live one.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the entry's four parts, the clock and the list of leavers"
+    )]
     pub(crate) fn insert(
         &mut self,
         hash: u64,

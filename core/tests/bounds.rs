@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::block_on;
 use readthrough_core::{
     BuildError, Cache, DefaultHashBuilder, DefaultLock, MAX_SHARDS, ManualTimer, NoTimer, Status,
-    Weighted, Weigher,
+    Weigher, Weighted,
 };
 
 /// Weighs a body by its length in bytes.
@@ -86,12 +86,18 @@ fn the_weight_bound_holds_for_mixed_sizes() {
     let cache = byte_cache(10_000, 4);
     let mut seed = 12345u64;
     for key in 0..5_000u32 {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let size = (seed >> 33) as usize % 1200;
         cache.insert(key % 700, vec![0; size]);
         assert!(cache.weight() <= 10_000, "weight {}", cache.weight());
     }
-    assert!(cache.weight() > 5_000, "the cache fills up: {}", cache.weight());
+    assert!(
+        cache.weight() > 5_000,
+        "the cache fills up: {}",
+        cache.weight()
+    );
 }
 
 #[test]

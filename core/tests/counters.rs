@@ -51,7 +51,10 @@ fn a_storm_counts_one_miss_and_the_rest_as_lock_hits() {
         gate.open();
     };
     let (outcomes, ()) = block_on(futures_lite::future::zip(join_all(callers), opener));
-    let outcomes: Vec<_> = outcomes.into_iter().chain([status(block_on(cache.get_or_load(&1, load)))]).collect();
+    let outcomes: Vec<_> = outcomes
+        .into_iter()
+        .chain([status(block_on(cache.get_or_load(&1, load)))])
+        .collect();
     let stats = cache.stats();
     assert_eq!(per_status(stats), per_status(tally(&outcomes)));
     assert_eq!((stats.misses, stats.lock_hits, stats.hits), (1, 49, 1));
@@ -60,7 +63,11 @@ fn a_storm_counts_one_miss_and_the_rest_as_lock_hits() {
 
 #[test]
 fn an_abandoned_leader_counts_nothing_and_its_waiters_count_what_they_saw() {
-    let cache = Cache::<u32, u32>::builder().capacity(8).shards(1).build().unwrap();
+    let cache = Cache::<u32, u32>::builder()
+        .capacity(8)
+        .shards(1)
+        .build()
+        .unwrap();
     let gate = Gate::default();
     let calls = Calls::default();
     let load = |_: &u32| {
@@ -119,7 +126,11 @@ fn a_stale_answer_counts_as_stale_not_as_a_hit() {
 
 #[test]
 fn a_failed_batch_that_waited_for_a_key_counts_one_failure() {
-    let cache = Cache::<u32, u32, &str>::builder().capacity(8).shards(1).build().unwrap();
+    let cache = Cache::<u32, u32, &str>::builder()
+        .capacity(8)
+        .shards(1)
+        .build()
+        .unwrap();
     let gate = Gate::default();
     let single = |key: &u32| {
         let outcome = if *key == 1 { Ok(1) } else { Err("row 2 down") };
@@ -142,15 +153,25 @@ fn a_failed_batch_that_waited_for_a_key_counts_one_failure() {
         futures_lite::future::zip(first, second),
         futures_lite::future::zip(batch_call, opener),
     ));
-    assert_eq!((first, second, batch_outcome), (Ok(Status::Miss), Err(()), Err(())));
+    assert_eq!(
+        (first, second, batch_outcome),
+        (Ok(Status::Miss), Err(()), Err(()))
+    );
     let stats = cache.stats();
-    assert_eq!(per_status(stats), per_status(tally(&[first, second, batch_outcome])));
+    assert_eq!(
+        per_status(stats),
+        per_status(tally(&[first, second, batch_outcome]))
+    );
     assert_eq!((stats.failures, stats.lock_hits), (2, 0));
 }
 
 #[test]
 fn a_waiter_that_finds_a_fresh_value_after_an_abandon_counts_a_hit() {
-    let cache = Cache::<u32, u32>::builder().capacity(8).shards(1).build().unwrap();
+    let cache = Cache::<u32, u32>::builder()
+        .capacity(8)
+        .shards(1)
+        .build()
+        .unwrap();
     let gate = Gate::default();
     let load = |_: &u32| gate.then(Ok(5));
     let mut leader = Box::pin(cache.get_or_load(&1, load));

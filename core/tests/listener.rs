@@ -52,7 +52,10 @@ fn evicted_replaced_removed_invalidated_and_cleared() {
     cleared.sort_by_key(|(key, _, _)| *key);
     assert_eq!(
         cleared,
-        [(4, 40, RemovalCause::Cleared), (5, 50, RemovalCause::Cleared)]
+        [
+            (4, 40, RemovalCause::Cleared),
+            (5, 50, RemovalCause::Cleared)
+        ]
     );
     assert!(cache.is_empty());
 }
@@ -98,9 +101,12 @@ fn a_landing_load_reports_what_it_replaced() {
     assert_eq!(taken(&heard), [(1, 10, RemovalCause::Replaced)]);
 }
 
+/// What the listener calls: set once the cache it calls back into exists.
+type Callback = Arc<dyn Fn(u32) + Send + Sync>;
+
 #[test]
 fn a_listener_that_calls_back_into_the_cache_does_not_deadlock() {
-    let cache: Arc<Mutex<Option<Arc<dyn Fn(u32) + Send + Sync>>>> = Arc::default();
+    let cache: Arc<Mutex<Option<Callback>>> = Arc::default();
     let callback = cache.clone();
     let reentered = Arc::new(Mutex::new(Vec::new()));
     let seen = reentered.clone();
@@ -121,7 +127,9 @@ fn a_listener_that_calls_back_into_the_cache_does_not_deadlock() {
     *cache.lock().unwrap() = Some(Arc::new(move |key| {
         let cache = weak.upgrade().unwrap();
         // Reads and writes the same shard from inside the listener.
-        seen.lock().unwrap().push((key, cache.get(&key), cache.len()));
+        seen.lock()
+            .unwrap()
+            .push((key, cache.get(&key), cache.len()));
         if key < 100 {
             cache.insert(100 + key, key);
         }

@@ -83,7 +83,10 @@ fn a_panicking_clone_while_landing_does_not_strand_the_waiters() {
     let mut callers: Vec<Caller<'_>> = (0..6)
         .map(|_| {
             caught(async {
-                let answer = cache.get_or_load(&1, load).await.map_err(|e| e.to_string())?;
+                let answer = cache
+                    .get_or_load(&1, load)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 Ok(answer.status)
             })
         })
@@ -97,7 +100,10 @@ fn a_panicking_clone_while_landing_does_not_strand_the_waiters() {
     let outcomes = block_on(join_all(callers));
     assert_eq!(outcomes[0], None, "the first leader panicked");
     let statuses: Vec<_> = outcomes[1..6].iter().map(|o| o.clone().unwrap()).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == Ok(Status::Miss)).count(), 1);
+    assert_eq!(
+        statuses.iter().filter(|s| **s == Ok(Status::Miss)).count(),
+        1
+    );
     // The others waited for the new load or, polled after it landed, found its value.
     let served = |s: &&Outcome| matches!(s, Ok(Status::LockHit | Status::Hit));
     assert_eq!(statuses.iter().filter(served).count(), 4, "{statuses:?}");
@@ -158,7 +164,10 @@ fn a_panicking_eq_while_landing_does_not_strand_the_waiters() {
     let mut callers: Vec<Caller<'_>> = (0..4)
         .map(|_| {
             caught(async {
-                let answer = cache.get_or_load(&two, load).await.map_err(|e| e.to_string())?;
+                let answer = cache
+                    .get_or_load(&two, load)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 Ok(answer.status)
             })
         })
@@ -171,7 +180,10 @@ fn a_panicking_eq_while_landing_does_not_strand_the_waiters() {
     }));
     let outcomes = block_on(join_all(callers));
     assert_eq!(outcomes[0], None, "the leader's landing panicked");
-    assert!(outcomes[1..4].iter().all(|o| matches!(o, Some(Ok(_)))), "{outcomes:?}");
+    assert!(
+        outcomes[1..4].iter().all(|o| matches!(o, Some(Ok(_)))),
+        "{outcomes:?}"
+    );
     assert!(!trap.armed());
     assert_eq!((cache.loads_in_flight(), cache.waiters()), (0, 0));
     assert_eq!(cache.get(&key(2)), Some(20));
@@ -201,7 +213,10 @@ fn eviction_never_hashes_the_evicted_key() {
         cache.insert(other, id);
         assert!(cache.len() <= 4);
     }
-    assert!(trap.armed(), "the evicted key's Hash (or Eq) was never called");
+    assert!(
+        trap.armed(),
+        "the evicted key's Hash (or Eq) was never called"
+    );
 }
 
 /// A value whose `Drop` springs its trap.

@@ -159,10 +159,13 @@ async fn settle_until<R: Runtime>(what: &str, done: impl Fn() -> bool) {
     panic!("never happened: {what}");
 }
 
-/// Waits until `callers` read-through calls have looked the key up and found no fresh value
-/// (each counts a miss just before it leads, waits or bypasses), then lets them settle.
+/// Waits until `callers` read-through calls of one key lead its load or wait for it, then lets
+/// them settle.
 async fn arrived<R: Runtime>(cache: &TestCache<R>, callers: usize) {
-    settle_until::<R>("the callers arrive", || cache.stats().misses >= callers).await;
+    settle_until::<R>("the callers arrive", || {
+        cache.waiters() + cache.loads_in_flight() >= callers
+    })
+    .await;
     settle::<R>().await;
 }
 
