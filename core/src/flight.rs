@@ -1,11 +1,9 @@
 //! A load in flight: the state one leader publishes and its waiters read.
 
-use core::cell::UnsafeCell;
-
 use event_listener::Event;
 
 use crate::error::Error;
-use crate::sync::{AtomicU8, Ordering};
+use crate::sync::{AtomicU8, Ordering, UnsafeCell};
 
 const LOADING: u8 = 0;
 const LOADED: u8 = 1;
@@ -53,8 +51,8 @@ impl<V, E, X> Flight<V, E, X> {
             LOADING => None,
             LOADED => {
                 // SAFETY: LOADED was stored (release) after the single write of `outcome`.
-                let outcome = unsafe { &*self.outcome.get() };
-                outcome.clone().map(Landing::Loaded)
+                let outcome = self.outcome.with(|outcome| unsafe { (*outcome).clone() });
+                outcome.map(Landing::Loaded)
             }
             _ => Some(Landing::Abandoned),
         }
@@ -72,7 +70,8 @@ impl<V, E, X> Flight<V, E, X> {
     /// the flight's leader guard calls either, and it is consumed or dropped doing so.
     pub(crate) unsafe fn publish(&self, outcome: Result<V, Error<E>>) {
         // SAFETY: the caller is the only writer and no reader looks before LOADED is stored.
-        unsafe { *self.outcome.get() = Some(outcome) };
+        self.outcome
+            .with_mut(|cell| unsafe { *cell = Some(outcome) });
         self.state.store(LOADED, Ordering::Release);
     }
 

@@ -59,8 +59,9 @@ pub(crate) struct LoadGuard<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
     cache: &'c Cache<K, V, E, T, S, L, W, N>,
     shard: &'c Shard<K, V, E, T::Stamp, L>,
     hash: u64,
-    /// `Some` until the load lands or is abandoned.
-    flight: Option<Arc<Flight<V, E, T::Stamp>>>,
+    flight: Arc<Flight<V, E, T::Stamp>>,
+    /// Set until the outcome is published: then `Drop` has nothing left to do.
+    armed: bool,
 }
 
 impl<K, V, E, T, S, L, W, N> LoadGuard<'_, K, V, E, T, S, L, W, N>
@@ -85,9 +86,6 @@ where
         key: &K,
         outcome: Result<(V, Option<Duration>), Error<E>>,
     ) -> Result<V, Error<E>> {
-        let Some(flight) = self.flight.clone() else {
-            return outcome.map(|(value, _)| value);
-        };
         let cache = self.cache;
         let shard = self.shard;
         let hash = self.hash;
@@ -102,8 +100,10 @@ where
             }
             Err(error) => (Err(error.clone()), None),
         };
+        let flight = &self.flight;
+        let armed = &mut self.armed;
         let (wake, stored, left_row) = shard.write(|state| {
-            let is_this = |row: &FlightRow<K, V, E, T::Stamp>| Arc::ptr_eq(&row.flight, &flight);
+            let is_this = |row: &FlightRow<K, V, E, T::Stamp>| Arc::ptr_eq(&row.flight, flight);
             let (wake, present) = match state.flights.find(hash, is_this) {
                 Some(row) => (row.waited, true),
                 // Detached by `invalidate`: whether anyone waits is unknown.
@@ -135,7 +135,7 @@ where
                             state.remembered.remember(
                                 &mut state.flights,
                                 hash,
-                                &flight,
+                                flight,
                                 until,
                                 overdue,
                             );
@@ -151,7 +151,7 @@ where
             // SAFETY: this guard is the flight's only leader and lands it once: it is disarmed
             // right after, before anything else can run, so neither this nor `Drop` runs again.
             unsafe { flight.publish(for_waiters) };
-            self.flight = None;
+            *armed = false;
             (wake, stored, left_row)
         });
         if wake {
@@ -167,13 +167,15 @@ where
 
 impl<K, V, E, T: Clock, S, L: RawLock, W, N> Drop for LoadGuard<'_, K, V, E, T, S, L, W, N> {
     fn drop(&mut self) {
-        let Some(flight) = self.flight.take() else {
+        if !self.armed {
             return;
-        };
+        }
+        self.armed = false;
+        let flight = &self.flight;
         let (wake, left_row) = self.shard.write(|state| {
             let row = state
                 .flights
-                .find_entry(self.hash, |row| Arc::ptr_eq(&row.flight, &flight));
+                .find_entry(self.hash, |row| Arc::ptr_eq(&row.flight, flight));
             let (wake, left_row) = match row {
                 Ok(row) => {
                     let (row, _) = row.remove();
@@ -438,7 +440,8 @@ where
                 cache: self,
                 shard,
                 hash,
-                flight: Some(flight),
+                flight,
+                armed: true,
             }))
         })
     }

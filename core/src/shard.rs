@@ -1,7 +1,5 @@
 //! A shard: a lock around one store and one in-flight table, plus its counters.
 
-use core::cell::UnsafeCell;
-
 use hashbrown::HashTable;
 
 use crate::flight::Flight;
@@ -9,7 +7,7 @@ use crate::lock::RawLock;
 use crate::remembered::Remembered;
 use crate::stats::Counters;
 use crate::store::{ReserveError, Store};
-use crate::sync::Arc;
+use crate::sync::{Arc, UnsafeCell};
 
 /// A row of the in-flight table: the key being loaded and its flight. A row whose load failed
 /// stays here while its error is remembered (`negative_ttl`).
@@ -99,12 +97,14 @@ impl<K, V, E, X, L: RawLock> Shard<K, V, E, X, L> {
     #[inline]
     pub(crate) fn read<R>(&self, f: impl FnOnce(&ShardState<K, V, E, X>) -> R) -> R {
         // SAFETY: the lock's shared mode excludes `write`, so no `&mut` to the state exists.
-        self.lock.read(|| f(unsafe { &*self.state.get() }))
+        self.lock
+            .read(|| self.state.with(|state| f(unsafe { &*state })))
     }
 
     #[inline]
     pub(crate) fn write<R>(&self, f: impl FnOnce(&mut ShardState<K, V, E, X>) -> R) -> R {
         // SAFETY: the lock's exclusive mode excludes every other `read` and `write`.
-        self.lock.write(|| f(unsafe { &mut *self.state.get() }))
+        self.lock
+            .write(|| self.state.with_mut(|state| f(unsafe { &mut *state })))
     }
 }

@@ -22,3 +22,30 @@ pub use portable_atomic_util::Arc;
 
 #[cfg(loom)]
 pub use loom::sync::Arc;
+
+/// A cell whose accesses loom can check: `loom::cell::UnsafeCell` under `cfg(loom)`, which
+/// reports a write that races a read; otherwise `core::cell::UnsafeCell` with loom's API.
+#[cfg(loom)]
+pub(crate) use loom::cell::UnsafeCell;
+
+#[cfg(not(loom))]
+pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        UnsafeCell(core::cell::UnsafeCell::new(value))
+    }
+
+    /// Runs `f` with a pointer for reading; the caller guarantees no write overlaps.
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Runs `f` with a pointer for writing; the caller guarantees exclusive access.
+    #[inline]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}

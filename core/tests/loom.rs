@@ -98,3 +98,56 @@ fn a_failed_load_reaches_its_waiter() {
         assert_eq!(cache.loads_in_flight(), 0);
     });
 }
+
+/// A value whose first clone after `armed` is set panics: the leader's landing unwinds.
+struct Fragile {
+    value: u8,
+    armed: bool,
+}
+
+impl Clone for Fragile {
+    fn clone(&self) -> Self {
+        if self.armed {
+            panic!("Clone panicked while landing (on purpose)");
+        }
+        Fragile {
+            value: self.value,
+            armed: false,
+        }
+    }
+}
+
+#[test]
+fn a_leader_that_panics_while_landing_never_strands_a_waiter() {
+    loom::model(|| {
+        let cache: Arc<Cache<u8, Fragile>> =
+            Arc::new(Cache::builder().capacity(4).shards(1).build().unwrap());
+        let panicking = {
+            let cache = cache.clone();
+            thread::spawn(move || {
+                let fragile = |_: &u8| async {
+                    Ok(Fragile {
+                        value: 1,
+                        armed: true,
+                    })
+                };
+                let call = std::panic::AssertUnwindSafe(|| {
+                    loom::future::block_on(cache.get_or_load(&1, fragile))
+                });
+                std::panic::catch_unwind(call).is_err()
+            })
+        };
+        let sound = |_: &u8| async {
+            Ok(Fragile {
+                value: 2,
+                armed: false,
+            })
+        };
+        let answer = loom::future::block_on(cache.get_or_load(&1, sound)).unwrap();
+        let panicked = panicking.join().unwrap();
+        // Either this caller led (2), or it waited for a landing that unwound and led then.
+        assert_eq!(answer.value.value, 2);
+        assert!(panicked || answer.status == Status::Miss);
+        assert_eq!(cache.loads_in_flight(), 0);
+    });
+}

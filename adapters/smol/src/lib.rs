@@ -32,7 +32,7 @@ use core::time::Duration;
 use std::sync::Arc;
 use std::time::Instant;
 
-use readthrough_core::{Answer, Error, RawLock, Status, Timer};
+use readthrough_core::{Answer, Error, Listener, RawLock, Status, Timer, Weigh};
 
 /// The cache's [`Timer`] on async-io: [`now`](Timer::now) is [`std::time::Instant`] since this
 /// timer was made, [`sleep`](Timer::sleep) an [`async_io::Timer`].
@@ -248,14 +248,16 @@ pub trait RevalidateInBackground<K, V, E> {
         Fut: Future<Output = Result<V, E>> + Send + 'static;
 }
 
-impl<K, V, E, S, L> RevalidateInBackground<K, V, E>
-    for Arc<readthrough_core::Cache<K, V, E, SmolTimer, S, L>>
+impl<K, V, E, S, L, W, N> RevalidateInBackground<K, V, E>
+    for Arc<readthrough_core::Cache<K, V, E, SmolTimer, S, L, W, N>>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
     E: Send + Sync + 'static,
     S: BuildHasher + Send + Sync + 'static,
     L: RawLock + Send + Sync + 'static,
+    W: Weigh<K, V> + Send + Sync + 'static,
+    N: Listener<K, V> + Send + Sync + 'static,
 {
     async fn get_or_revalidate_in_background<F, Fut>(
         &self,
@@ -286,8 +288,8 @@ where
     }
 }
 
-async fn revalidate_with<K, V, E, S, L, F, Fut>(
-    cache: &Arc<readthrough_core::Cache<K, V, E, SmolTimer, S, L>>,
+async fn revalidate_with<K, V, E, S, L, W, N, F, Fut>(
+    cache: &Arc<readthrough_core::Cache<K, V, E, SmolTimer, S, L, W, N>>,
     key: &K,
     loader: F,
     spawn: impl FnOnce(Pin<Box<dyn Future<Output = ()> + Send + 'static>>),
@@ -298,6 +300,8 @@ where
     E: Send + Sync + 'static,
     S: BuildHasher + Send + Sync + 'static,
     L: RawLock + Send + Sync + 'static,
+    W: Weigh<K, V> + Send + Sync + 'static,
+    N: Listener<K, V> + Send + Sync + 'static,
     F: Fn(&K) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<V, E>> + Send + 'static,
 {

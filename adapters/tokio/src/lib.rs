@@ -28,7 +28,7 @@ use core::hash::{BuildHasher, Hash};
 use core::time::Duration;
 use std::sync::Arc;
 
-use readthrough_core::{Answer, Error, RawLock, Status, Timer};
+use readthrough_core::{Answer, Error, Listener, RawLock, Status, Timer, Weigh};
 
 /// The cache's [`Timer`] on `tokio::time`: [`now`](Timer::now) is tokio's (pausable) clock since
 /// this timer was made, [`sleep`](Timer::sleep) is [`tokio::time::sleep`].
@@ -166,14 +166,16 @@ pub trait RevalidateInBackground<K, V, E> {
         Fut: Future<Output = Result<V, E>> + Send + 'static;
 }
 
-impl<K, V, E, S, L> RevalidateInBackground<K, V, E>
-    for Arc<readthrough_core::Cache<K, V, E, TokioTimer, S, L>>
+impl<K, V, E, S, L, W, N> RevalidateInBackground<K, V, E>
+    for Arc<readthrough_core::Cache<K, V, E, TokioTimer, S, L, W, N>>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
     E: Send + Sync + 'static,
     S: BuildHasher + Send + Sync + 'static,
     L: RawLock + Send + Sync + 'static,
+    W: Weigh<K, V> + Send + Sync + 'static,
+    N: Listener<K, V> + Send + Sync + 'static,
 {
     async fn get_or_revalidate_in_background<F, Fut>(
         &self,
