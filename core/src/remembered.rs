@@ -11,6 +11,9 @@ use alloc::collections::VecDeque;
 use crate::shard::{FlightRow, Flights, RememberedError};
 use crate::sync::Arc;
 
+/// Loads in flight a shard's table is sized for beside its remembered errors.
+const ROOM_FOR_LOADS: usize = 2;
+
 pub(crate) struct Remembered {
     /// `(hash, serial)` of each remembered error, oldest first. A row forgotten another way
     /// (`invalidate`, found expired by a caller) leaves its item here until it is popped or
@@ -45,6 +48,7 @@ impl Remembered {
         until: X,
         overdue: impl Fn(X) -> bool,
     ) {
+        self.make_room_for_rows(flights);
         self.drop_expired(flights, &overdue);
         while self.count >= self.limit {
             let Some((old_hash, serial)) = self.order.pop_front() else {
@@ -73,6 +77,17 @@ impl Remembered {
         row.get_mut().remembered = Some(RememberedError { until, serial });
         self.order.push_back((hash, serial));
         self.count += 1;
+    }
+
+    /// Sizes the in-flight table for this shard's remembered errors (and a few loads) once,
+    /// so that it reaches its final size with the first error: hashbrown rehashes a table
+    /// whose tombstones ran out of room in place while at most half of it is live, and only
+    /// grows it past that.
+    fn make_room_for_rows<K, V, E, X>(&mut self, flights: &mut Flights<K, V, E, X>) {
+        let wanted = 2 * (self.limit + ROOM_FOR_LOADS);
+        if flights.capacity() < wanted {
+            flights.reserve(wanted - flights.len(), |row| row.hash);
+        }
     }
 
     /// A remembered row was removed by someone else.
