@@ -47,19 +47,44 @@
 //! only on a builder that has a timer, so using one without time is a compile error, not a
 //! runtime surprise. [`ManualTimer`] moves only when told to, for deterministic tests.
 //!
-//! # Eviction
+//! # Eviction and bounds
 //!
-//! The capacity is a number of entries, split over shards. Each shard evicts with S3-FIFO: a
-//! small probation queue, a main queue, and a ghost filter of recently evicted keys. A scan of
-//! once-read keys flushes only the probation queue. A read bumps a two-bit counter with a
-//! relaxed atomic store under the shard's shared lock: reads never take a write lock.
+//! The capacity is a number of entries, or with [`Builder::weigher`] a total weight (usually
+//! bytes). It is split over the shards exactly (the remainder goes one unit each to the first
+//! shards), and each shard evicts on its own, so [`Cache::len`] (or [`Cache::weight`]) never
+//! exceeds the capacity at any moment a caller can observe. An entry heavier than a shard's
+//! share is answered but not stored (counted in [`Stats::oversized`]); a weight of 0 counts
+//! as 1.
 //!
-//! # Memory
+//! Each shard evicts with S3-FIFO, sized by weight: a small probation queue, a main queue,
+//! and a ghost filter of recently evicted keys. A scan of once-read keys flushes only the
+//! probation queue. A read bumps a two-bit counter with a relaxed atomic store under the
+//! shard's shared lock: reads never take a write lock.
 //!
-//! A hit allocates nothing. A miss allocates one small shared record for the load (plus your
-//! key's and value's own clones). Keys are stored whole, never as a bare hash, so keys whose
-//! hashes collide stay distinct. [`Builder::preallocate`] reserves every table up front so
-//! that a warm cache never allocates on insert or eviction.
+//! Every entry that leaves (evicted, expired, replaced, removed, invalidated, cleared) can be
+//! reported to a [`Listener`] set with [`Builder::listener`], with its key, value and
+//! [`RemovalCause`]; without one, nothing is spent on reporting.
+//!
+//! Failed loads remembered with [`Builder::negative_ttl`] are bounded too: at most
+//! [`Builder::remembered_errors`] of them (default [`DEFAULT_REMEMBERED_ERRORS`]), oldest
+//! forgotten first, so a flood of distinct failing keys costs bounded memory.
+//!
+//! # Your code, the locks, and re-entry
+//!
+//! Each shard has one lock, never held across an `.await` and never two at once. Under it
+//! run only your key's `Eq` (comparing keys in the table) and, on a hit, your value's `Clone`
+//! (the value is cloned out under the shared lock). Your `Hash` runs before the lock is taken
+//! (each entry keeps its hash, so eviction never calls it), and the weigher, the listener, the
+//! `Clone` of a landing value and the `Drop` of everything that leaves the cache run with no
+//! lock held. So a listener may call back into the cache; an `Eq` or `Clone` that calls back
+//! into the same cache deadlocks (or panics, depending on the [`RawLock`]).
+//!
+//! A panic in any of that code leaves the cache consistent: the bound holds, the shard stays
+//! usable, and a load that was landing is abandoned, so its waiters wake and one of them
+//! loads again.
+//!
+//! A loader that waits for its own key (directly, or through another cache call that does)
+//! waits for itself: without [`lock_timeout`](Builder::lock_timeout) it never finishes.
 //!
 //! # Features
 //!
