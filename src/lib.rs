@@ -23,6 +23,23 @@
 //! only on a builder that was given a [`Timer`], so asking for them without one does not
 //! compile.
 //!
+//! Every runtime's builder also takes a [weigher](Builder::weigher) (the capacity then bounds
+//! total weight, usually bytes, instead of entries) and a [listener](Builder::listener) that
+//! hears of every entry leaving the cache with its [`RemovalCause`]:
+//!
+//! ```
+//! use readthrough::{Cache, RemovalCause};
+//!
+//! let bodies = Cache::<u32, Vec<u8>>::builder()
+//!     .capacity(1 << 20)
+//!     .weigher(|_: &u32, body: &Vec<u8>| body.len())
+//!     .listener(|_: u32, _: Vec<u8>, cause: RemovalCause| assert_eq!(cause, RemovalCause::Evicted))
+//!     .build()
+//!     .unwrap();
+//! bodies.insert(1, vec![0; 1000]);
+//! assert_eq!(bodies.weight(), 1000);
+//! ```
+//!
 //! # tokio
 //!
 //! ```

@@ -23,6 +23,10 @@ const MAX_DEFAULT_SHARDS: usize = 4;
 /// Entries per shard below which the default adds no further shard.
 const ENTRIES_PER_DEFAULT_SHARD: usize = 64;
 
+/// With a weigher, weight per shard below which the default adds no further shard: 1 MiB
+/// when weights are bytes, so that by default entries up to 1 MiB can be stored.
+const WEIGHT_PER_DEFAULT_SHARD: usize = 1 << 20;
+
 /// The most shards a cache can have. More would not spread the load any better on any
 /// machine, and each shard costs a lock and its tables.
 pub const MAX_SHARDS: usize = 1 << 16;
@@ -127,8 +131,10 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
         self
     }
 
-    /// How many independently locked shards to use (default: one per 64 entries, at most 64
-    /// with `std` and 4 without). More shards mean less contention and more fixed overhead.
+    /// How many independently locked shards to use (default: one per 64 entries, or with a
+    /// weigher one per 2²⁰ units of weight (1 MiB), at most 64 with `std` and 4 without). More
+    /// shards mean less contention and more fixed overhead; with a weigher, an entry heavier
+    /// than one shard's share of the capacity is not stored.
     /// At most [`MAX_SHARDS`], and at most one per unit of capacity.
     ///
     /// ```
@@ -299,6 +305,9 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
                 return Err(BuildError::MoreShardsThanCapacity { shards, capacity });
             }
             Some(shards) => shards,
+            None if !W::UNIT => (capacity / WEIGHT_PER_DEFAULT_SHARD)
+                .clamp(1, MAX_DEFAULT_SHARDS)
+                .max(capacity.div_ceil(MAX_SHARD_CAPACITY)),
             None => (capacity / ENTRIES_PER_DEFAULT_SHARD)
                 .clamp(1, MAX_DEFAULT_SHARDS)
                 .max(capacity.div_ceil(MAX_SHARD_CAPACITY)),

@@ -31,7 +31,7 @@ mod server;
 mod upstream_error;
 
 pub use cache_header::{X_CACHE, cache_header_value};
-pub use cached_response::CachedResponse;
+pub use cached_response::{CachedResponse, ResponseBytes};
 pub use client::{ClientResponse, HttpClient, fetch, http1_client, http2_client};
 pub use origin::{Origin, OriginConfig};
 pub use proxy::{Proxy, ProxyConfig, ResponseCache};

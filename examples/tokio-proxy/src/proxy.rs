@@ -16,21 +16,31 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::cache_header::{X_CACHE, cache_header_value};
-use crate::cached_response::CachedResponse;
+use crate::cached_response::{CachedResponse, ResponseBytes};
 use crate::client::{HttpClient, fetch, http1_client};
 use crate::server::spawn_server;
 use crate::upstream_error::UpstreamError;
 
-/// The proxy's cache: origin responses keyed by path and query, on tokio's clock.
-pub type ResponseCache = readthrough_tokio::Cache<String, CachedResponse, UpstreamError>;
+/// The proxy's cache: origin responses keyed by path and query, on tokio's clock, bounded by
+/// the bytes of the keys and responses it holds.
+pub type ResponseCache = readthrough_core::Cache<
+    String,
+    CachedResponse,
+    UpstreamError,
+    readthrough_tokio::TokioTimer,
+    readthrough_core::DefaultHashBuilder,
+    readthrough_core::DefaultLock,
+    readthrough_core::Weighted<ResponseBytes>,
+>;
 
 /// Where the proxy forwards to and how it caches.
 #[derive(Clone, Debug)]
 pub struct ProxyConfig {
     /// The origin server.
     pub origin: SocketAddr,
-    /// Most responses kept at once.
-    pub capacity: usize,
+    /// Most bytes of responses (status, content type and body) and their keys kept at once. A
+    /// response larger than a shard's share (1/64 of this by default) is served but not kept.
+    pub capacity_bytes: usize,
     /// How long a cached response is served before the origin is asked again.
     pub ttl: Duration,
     /// How long past its TTL a response may still be served (`x-cache: STALE`) while one
@@ -43,18 +53,18 @@ pub struct ProxyConfig {
 }
 
 impl ProxyConfig {
-    /// Defaults for a proxy in front of `origin`: 10,000 responses, fresh for 60 s and served stale
-    /// for 30 s more while being refreshed, 10 s origin timeout.
+    /// Defaults for a proxy in front of `origin`: 64 MiB of responses, fresh for 60 s and served
+    /// stale for 30 s more while being refreshed, 10 s origin timeout.
     ///
     /// ```
     /// # use readthrough_example_tokio_proxy::ProxyConfig;
     /// let config = ProxyConfig::new(([127, 0, 0, 1], 8080).into());
-    /// assert_eq!(config.capacity, 10_000);
+    /// assert_eq!(config.capacity_bytes, 64 << 20);
     /// ```
     pub fn new(origin: SocketAddr) -> Self {
         Self {
             origin,
-            capacity: 10_000,
+            capacity_bytes: 64 << 20,
             ttl: Duration::from_secs(60),
             stale_window: Duration::from_secs(30),
             origin_timeout: Duration::from_secs(10),
@@ -119,7 +129,8 @@ impl Proxy {
     /// ```
     pub async fn start(config: ProxyConfig) -> io::Result<Self> {
         let cache: ResponseCache = readthrough_tokio::builder()
-            .capacity(config.capacity)
+            .capacity(config.capacity_bytes)
+            .weigher(ResponseBytes)
             .ttl(config.ttl)
             .stale_window(config.stale_window)
             .load_timeout(config.origin_timeout)

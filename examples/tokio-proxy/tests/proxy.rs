@@ -15,8 +15,8 @@ use hyper::client::conn::http1;
 use hyper::{Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use readthrough_example_tokio_proxy::{
-    ClientResponse, HttpClient, Origin, OriginConfig, Proxy, ProxyConfig, fetch, http1_client,
-    http2_client,
+    CachedResponse, ClientResponse, HttpClient, Origin, OriginConfig, Proxy, ProxyConfig, fetch,
+    http1_client, http2_client,
 };
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
@@ -419,4 +419,42 @@ async fn a_storm_on_expired_urls_refreshes_each_url_once_per_ttl() {
         );
     }
     println!("storm of {STORM} over {STALE_URLS} expired URLs took {storm_time:?}: {by_x_cache:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_is_bounded_by_response_bytes() {
+    const CAPACITY_BYTES: usize = 8 * 1024;
+    let origin = Origin::start(OriginConfig {
+        response_delay: Duration::ZERO,
+        ..OriginConfig::default()
+    })
+    .await
+    .expect("origin starts");
+    let proxy = Proxy::start(ProxyConfig {
+        capacity_bytes: CAPACITY_BYTES,
+        ..ProxyConfig::new(origin.addr())
+    })
+    .await
+    .expect("proxy starts");
+    let client = http1_client(4);
+    // What the pages weigh at least: key, fixed part and body (content types come on top).
+    let mut pages_weigh = 0;
+    for page in 0..500 {
+        let path = format!("/page/{page}");
+        let response = fetch(&client, uri(&proxy, &path)).await.expect("answers");
+        assert_eq!(response.x_cache.as_deref(), Some("MISS"));
+        pages_weigh += path.len() + std::mem::size_of::<CachedResponse>() + response.body.len();
+        let held = proxy.cache().weight();
+        assert!(held <= CAPACITY_BYTES, "{held} bytes held after {path}");
+    }
+    let stats = proxy.cache().stats();
+    assert!(
+        pages_weigh > 2 * CAPACITY_BYTES,
+        "the pages outgrow the cache"
+    );
+    assert!(stats.evictions > 0 && stats.oversized == 0, "{stats:?}");
+    assert!(
+        proxy.cache().weight() > CAPACITY_BYTES / 2,
+        "the cache fills up"
+    );
 }
