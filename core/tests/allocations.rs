@@ -121,6 +121,37 @@ fn a_warm_preallocated_cache_inserts_and_evicts_without_allocating() {
     );
 }
 
+#[test]
+fn a_warm_preallocated_weighted_cache_inserts_and_evicts_without_allocating() {
+    let (entries, keys) = if cfg!(miri) {
+        (32, 100)
+    } else {
+        (4096, 20_000)
+    };
+    // Weights of 1 or 2 units: an insert evicts at most two entries, which stay inline.
+    // Room is reserved for as many entries as the capacity can hold (all of weight 1).
+    let weight = |key: &u64, _: &u64| 1 + (*key % 2) as usize;
+    let cache = Cache::<u64, u64>::builder()
+        .capacity(entries * 2)
+        .weigher(weight)
+        .preallocate(entries * 2)
+        .build()
+        .unwrap();
+    for key in 0..keys {
+        cache.insert(key, key);
+    }
+    let (allocations, ()) = allocations_during(|| {
+        for key in keys..3 * keys {
+            cache.insert(key, key);
+            assert!(cache.weight() <= entries * 2);
+        }
+    });
+    assert_eq!(
+        allocations, 0,
+        "inserts and evictions in a warm weighted cache allocate nothing"
+    );
+}
+
 /// Allocations made by the cache while `waiters` callers join one load (their first poll)
 /// and while that load lands and every caller finishes: `(joining, landing)`.
 fn storm(waiters: usize) -> (usize, usize) {
