@@ -194,6 +194,19 @@ pub type Cache<K, V, E = Infallible, M = CriticalSectionRawMutex> = readthrough_
 ///     .unwrap();
 /// assert_eq!(cache.capacity(), 32);
 /// ```
+///
+/// On a small heap, bound it by bytes with a [weigher](readthrough_core::Builder::weigher):
+///
+/// ```
+/// let records = readthrough_embassy::builder::<u8, [u8; 16], (), embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex>()
+///     .capacity(1024)
+///     .shards(1)
+///     .weigher(|_: &u8, record: &[u8; 16]| core::mem::size_of_val(record) + 1)
+///     .build()
+///     .unwrap();
+/// records.insert(1, [0; 16]);
+/// assert_eq!(records.weight(), 17);
+/// ```
 pub fn builder<K, V, E, M: RawMutex>() -> readthrough_core::Builder<
     K,
     V,

@@ -130,6 +130,21 @@ pub type Cache<K, V, E = Infallible> = readthrough_core::Cache<K, V, E, SmolTime
 ///     .unwrap();
 /// assert_eq!(cache.capacity(), 10_000);
 /// ```
+///
+/// Bound it by bytes with a [weigher](readthrough_core::Builder::weigher), and hear of every
+/// entry that leaves with a [listener](readthrough_core::Builder::listener):
+///
+/// ```
+/// use readthrough_core::RemovalCause;
+/// let pages = readthrough_smol::builder::<String, String, ()>()
+///     .capacity(1 << 20)
+///     .weigher(|url: &String, page: &String| url.len() + page.len())
+///     .listener(|url: String, _: String, cause: RemovalCause| println!("{url} left: {cause:?}"))
+///     .build()
+///     .unwrap();
+/// pages.insert("/".to_string(), "<html>".to_string());
+/// assert_eq!(pages.weight(), 7);
+/// ```
 pub fn builder<K, V, E>() -> readthrough_core::Builder<K, V, E, SmolTimer> {
     readthrough_core::Cache::<K, V, E>::builder().timer(SmolTimer::new())
 }
