@@ -312,7 +312,9 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
                 .clamp(1, MAX_DEFAULT_SHARDS)
                 .max(capacity.div_ceil(MAX_SHARD_CAPACITY)),
         };
-        if capacity.div_ceil(shards) > MAX_SHARD_CAPACITY {
+        // `try_from`, not a comparison with `MAX_SHARD_CAPACITY`: on 32-bit targets every
+        // usize fits, and the comparison would be a constant.
+        if u32::try_from(capacity.div_ceil(shards)).is_err() {
             return Err(BuildError::ShardTooLarge {
                 shards_needed: capacity.div_ceil(MAX_SHARD_CAPACITY),
             });

@@ -303,8 +303,11 @@ where
     }
 }
 
+/// The core cache on smol's timer, with every other parameter open.
+type SmolCache<K, V, E, S, L, W, N> = readthrough_core::Cache<K, V, E, SmolTimer, S, L, W, N>;
+
 async fn revalidate_with<K, V, E, S, L, W, N, F, Fut>(
-    cache: &Arc<readthrough_core::Cache<K, V, E, SmolTimer, S, L, W, N>>,
+    cache: &Arc<SmolCache<K, V, E, S, L, W, N>>,
     key: &K,
     loader: F,
     spawn: impl FnOnce(Pin<Box<dyn Future<Output = ()> + Send + 'static>>),
