@@ -93,6 +93,7 @@ mod stats;
 mod status;
 mod store;
 mod sync;
+mod tier;
 mod timer;
 
 pub use builder::Builder;
@@ -110,4 +111,8 @@ pub use manual_timer::{ManualSleep, ManualTimer};
 pub use stats::Stats;
 pub use status::{Answer, Status};
 pub use sync::Arc;
+pub use tier::{
+    Announced, Announcement, Deleted, Fetched, InvalidationSink, Lifetime, LockOutcome, MemoryTier,
+    MemoryTierNode, MemoryToken, Stored, Tier, Unavailable, Unlocked,
+};
 pub use timer::{Clock, NoTimer, Timeout, TimeoutError, Timer, with_timeout};
