@@ -61,15 +61,13 @@ pub trait Tier<K, V> {
 
     /// Takes the fleet-wide load lock of `key` unless another node holds it. The lock expires by
     /// itself after `hold_for`, so a node that dies holding it delays the others by at most that.
-    fn lock(&self, key: &K, hold_for: Duration)
-    -> impl Future<Output = LockOutcome<Self::Token>>;
+    fn lock(&self, key: &K, hold_for: Duration) -> impl Future<Output = LockOutcome<Self::Token>>;
 
     /// Releases the lock taken with `token`, only if it is still this holder's.
     fn unlock(&self, key: &K, token: Self::Token) -> impl Future<Output = Unlocked>;
 
     /// Tells the other nodes what happened to `key`. A node never hears its own announcements.
-    fn announce(&self, key: &K, announcement: Announcement)
-    -> impl Future<Output = Announced>;
+    fn announce(&self, key: &K, announcement: Announcement) -> impl Future<Output = Announced>;
 
     /// Resolves when another node announces something about `key` (a landing, an abandoned load,
     /// an invalidation).

@@ -250,7 +250,9 @@ impl<K: Hash + Eq + Clone, V: Clone, T: Timer> Tier<K, V> for MemoryTierNode<K, 
     async fn store(&self, key: &K, value: &V, ttl: Duration) -> Stored {
         self.with_state(Stored::Unavailable, |state, now| {
             let deadline = now.saturating_add(ttl);
-            state.values.insert(key.clone(), (value.clone(), Some(deadline)));
+            state
+                .values
+                .insert(key.clone(), (value.clone(), Some(deadline)));
             Stored::Stored
         })
     }
