@@ -34,3 +34,31 @@ on_tokio!(
     a_paused_server_times_out_within_the_call_timeout,
     the_breaker_opens_on_failures_and_closes_when_the_server_is_back,
 );
+
+/// The cache spawns work on tokio's multi-threaded runtime, so every tier future must be
+/// `Send`; this does not compile otherwise.
+#[allow(dead_code)]
+fn tier_futures_are_send(
+    tier: &readthrough_redis::RedisTier<String, readthrough_redis::Postcard, TokioTimer>,
+    key: &String,
+    token: readthrough_redis::LockToken,
+) {
+    use readthrough_core::{Announcement, Tier};
+    fn send<F: Send>(_: F) {}
+    type Values = String;
+    send(Tier::<String, Values>::fetch(tier, key));
+    send(tier.store(key, key, Duration::from_secs(1)));
+    send(Tier::<String, Values>::delete(tier, key));
+    send(Tier::<String, Values>::lock(
+        tier,
+        key,
+        Duration::from_secs(1),
+    ));
+    send(Tier::<String, Values>::unlock(tier, key, token));
+    send(Tier::<String, Values>::announce(
+        tier,
+        key,
+        Announcement::Landed,
+    ));
+    send(Tier::<String, Values>::landing(tier, key));
+}
