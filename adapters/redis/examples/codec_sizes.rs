@@ -4,7 +4,7 @@
 //! `cargo run --release -p readthrough-redis --example codec_sizes`
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -65,41 +65,56 @@ const CANDIDATES: [Candidate; 3] = [
     },
 ];
 
-const PER_SAMPLE: u32 = 20_000;
-const SAMPLES: usize = 15;
+const PER_SAMPLE: u32 = 5_000;
+const ROUNDS: usize = 41;
 
-/// Median nanoseconds per call of `work` over several samples.
-fn median_ns(mut work: impl FnMut()) -> f64 {
-    let mut samples: Vec<Duration> = (0..SAMPLES)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..PER_SAMPLE {
-                work();
-            }
-            start.elapsed()
-        })
-        .collect();
-    samples.sort();
-    samples[SAMPLES / 2].as_nanos() as f64 / f64::from(PER_SAMPLE)
+/// Nanoseconds per call of `work` over one sample.
+fn sample_ns(mut work: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    for _ in 0..PER_SAMPLE {
+        work();
+    }
+    start.elapsed().as_nanos() as f64 / f64::from(PER_SAMPLE)
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
 }
 
 fn main() {
     let row = row();
+    let encoded: Vec<Vec<u8>> = CANDIDATES.iter().map(|c| (c.encode)(&row)).collect();
+    for (candidate, bytes) in CANDIDATES.iter().zip(&encoded) {
+        assert_eq!(
+            (candidate.decode)(bytes),
+            row,
+            "{} does not round-trip",
+            candidate.name
+        );
+    }
+    // Rounds interleave the candidates, so that load from other processes hits all alike.
+    let mut encode_ns = vec![Vec::new(); CANDIDATES.len()];
+    let mut decode_ns = vec![Vec::new(); CANDIDATES.len()];
+    for _ in 0..ROUNDS {
+        for (index, candidate) in CANDIDATES.iter().enumerate() {
+            encode_ns[index].push(sample_ns(|| {
+                black_box((candidate.encode)(black_box(&row)));
+            }));
+            decode_ns[index].push(sample_ns(|| {
+                black_box((candidate.decode)(black_box(&encoded[index])));
+            }));
+        }
+    }
     println!("| format | bytes | encode ns | decode ns |");
     println!("|---|---:|---:|---:|");
-    for candidate in &CANDIDATES {
-        let bytes = (candidate.encode)(&row);
-        assert_eq!((candidate.decode)(&bytes), row);
-        let encode = median_ns(|| {
-            black_box((candidate.encode)(black_box(&row)));
-        });
-        let decode = median_ns(|| {
-            black_box((candidate.decode)(black_box(&bytes)));
-        });
+    for (index, candidate) in CANDIDATES.iter().enumerate() {
         println!(
-            "| {} | {} | {encode:.0} | {decode:.0} |",
+            "| {} | {} | {:.0} | {:.0} |",
             candidate.name,
-            bytes.len()
+            encoded[index].len(),
+            median(encode_ns[index].clone()),
+            median(decode_ns[index].clone()),
         );
     }
 }
