@@ -147,3 +147,67 @@ impl<K, C> Drop for LandingWait<K, C> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{DecodeError, EncodeError};
+    use futures_lite::future::{block_on, poll_once};
+    use std::sync::atomic::Ordering;
+
+    struct Utf8;
+
+    impl Codec<String> for Utf8 {
+        fn encode(&self, value: &String, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+            out.extend_from_slice(value.as_bytes());
+            Ok(())
+        }
+        fn decode(&self, bytes: &[u8]) -> Result<String, DecodeError> {
+            String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError)
+        }
+    }
+
+    const ME: u64 = 1;
+    const OTHER: u64 = 2;
+
+    fn backplane() -> Arc<Backplane<String, Utf8>> {
+        Arc::new(Backplane::new(ME, Arc::new(Utf8), Arc::default()))
+    }
+
+    #[test]
+    fn a_wait_resolves_on_another_nodes_announcement_only() {
+        let backplane = backplane();
+        let wait = backplane.wait_for(b"k".to_vec());
+        let mut wait = Box::pin(wait.wait());
+        backplane.heard(&message::encode(ME, Announcement::Landed, b"k"));
+        backplane.heard(&message::encode(OTHER, Announcement::Landed, b"other key"));
+        assert_eq!(block_on(poll_once(&mut wait)), None);
+        backplane.heard(&message::encode(OTHER, Announcement::Abandoned, b"k"));
+        assert_eq!(block_on(wait), Announcement::Abandoned);
+        assert!(
+            backplane.waits.lock().unwrap().is_empty(),
+            "a finished wait stays registered"
+        );
+    }
+
+    #[test]
+    fn invalidations_reach_the_sink_decoded_and_foreign_bytes_are_counted() {
+        let backplane = backplane();
+        let dropped = Arc::new(Mutex::new(Vec::new()));
+        let sink = dropped.clone();
+        backplane.set_sink(Box::new(move |key: &String| {
+            sink.lock().unwrap().push(key.clone())
+        }));
+        backplane.heard(&message::encode(OTHER, Announcement::Invalidated, b"k"));
+        backplane.heard(&message::encode(OTHER, Announcement::Landed, b"landed"));
+        backplane.heard(&message::encode(ME, Announcement::Invalidated, b"mine"));
+        backplane.heard(b"not an announcement");
+        backplane.heard(&message::encode(OTHER, Announcement::Invalidated, b"\xff"));
+        assert_eq!(*dropped.lock().unwrap(), ["k"]);
+        let counters = &backplane.counters;
+        let count = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+        assert_eq!(count(&counters.announcements_heard), 3);
+        assert_eq!(count(&counters.own_announcements_ignored), 1);
+        assert_eq!(count(&counters.foreign_messages_ignored), 2);
+    }
+}

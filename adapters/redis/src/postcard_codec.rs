@@ -44,3 +44,17 @@ impl<T: Serialize + DeserializeOwned> Codec<T> for Postcard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_bytes_are_refused_like_garbage() {
+        let mut bytes = Vec::new();
+        Postcard.encode(&7_u32, &mut bytes).unwrap();
+        assert_eq!(Codec::<u32>::decode(&Postcard, &bytes), Ok(7));
+        bytes.push(0);
+        assert_eq!(Codec::<u32>::decode(&Postcard, &bytes), Err(DecodeError));
+    }
+}
