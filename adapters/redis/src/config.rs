@@ -178,3 +178,38 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_that_cannot_work_are_refused() {
+        assert_eq!(RedisTierConfig::new().check(), Ok(()));
+        let refused = [
+            (
+                RedisTierConfig::new().prefix("a{b"),
+                ConfigError::PrefixHasBraces,
+            ),
+            (
+                RedisTierConfig::new().prefix("a}b"),
+                ConfigError::PrefixHasBraces,
+            ),
+            (
+                RedisTierConfig::new().call_timeout(Duration::ZERO),
+                ConfigError::ZeroTimeout,
+            ),
+            (
+                RedisTierConfig::new().connect_timeout(Duration::ZERO),
+                ConfigError::ZeroTimeout,
+            ),
+            (
+                RedisTierConfig::new().breaker(0, Duration::from_secs(1)),
+                ConfigError::ZeroBreakerThreshold,
+            ),
+        ];
+        for (config, error) in refused {
+            assert_eq!(config.check(), Err(error), "{config:?}");
+        }
+    }
+}

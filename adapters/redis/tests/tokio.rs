@@ -23,6 +23,7 @@ macro_rules! on_tokio {
 }
 
 on_tokio!(
+    connecting_to_a_dead_server_fails_within_the_connect_timeout,
     stores_and_fetches_with_the_remaining_ttl,
     a_value_expires_after_its_ttl,
     delete_removes_the_value,

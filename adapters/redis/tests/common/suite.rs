@@ -8,7 +8,9 @@ use readthrough_core::{
     Announced, Announcement, Deleted, Fetched, Lifetime, LockOutcome, Stored, Tier, Timer,
     Unavailable, Unlocked, with_timeout,
 };
-use readthrough_redis::{BreakerState, LockToken, Postcard, RedisTier, RedisTierConfig, TierStats};
+use readthrough_redis::{
+    BreakerState, ConnectError, LockToken, Postcard, RedisTier, RedisTierConfig, TierStats,
+};
 
 use super::server::RedisServer;
 
@@ -81,6 +83,33 @@ async fn eventually<T: Timer>(timer: &T, bound: Duration, mut done: impl FnMut()
         timer.sleep(Duration::from_millis(10)).await;
     }
     done()
+}
+
+pub async fn connecting_to_a_dead_server_fails_within_the_connect_timeout<T: Timer + Clone>(
+    timer: T,
+) {
+    let Some(mut server) = RedisServer::start() else {
+        return;
+    };
+    let url = server.url();
+    server.kill();
+    let connect_timeout = Duration::from_millis(500);
+    let start = Instant::now();
+    let outcome = RedisTier::<String, Postcard, T>::connect(
+        url,
+        config("dead").connect_timeout(connect_timeout),
+        Postcard,
+        timer.clone(),
+    )
+    .await;
+    assert!(
+        matches!(
+            outcome,
+            Err(ConnectError::Connect(_) | ConnectError::TimedOut)
+        ),
+        "connected to a killed server"
+    );
+    assert!(start.elapsed() < connect_timeout + Duration::from_millis(300));
 }
 
 pub async fn stores_and_fetches_with_the_remaining_ttl<T: Timer + Clone>(timer: T) {
