@@ -4,6 +4,7 @@
 #   bash ci/install.sh targets           the three bare-metal targets of the no_std builds
 #   bash ci/install.sh nightly           nightly + miri + rust-src, then miri's sysroot
 #   bash ci/install.sh msrv VERSION      the toolchain named by the workspace's rust-version
+#   bash ci/install.sh redis             redis-server (Debian package) for readthrough-redis's tests
 set -uo pipefail
 
 NO_STD_TARGETS=(thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf)
@@ -57,13 +58,22 @@ install_msrv() {
     rustup toolchain install "$version" --profile minimal
 }
 
+install_redis() {
+    if command -v redis-server >/dev/null; then
+        redis-server --version
+        return 0
+    fi
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server
+}
+
 case ${1:-} in
     components) install_components ;;
     targets) install_targets ;;
     nightly) install_nightly ;;
     msrv) install_msrv "${2:?msrv needs a version}" ;;
+    redis) install_redis ;;
     *)
-        echo "usage: $0 components|targets|nightly|msrv VERSION" >&2
+        echo "usage: $0 components|targets|nightly|msrv VERSION|redis" >&2
         exit 2
         ;;
 esac

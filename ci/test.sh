@@ -67,6 +67,7 @@ declared_features() {
 gate install:components 600 bash ci/install.sh components
 gate install:targets 600 bash ci/install.sh targets
 gate install:nightly-miri 1200 bash ci/install.sh nightly
+gate install:redis 600 bash ci/install.sh redis
 
 # ---------------------------------------------------------------- discovery
 rm -f "$WORKSPACE_TSV"

@@ -125,6 +125,9 @@ pub use readthrough_embassy as embassy;
 #[cfg(feature = "pingora")]
 #[doc(inline)]
 pub use readthrough_pingora as pingora;
+#[cfg(feature = "redis")]
+#[doc(inline)]
+pub use readthrough_redis as redis;
 #[cfg(feature = "smol")]
 #[doc(inline)]
 pub use readthrough_smol as smol;

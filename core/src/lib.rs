@@ -121,6 +121,7 @@ mod stats;
 mod status;
 mod store;
 mod sync;
+mod tier;
 mod timer;
 mod weigher;
 
@@ -140,5 +141,9 @@ pub use manual_timer::{ManualSleep, ManualTimer};
 pub use stats::Stats;
 pub use status::{Answer, Status};
 pub use sync::Arc;
+pub use tier::{
+    Announced, Announcement, Deleted, Fetched, InvalidationSink, Lifetime, LockOutcome, MemoryTier,
+    MemoryTierNode, MemoryToken, Stored, Tier, Unavailable, Unlocked,
+};
 pub use timer::{Clock, NoTimer, Timeout, TimeoutError, Timer, with_timeout};
 pub use weigher::{Unweighted, Weigh, Weigher, Weighted};

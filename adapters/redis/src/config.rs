@@ -1,0 +1,215 @@
+//! The tier's settings, checked when it connects.
+
+use core::fmt;
+use core::time::Duration;
+
+/// Settings of a [`RedisTier`](crate::RedisTier); the defaults suit a Redis on the same network.
+///
+/// ```
+/// use std::time::Duration;
+/// use readthrough_redis::RedisTierConfig;
+///
+/// let config = RedisTierConfig::new()
+///     .prefix("myapp:users")
+///     .call_timeout(Duration::from_millis(20))
+///     .breaker(3, Duration::from_secs(2))
+///     .max_value_bytes(64 * 1024);
+/// assert_eq!(config.get_prefix(), "myapp:users");
+/// ```
+#[derive(Clone, Debug)]
+pub struct RedisTierConfig {
+    pub(crate) prefix: String,
+    pub(crate) call_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) failures_to_open: u32,
+    pub(crate) open_for: Duration,
+    pub(crate) max_value_bytes: usize,
+}
+
+impl Default for RedisTierConfig {
+    fn default() -> Self {
+        RedisTierConfig {
+            prefix: "readthrough".to_owned(),
+            call_timeout: Duration::from_millis(50),
+            connect_timeout: Duration::from_secs(2),
+            failures_to_open: 5,
+            open_for: Duration::from_secs(1),
+            max_value_bytes: 512 * 1024,
+        }
+    }
+}
+
+impl RedisTierConfig {
+    /// The defaults: prefix `readthrough`, 50 ms per call, 2 s to connect, the breaker opens
+    /// after 5 consecutive failures for 1 s, values up to 512 KiB.
+    ///
+    /// ```
+    /// let config = readthrough_redis::RedisTierConfig::new();
+    /// assert_eq!(config.get_call_timeout(), std::time::Duration::from_millis(50));
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts every Redis key and the announcement channel, so that several caches (or versions
+    /// of one cached type) share a server without seeing each other's entries. Must not contain
+    /// `{` or `}`: those delimit the Redis Cluster hash tag that follows it.
+    ///
+    /// ```
+    /// let config = readthrough_redis::RedisTierConfig::new().prefix("orders:v2");
+    /// assert_eq!(config.get_prefix(), "orders:v2");
+    /// ```
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The longest any single tier call may take; a slower call answers
+    /// [`Unavailable::TimedOut`](readthrough_core::Unavailable::TimedOut) and the cache goes on
+    /// without the tier. Keep it well below your loads' own latency.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let config = readthrough_redis::RedisTierConfig::new().call_timeout(Duration::from_millis(10));
+    /// assert_eq!(config.get_call_timeout(), Duration::from_millis(10));
+    /// ```
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// The longest [`RedisTier::connect`](crate::RedisTier::connect) waits for the first
+    /// connection and subscription.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let config = readthrough_redis::RedisTierConfig::new().connect_timeout(Duration::from_secs(5));
+    /// # let _ = config;
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The circuit breaker: after `failures` consecutive failed or timed-out calls the tier is
+    /// skipped ([`Unavailable::CircuitOpen`](readthrough_core::Unavailable::CircuitOpen)) for
+    /// `open_for`; then one call probes the server, and a success closes the breaker.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let config = readthrough_redis::RedisTierConfig::new().breaker(3, Duration::from_millis(500));
+    /// # let _ = config;
+    /// ```
+    pub fn breaker(mut self, failures: u32, open_for: Duration) -> Self {
+        self.failures_to_open = failures;
+        self.open_for = open_for;
+        self
+    }
+
+    /// Encoded values longer than this are not written ([`Stored::TooLarge`](readthrough_core::Stored::TooLarge)):
+    /// a large value costs every node a transfer, and Redis a large allocation.
+    ///
+    /// ```
+    /// let config = readthrough_redis::RedisTierConfig::new().max_value_bytes(4096);
+    /// # let _ = config;
+    /// ```
+    pub fn max_value_bytes(mut self, bytes: usize) -> Self {
+        self.max_value_bytes = bytes;
+        self
+    }
+
+    /// The key prefix.
+    ///
+    /// ```
+    /// assert_eq!(readthrough_redis::RedisTierConfig::new().get_prefix(), "readthrough");
+    /// ```
+    pub fn get_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The per-call timeout.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// assert_eq!(readthrough_redis::RedisTierConfig::new().get_call_timeout(), Duration::from_millis(50));
+    /// ```
+    pub fn get_call_timeout(&self) -> Duration {
+        self.call_timeout
+    }
+
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        if self.prefix.contains(['{', '}']) {
+            return Err(ConfigError::PrefixHasBraces);
+        }
+        if self.call_timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(ConfigError::ZeroTimeout);
+        }
+        if self.failures_to_open == 0 {
+            return Err(ConfigError::ZeroBreakerThreshold);
+        }
+        Ok(())
+    }
+}
+
+/// A [`RedisTierConfig`] that cannot work.
+///
+/// ```
+/// use readthrough_redis::ConfigError;
+/// assert_eq!(ConfigError::PrefixHasBraces.to_string(), "the key prefix must not contain '{' or '}'");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The prefix contains `{` or `}`, which would move the Redis Cluster hash tag.
+    PrefixHasBraces,
+    /// A timeout of zero would refuse every call.
+    ZeroTimeout,
+    /// A breaker that opens after zero failures would never let a call through.
+    ZeroBreakerThreshold,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConfigError::PrefixHasBraces => "the key prefix must not contain '{' or '}'",
+            ConfigError::ZeroTimeout => "the call and connect timeouts must be above zero",
+            ConfigError::ZeroBreakerThreshold => "the breaker must allow at least one failure",
+        })
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_that_cannot_work_are_refused() {
+        assert_eq!(RedisTierConfig::new().check(), Ok(()));
+        let refused = [
+            (
+                RedisTierConfig::new().prefix("a{b"),
+                ConfigError::PrefixHasBraces,
+            ),
+            (
+                RedisTierConfig::new().prefix("a}b"),
+                ConfigError::PrefixHasBraces,
+            ),
+            (
+                RedisTierConfig::new().call_timeout(Duration::ZERO),
+                ConfigError::ZeroTimeout,
+            ),
+            (
+                RedisTierConfig::new().connect_timeout(Duration::ZERO),
+                ConfigError::ZeroTimeout,
+            ),
+            (
+                RedisTierConfig::new().breaker(0, Duration::from_secs(1)),
+                ConfigError::ZeroBreakerThreshold,
+            ),
+        ];
+        for (config, error) in refused {
+            assert_eq!(config.check(), Err(error), "{config:?}");
+        }
+    }
+}

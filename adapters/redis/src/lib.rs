@@ -1,0 +1,103 @@
+//! A shared second tier for [`readthrough`](https://docs.rs/readthrough) on Redis: a fleet of
+//! processes loads each key once, and an invalidation on one node reaches every node's memory.
+//!
+//! [`RedisTier`] implements the core's [`Tier`](readthrough_core::Tier) on
+//! [redis-rs](https://docs.rs/redis) 1.x, on tokio (feature `tokio`) or smol/async-io (feature
+//! `smol`). What it sends, per key:
+//!
+//! | tier call | Redis |
+//! |---|---|
+//! | `fetch` | a script running `GET` and `PTTL` of the value key (value and remaining lifetime together) |
+//! | `store` | `SET value-key bytes PX ttl` (not written above `max_value_bytes`) |
+//! | `delete` | `DEL value-key` |
+//! | `lock` | `SET lock-key random-token NX PX hold_for` |
+//! | `unlock` | a compare-and-delete script: `DEL` only if the lock still holds this token |
+//! | `announce` | `PUBLISH prefix:announcements (node id, kind, key)` |
+//! | `landing` | waits for a matching message on the node's own subscription |
+//!
+//! A node ignores its own announcements (each carries the sender's random node id). Keys and
+//! values become bytes through a [`Codec`]; with the `serde` feature, [`Postcard`] encodes every
+//! serde type. Bytes that do not decode are a counted miss, never a panic.
+//!
+//! # Availability
+//!
+//! The tier never makes the cache less available than no tier: every call is bounded by
+//! [`call_timeout`](RedisTierConfig::call_timeout) (default 50 ms) on the cache's own
+//! [`Timer`](readthrough_core::Timer), and after
+//! [`breaker`](RedisTierConfig::breaker) consecutive failures the tier is skipped
+//! (`Unavailable::CircuitOpen`, no network) for a back-off, after which one call probes it. The
+//! connection reconnects and resubscribes by itself, so a restarted server is used again
+//! without restarting the process. Every outcome is counted in [`TierStats`].
+//!
+//! # Connecting: AUTH and TLS
+//!
+//! [`RedisTier::connect`] takes a redis-rs URL:
+//! - `redis://127.0.0.1:6379/0`: database 0 on a plain TCP connection;
+//! - `redis://:password@host:6379` (`requirepass`), `redis://user:password@host:6379` (ACL user);
+//! - `rediss://host:6380`: TLS. redis-rs needs a TLS feature for it, which you turn on in your
+//!   own dependency on `redis` (Cargo unifies it with this crate's): `tokio-rustls-comp` (plus
+//!   `tls-rustls-webpki-roots` for bundled roots) or `tokio-native-tls-comp` on tokio,
+//!   `smol-rustls-comp` / `smol-native-tls-comp` on smol. `rediss://host/#insecure` skips
+//!   certificate verification (tests only).
+//!
+//! The connection always speaks RESP3 (Redis 6 or later, Valkey): one connection carries the
+//! commands and the subscription.
+//!
+//! # Redis Cluster
+//!
+//! A key's value and lock are `prefix{tag}:v:key` and `prefix{tag}:l:key`, the tag a digest of
+//! the key, so both land on one hash slot and each call touches one slot. Announcements use one
+//! channel per prefix, which classic pub/sub delivers to every node of a cluster. This version
+//! connects to one server (or a proxy); a cluster connection is future work.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use readthrough_core::{Fetched, LockOutcome, Tier};
+//! use readthrough_redis::{Postcard, RedisTier, RedisTierConfig};
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let tier: RedisTier<String, _, _> = RedisTier::connect(
+//!     "redis://127.0.0.1:6379",
+//!     RedisTierConfig::new().prefix("myapp:users"),
+//!     Postcard,
+//!     readthrough_tokio::TokioTimer::new(),
+//! )
+//! .await?;
+//! let key = "user:7".to_string();
+//! if let Fetched::Miss = Tier::<String, String>::fetch(&tier, &key).await {
+//!     if let LockOutcome::Acquired(token) = Tier::<String, String>::lock(&tier, &key, Duration::from_secs(1)).await {
+//!         tier.store(&key, &"Ada".to_string(), Duration::from_secs(60)).await;
+//!         Tier::<String, String>::unlock(&tier, &key, token).await;
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! How the cache will drive the tier: `DESIGN.md` in this crate.
+#![warn(missing_docs)]
+
+#[cfg(not(any(feature = "tokio", feature = "smol")))]
+compile_error!("readthrough-redis needs a runtime: enable its `tokio` or `smol` feature");
+
+mod backplane;
+mod breaker;
+mod codec;
+mod config;
+mod message;
+mod naming;
+#[cfg(feature = "serde")]
+mod postcard_codec;
+mod stats;
+mod tier;
+mod token;
+
+pub use breaker::BreakerState;
+pub use codec::{Codec, DecodeError, EncodeError};
+pub use config::{ConfigError, RedisTierConfig};
+#[cfg(feature = "serde")]
+pub use postcard_codec::Postcard;
+pub use stats::TierStats;
+pub use tier::{ConnectError, RedisTier};
+pub use token::LockToken;

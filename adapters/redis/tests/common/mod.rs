@@ -1,0 +1,5 @@
+//! What the tokio and smol test binaries share: the server helper and the test bodies, which
+//! take the runtime's timer and so run unchanged on both.
+
+pub mod server;
+pub mod suite;

@@ -1,0 +1,36 @@
+//! The Redis tier against a real `redis-server`, on smol (async-io timers, redis-rs `smol-comp`).
+
+mod common;
+
+use std::time::Duration;
+
+use readthrough_core::with_timeout;
+use readthrough_smol::SmolTimer;
+
+/// No test may hang: each gets this long in all.
+const BOUND: Duration = Duration::from_secs(60);
+
+macro_rules! on_smol {
+    ($($name:ident),* $(,)?) => {$(
+        #[test]
+        fn $name() {
+            let timer = SmolTimer::new();
+            smol::block_on(with_timeout(&timer, BOUND, common::suite::$name(timer.clone())))
+                .expect("the test did not finish in time");
+        }
+    )*};
+}
+
+on_smol!(
+    connecting_to_a_dead_server_fails_within_the_connect_timeout,
+    stores_and_fetches_with_the_remaining_ttl,
+    a_value_expires_after_its_ttl,
+    delete_removes_the_value,
+    the_lock_is_exclusive_and_released_only_by_its_token,
+    the_lock_expires_after_its_hold_time,
+    announcements_reach_other_nodes_and_not_the_sender,
+    garbage_bytes_are_a_counted_miss_and_get_overwritten,
+    a_value_over_the_size_limit_is_not_written,
+    a_paused_server_times_out_within_the_call_timeout,
+    the_breaker_opens_on_failures_and_closes_when_the_server_is_back,
+);

@@ -1,0 +1,65 @@
+//! The Redis tier against a real `redis-server`, on tokio.
+
+mod common;
+
+use std::time::Duration;
+
+use readthrough_core::with_timeout;
+use readthrough_tokio::TokioTimer;
+
+/// No test may hang: each gets this long in all.
+const BOUND: Duration = Duration::from_secs(60);
+
+macro_rules! on_tokio {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let timer = TokioTimer::new();
+            with_timeout(&timer, BOUND, common::suite::$name(timer))
+                .await
+                .expect("the test did not finish in time");
+        }
+    )*};
+}
+
+on_tokio!(
+    connecting_to_a_dead_server_fails_within_the_connect_timeout,
+    stores_and_fetches_with_the_remaining_ttl,
+    a_value_expires_after_its_ttl,
+    delete_removes_the_value,
+    the_lock_is_exclusive_and_released_only_by_its_token,
+    the_lock_expires_after_its_hold_time,
+    announcements_reach_other_nodes_and_not_the_sender,
+    garbage_bytes_are_a_counted_miss_and_get_overwritten,
+    a_value_over_the_size_limit_is_not_written,
+    a_paused_server_times_out_within_the_call_timeout,
+    the_breaker_opens_on_failures_and_closes_when_the_server_is_back,
+);
+
+/// The cache spawns work on tokio's multi-threaded runtime, so every tier future must be
+/// `Send`; this does not compile otherwise.
+#[allow(dead_code)]
+fn tier_futures_are_send(
+    tier: &readthrough_redis::RedisTier<String, readthrough_redis::Postcard, TokioTimer>,
+    key: &String,
+    token: readthrough_redis::LockToken,
+) {
+    use readthrough_core::{Announcement, Tier};
+    fn send<F: Send>(_: F) {}
+    type Values = String;
+    send(Tier::<String, Values>::fetch(tier, key));
+    send(tier.store(key, key, Duration::from_secs(1)));
+    send(Tier::<String, Values>::delete(tier, key));
+    send(Tier::<String, Values>::lock(
+        tier,
+        key,
+        Duration::from_secs(1),
+    ));
+    send(Tier::<String, Values>::unlock(tier, key, token));
+    send(Tier::<String, Values>::announce(
+        tier,
+        key,
+        Announcement::Landed,
+    ));
+    send(Tier::<String, Values>::landing(tier, key));
+}
