@@ -8,9 +8,25 @@ pub fn line(args: fmt::Arguments<'_>) {
     std::println!("{args}");
 }
 
+// The Arm and RISC-V semihosting crates offer the same `hprintln!` and `debug::exit`.
+#[cfg(all(target_os = "none", feature = "semihosting", target_arch = "arm"))]
+use cortex_m_semihosting as semihosting;
+#[cfg(all(target_os = "none", feature = "semihosting", target_arch = "riscv32"))]
+use riscv_semihosting as semihosting;
+
 #[cfg(all(target_os = "none", feature = "semihosting"))]
 pub fn line(args: fmt::Arguments<'_>) {
-    cortex_m_semihosting::hprintln!("{}", args);
+    semihosting::hprintln!("{}", args);
+}
+
+/// Under semihosting a panic prints its message and ends the session with a failure status, so
+/// a CI run fails at once with the reason instead of waiting for its timeout.
+#[cfg(all(target_os = "none", feature = "semihosting"))]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    semihosting::hprintln!("panicked: {}", info);
+    semihosting::debug::exit(semihosting::debug::EXIT_FAILURE);
+    loop {}
 }
 
 #[cfg(all(target_os = "none", not(feature = "semihosting")))]
@@ -29,7 +45,7 @@ pub fn finish() {
     #[cfg(not(target_os = "none"))]
     std::process::exit(0);
     #[cfg(all(target_os = "none", feature = "semihosting"))]
-    cortex_m_semihosting::debug::exit(cortex_m_semihosting::debug::EXIT_SUCCESS);
+    semihosting::debug::exit(semihosting::debug::EXIT_SUCCESS);
 }
 
 #[cfg(all(target_os = "none", not(feature = "semihosting")))]
