@@ -4,6 +4,7 @@
 #   bash ci/install.sh targets           the three bare-metal targets of the no_std builds
 #   bash ci/install.sh nightly           nightly + miri + rust-src, then miri's sysroot
 #   bash ci/install.sh msrv VERSION      the toolchain named by the workspace's rust-version
+#   bash ci/install.sh qemu              QEMU for the firmware gates (Debian packages, as root)
 set -uo pipefail
 
 NO_STD_TARGETS=(thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf)
@@ -57,13 +58,28 @@ install_msrv() {
     rustup toolchain install "$version" --profile minimal
 }
 
+# qemu-system-arm has the mps2-an386 and microbit boards, qemu-system-misc qemu-system-riscv32.
+install_qemu() {
+    if command -v qemu-system-arm >/dev/null && command -v qemu-system-riscv32 >/dev/null; then
+        echo "qemu present: $(qemu-system-arm --version | head -n 1)"
+        return 0
+    fi
+    # The lock timeout waits out another apt run (unattended upgrades) instead of failing.
+    apt-get -o DPkg::Lock::Timeout=300 update &&
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y \
+            --no-install-recommends qemu-system-arm qemu-system-misc &&
+        qemu-system-arm --version | head -n 1 &&
+        qemu-system-riscv32 --version | head -n 1
+}
+
 case ${1:-} in
     components) install_components ;;
     targets) install_targets ;;
     nightly) install_nightly ;;
     msrv) install_msrv "${2:?msrv needs a version}" ;;
+    qemu) install_qemu ;;
     *)
-        echo "usage: $0 components|targets|nightly|msrv VERSION" >&2
+        echo "usage: $0 components|targets|nightly|msrv VERSION|qemu" >&2
         exit 2
         ;;
 esac

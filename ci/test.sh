@@ -146,6 +146,28 @@ for package in "${firmware_packages[@]}"; do
     gate "no-std-tree:$package:$FIRMWARE_TARGET" 300 bash ci/no-std-tree.sh "$package" "$FIRMWARE_TARGET"
 done
 
+# ---------------------------------------------------------------- firmware on emulated MCUs
+# Every firmware package is linted for each board's target, run under QEMU on that board (its
+# <dir>/qemu-run.sh builds it, runs it with a timeout and checks its report) and held to its size
+# budget (ci/size-budget.tsv). No QEMU is a failure here, never a skip: install:qemu installs it.
+QEMU_TARGETS=(thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf)
+clippy_firmware() {
+    local package=$1 target=$2
+    cargo clippy -p "$package" --target "$target" -- -D warnings &&
+        cargo clippy -p "$package" --target "$target" --all-features -- -D warnings
+}
+export -f clippy_firmware
+if ((${#firmware_packages[@]} > 0)); then
+    gate install:qemu 900 bash ci/install.sh qemu
+fi
+for package in "${firmware_packages[@]}"; do
+    for target in "${QEMU_TARGETS[@]}"; do
+        gate "clippy:$package:$target" 900 clippy_firmware "$package" "$target"
+        gate "qemu:$package:$target" 900 bash "$(package_field "$package" 2)/qemu-run.sh" "$target"
+        gate "size:$package:$target" 900 bash ci/size.sh "$package" "$target"
+    done
+done
+
 # ---------------------------------------------------------------- benches
 if ((${#bench_packages[@]} == 0)); then
     skip bench-build "no workspace package has a bench target yet"
