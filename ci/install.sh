@@ -5,6 +5,7 @@
 #   bash ci/install.sh nightly           nightly + miri + rust-src, then miri's sysroot
 #   bash ci/install.sh msrv VERSION      the toolchain named by the workspace's rust-version
 #   bash ci/install.sh qemu              QEMU for the firmware gates (Debian packages, as root)
+#   bash ci/install.sh defmt-print       the host decoder of the firmware's defmt logs (crates.io)
 set -uo pipefail
 
 NO_STD_TARGETS=(thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf)
@@ -72,14 +73,25 @@ install_qemu() {
         qemu-system-riscv32 --version | head -n 1
 }
 
+# Pinned, so a new decoder is taken deliberately; --locked builds it with its tested dependencies.
+DEFMT_PRINT_VERSION=1.2.0
+install_defmt_print() {
+    if [[ $(defmt-print --version 2>/dev/null) == *" $DEFMT_PRINT_VERSION"* ]]; then
+        echo "defmt-print $DEFMT_PRINT_VERSION present"
+        return 0
+    fi
+    cargo install defmt-print --version "$DEFMT_PRINT_VERSION" --locked
+}
+
 case ${1:-} in
     components) install_components ;;
     targets) install_targets ;;
     nightly) install_nightly ;;
     msrv) install_msrv "${2:?msrv needs a version}" ;;
     qemu) install_qemu ;;
+    defmt-print) install_defmt_print ;;
     *)
-        echo "usage: $0 components|targets|nightly|msrv VERSION|qemu" >&2
+        echo "usage: $0 components|targets|nightly|msrv VERSION|qemu|defmt-print" >&2
         exit 2
         ;;
 esac

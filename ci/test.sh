@@ -149,7 +149,8 @@ done
 # ---------------------------------------------------------------- firmware on emulated MCUs
 # Every firmware package is linted for each board's target, run under QEMU on that board (its
 # <dir>/qemu-run.sh builds it, runs it with a timeout and checks its report) and held to its size
-# budget (ci/size-budget.tsv). No QEMU is a failure here, never a skip: install:qemu installs it.
+# budget (ci/size-budget.tsv); with its defmt feature, its decoded defmt log must give the same
+# report. No QEMU or defmt-print is a failure here, never a skip: the install gates install them.
 QEMU_TARGETS=(thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf)
 clippy_firmware() {
     local package=$1 target=$2
@@ -159,11 +160,18 @@ clippy_firmware() {
 export -f clippy_firmware
 if ((${#firmware_packages[@]} > 0)); then
     gate install:qemu 900 bash ci/install.sh qemu
+    gate install:defmt-print 1200 bash ci/install.sh defmt-print
 fi
 for package in "${firmware_packages[@]}"; do
+    qemu_run="$(package_field "$package" 2)/qemu-run.sh"
     for target in "${QEMU_TARGETS[@]}"; do
         gate "clippy:$package:$target" 900 clippy_firmware "$package" "$target"
-        gate "qemu:$package:$target" 900 bash "$(package_field "$package" 2)/qemu-run.sh" "$target"
+        gate "qemu:$package:$target" 900 bash "$qemu_run" "$target"
+        if package_has_feature "$package" defmt; then
+            gate "qemu-defmt:$package:$target" 900 env QEMU_FEATURES=defmt bash "$qemu_run" "$target"
+        else
+            skip "qemu-defmt:$package:$target" "$package has no feature 'defmt'"
+        fi
         gate "size:$package:$target" 900 bash ci/size.sh "$package" "$target"
     done
 done

@@ -45,4 +45,8 @@ fn main() {
     println!("cargo::rustc-link-search={}", out_dir.display());
     println!("cargo::rustc-link-arg-bins=--nmagic");
     println!("cargo::rustc-link-arg-bins=-Tlink.x");
+    if env::var_os("CARGO_FEATURE_DEFMT").is_some() {
+        // defmt keeps its format strings in a section of their own, placed by its linker script.
+        println!("cargo::rustc-link-arg-bins=-Tdefmt.x");
+    }
 }

@@ -25,6 +25,30 @@ pub struct Calibration {
     pub gain_ppm: u32,
 }
 
+// The report prints records and errors with `{}`, as text or (feature `defmt`) as defmt frames:
+// each gets a Display and a defmt::Format impl that say the same.
+impl fmt::Display for Calibration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "offset {} mC, gain {} ppm",
+            self.offset_millicelsius, self.gain_ppm
+        )
+    }
+}
+
+#[cfg(all(target_os = "none", feature = "defmt"))]
+impl defmt::Format for Calibration {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "offset {} mC, gain {} ppm",
+            self.offset_millicelsius,
+            self.gain_ppm
+        )
+    }
+}
+
 /// Why a calibration read failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SensorError {

@@ -29,7 +29,7 @@ use embassy_time::{Duration, Instant, Timer};
 use readthrough_core::{Error, Status};
 
 use calibration::{Calibration, SensorError, read_calibration};
-use report::report;
+use report::{Shown, report};
 
 /// Calibration records by sensor id, on embassy-time, sharded behind critical-section locks (safe
 /// against interrupts on a single-core MCU).
@@ -67,18 +67,19 @@ async fn read_concurrently(
     for _ in 0..readers {
         match calibration_reader(cache, sensor) {
             Ok(token) => spawner.spawn(token),
-            Err(error) => report!("could not start a reader task: {error:?}"),
+            Err(error) => report!("could not start a reader task: {}", Shown::debug(&error)),
         }
     }
     for _ in 0..readers {
         let (sensor, outcome) = OUTCOMES.receive().await;
         match outcome {
-            Ok(status) => report!("  sensor {sensor}: {}", status.as_str()),
-            Err(error) => report!("  sensor {sensor}: error: {error}"),
+            Ok(status) => report!("  sensor {}: {}", sensor, status.as_str()),
+            Err(error) => report!("  sensor {}: error: {}", sensor, Shown::display(&error)),
         }
     }
     report!(
-        "  {readers} readers done in {} ms; sensor reads: {}",
+        "  {} readers done in {} ms; sensor reads: {}",
+        readers,
         started.elapsed().as_millis(),
         calibration::reads() - reads_before
     );
@@ -91,12 +92,13 @@ async fn read_once(cache: &CalibrationCache, sensor: u8) {
         .await
     {
         Ok(answer) => report!(
-            "  sensor {sensor}: {} {:?}; sensor reads: {}",
+            "  sensor {}: {} {}; sensor reads: {}",
+            sensor,
             answer.status.as_str(),
             answer.value,
             calibration::reads() - reads_before
         ),
-        Err(error) => report!("  sensor {sensor}: error: {error}"),
+        Err(error) => report!("  sensor {}: error: {}", sensor, Shown::display(&error)),
     }
 }
 
@@ -117,13 +119,16 @@ async fn main(spawner: Spawner) {
     {
         Ok(cache) => Box::leak(Box::new(cache)),
         Err(error) => {
-            report!("cache configuration refused: {error}");
+            report!("cache configuration refused: {}", Shown::display(&error));
             return;
         }
     };
     let cache: &'static CalibrationCache = cache;
 
-    report!("{CONCURRENT_READERS} tasks ask for sensor 1's calibration at once:");
+    report!(
+        "{} tasks ask for sensor 1's calibration at once:",
+        CONCURRENT_READERS
+    );
     read_concurrently(spawner, cache, 1, CONCURRENT_READERS).await;
 
     report!("asked again:");
@@ -141,10 +146,10 @@ async fn main(spawner: Spawner) {
     // the core's weigher; qemu-run.sh and tests/host_run.rs check them once they exist.
 
     report!(
-        "loads in flight: {}, cached records: {}, stats: {:?}",
+        "loads in flight: {}, cached records: {}, stats: {}",
         cache.loads_in_flight(),
         cache.len(),
-        cache.stats()
+        Shown::debug(&cache.stats())
     );
     #[cfg(target_os = "none")]
     report!(
