@@ -15,11 +15,11 @@ QEMU_TIMEOUT=${QEMU_TIMEOUT:-60}
 ALL_TARGETS=(thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf)
 
 # The QEMU command line that boots an image for TARGET (the board src/board/ picks for it).
-# -icount ties the emulated clock to instructions executed (shift=4: 16 ns each, a 62.5 MHz core)
-# instead of the host's clock, so a loaded CI machine cannot make a 100 ms read outlast the
-# 500 ms TTL; sleep=off jumps over the time the core sleeps in WFI.
+# -icount ties the emulated clock to instructions executed (shift=6: 64 ns each, a 15.6 MHz core
+# like an nRF51's) instead of the host's clock, so a loaded CI machine cannot make a 100 ms read
+# outlast the 500 ms TTL; sleep=off jumps over the time the core sleeps in WFI.
 qemu_command() {
-    local target=$1 common=(-nographic -icount shift=4,sleep=off -semihosting-config enable=on,target=native)
+    local target=$1 common=(-nographic -icount shift=6,sleep=off -semihosting-config enable=on,target=native)
     case $target in
         thumbv7em-none-eabihf) echo qemu-system-arm -M mps2-an386 "${common[@]}" ;;
         thumbv6m-none-eabi) echo qemu-system-arm -M microbit "${common[@]}" ;;

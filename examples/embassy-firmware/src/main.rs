@@ -5,7 +5,8 @@
 //! `mps2-an386`, `thumbv6m-none-eabi` for the Cortex-M0 micro:bit, `riscv32imac-unknown-none-elf`
 //! for QEMU's RISC-V `virt`. Built for the host it runs on embassy's std executor and prints its
 //! report: `cargo run -p readthrough-example-embassy`. With `--features semihosting` the firmware
-//! prints the same report under a debugger or QEMU (`examples/embassy-firmware/qemu-run.sh`).
+//! prints the same report under a debugger or QEMU (`examples/embassy-firmware/qemu-run.sh`); with
+//! `--features defmt` it sends it as defmt frames instead, for `defmt-print` to decode.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 extern crate alloc;
@@ -67,14 +68,14 @@ async fn read_concurrently(
     for _ in 0..readers {
         match calibration_reader(cache, sensor) {
             Ok(token) => spawner.spawn(token),
-            Err(error) => report!("could not start a reader task: {}", Shown::debug(&error)),
+            Err(error) => report!("could not start a reader task: {}", Shown::Debug(&error)),
         }
     }
     for _ in 0..readers {
         let (sensor, outcome) = OUTCOMES.receive().await;
         match outcome {
             Ok(status) => report!("  sensor {}: {}", sensor, status.as_str()),
-            Err(error) => report!("  sensor {}: error: {}", sensor, Shown::display(&error)),
+            Err(error) => report!("  sensor {}: error: {}", sensor, Shown::Display(&error)),
         }
     }
     report!(
@@ -98,7 +99,7 @@ async fn read_once(cache: &CalibrationCache, sensor: u8) {
             answer.value,
             calibration::reads() - reads_before
         ),
-        Err(error) => report!("  sensor {}: error: {}", sensor, Shown::display(&error)),
+        Err(error) => report!("  sensor {}: error: {}", sensor, Shown::Display(&error)),
     }
 }
 
@@ -119,7 +120,7 @@ async fn main(spawner: Spawner) {
     {
         Ok(cache) => Box::leak(Box::new(cache)),
         Err(error) => {
-            report!("cache configuration refused: {}", Shown::display(&error));
+            report!("cache configuration refused: {}", Shown::Display(&error));
             return;
         }
     };
@@ -141,15 +142,15 @@ async fn main(spawner: Spawner) {
     report!("2 tasks ask for sensor 9, which is not fitted:");
     read_concurrently(spawner, cache, 9, 2).await;
 
-    // Issue 9 (bounded capacity by weight) adds a byte-bounded cache here: a weigher, entries
-    // whose weights exceed its byte budget, and the report of its evictions. Its lines wait for
-    // the core's weigher; qemu-run.sh and tests/host_run.rs check them once they exist.
+    // Issue 9 (capacity by weight) belongs here: a byte-bounded cache with a weigher, filled past
+    // its byte budget, reporting its evictions. It waits for the core's weigher; when it lands,
+    // check its lines in qemu-run.sh's check_report and in tests/host_run.rs.
 
     report!(
         "loads in flight: {}, cached records: {}, stats: {}",
         cache.loads_in_flight(),
         cache.len(),
-        Shown::debug(&cache.stats())
+        Shown::Debug(&cache.stats())
     );
     #[cfg(target_os = "none")]
     report!(

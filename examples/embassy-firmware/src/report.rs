@@ -30,9 +30,9 @@ pub fn line(args: fmt::Arguments<'_>) {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     #[cfg(feature = "defmt")]
-    defmt::println!("panicked: {}", defmt::Display2Format(info));
+    defmt::println!("{}", defmt::Display2Format(info));
     #[cfg(not(feature = "defmt"))]
-    semihosting::hprintln!("panicked: {}", info);
+    semihosting::hprintln!("{}", info);
     semihosting::debug::exit(semihosting::debug::EXIT_FAILURE);
     loop {}
 }
@@ -184,16 +184,6 @@ mod defmt_semihosting {
 pub enum Shown<'a> {
     Display(&'a dyn fmt::Display),
     Debug(&'a dyn fmt::Debug),
-}
-
-impl<'a> Shown<'a> {
-    pub fn display(value: &'a dyn fmt::Display) -> Self {
-        Shown::Display(value)
-    }
-
-    pub fn debug(value: &'a dyn fmt::Debug) -> Self {
-        Shown::Debug(value)
-    }
 }
 
 impl fmt::Display for Shown<'_> {
