@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the firmware (release, report on semihosting) for each bare-metal target, runs it on the
 # QEMU board of that target and fails unless the report shows one sensor read for four tasks, a
-# hit, a reload after the TTL, one failed read shared by two tasks, and nothing left in flight.
+# hit, a reload after the TTL, one failed read shared by two tasks, nothing left in flight, and a
+# stack that kept above its bottom.
 # A run that does not end within QEMU_TIMEOUT seconds (default 60; a run takes about 1 s) fails.
 #   bash examples/embassy-firmware/qemu-run.sh                 all three targets
 #   bash examples/embassy-firmware/qemu-run.sh TARGET...       some of them
@@ -51,7 +52,15 @@ check_report() {
         expect_count "$report" "^  sensor 9: error: load failed: no sensor answers at id 9$" 2 &&
         expect_count "$report" "^  2 readers done in 10[0-9] ms; sensor reads: 1$" 1 &&
         expect_count "$report" "^loads in flight: 0, cached records: 1," 1 &&
-        expect_count "$report" "^heap: [0-9]* of [0-9]* bytes in use$" 1
+        expect_count "$report" "^heap: [0-9]* of [0-9]* bytes in use$" 1 &&
+        expect_count "$report" "^stack: [0-9]* of [0-9]* bytes used at most$" 1 || return
+    # A stack that reached its bottom has overwritten the statics below it.
+    local used size
+    read -r used size < <(sed -n 's/^stack: \([0-9]*\) of \([0-9]*\) bytes.*/\1 \2/p' <<<"$report")
+    if ((used >= size)); then
+        echo "qemu-run: the stack ($size bytes) overflowed" >&2
+        return 1
+    fi
     # Issue 9 (capacity by weight): check the byte-bounded cache's eviction lines here once the
     # firmware reports them.
 }

@@ -17,6 +17,8 @@ mod calibration;
 #[cfg(target_os = "none")]
 mod heap;
 mod report;
+#[cfg(target_os = "none")]
+mod stack;
 
 #[cfg(all(target_os = "none", not(feature = "semihosting")))]
 use panic_halt as _;
@@ -107,6 +109,7 @@ async fn read_once(cache: &CalibrationCache, sensor: u8) {
 async fn main(spawner: Spawner) {
     #[cfg(target_os = "none")]
     {
+        stack::paint();
         heap::init();
         board::start();
         report!("board: {}", board::NAME);
@@ -153,10 +156,14 @@ async fn main(spawner: Spawner) {
         Shown::Debug(&cache.stats())
     );
     #[cfg(target_os = "none")]
-    report!(
-        "heap: {} of {} bytes in use",
-        heap::used(),
-        board::HEAP_BYTES
-    );
+    {
+        report!(
+            "heap: {} of {} bytes in use",
+            heap::used(),
+            board::HEAP_BYTES
+        );
+        let (used, size) = stack::used();
+        report!("stack: {} of {} bytes used at most", used, size);
+    }
     report::finish();
 }
