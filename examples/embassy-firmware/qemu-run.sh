@@ -86,17 +86,13 @@ run_target() {
     elf="$target_dir/$target/release/$PACKAGE"
 
     echo "\$ timeout $QEMU_TIMEOUT ${command[*]} -kernel $elf"
-    local output report status=0 started=$EPOCHREALTIME seconds
+    local output report status=0 decoded=0 started=$EPOCHREALTIME seconds
     output=$(mktemp)
     timeout "$QEMU_TIMEOUT" "${command[@]}" -kernel "$elf" >"$output" || status=$?
     seconds=$(awk -v start="$started" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.2f", now - start }')
     if [[ ,$features, == *,defmt,* ]]; then
         # The output is defmt frames; their format strings are in the image.
-        if ! report=$(defmt-print -e "$elf" --log-format '{s}' <"$output"); then
-            echo "qemu-run: defmt-print could not decode the output of $target" >&2
-            rm -f "$output"
-            return 1
-        fi
+        report=$(defmt-print -e "$elf" --log-format '{s}' <"$output") || decoded=$?
     else
         report=$(<"$output")
     fi
@@ -107,6 +103,9 @@ run_target() {
         return 1
     elif ((status != 0)); then
         echo "qemu-run: $target on $board exited with status $status (semihosting exit: failure)" >&2
+        return 1
+    elif ((decoded != 0)); then
+        echo "qemu-run: defmt-print could not decode the output of $target" >&2
         return 1
     fi
     check_report "$report" "$board" || return
