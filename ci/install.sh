@@ -5,6 +5,8 @@
 #   bash ci/install.sh nightly           nightly + miri + rust-src, then miri's sysroot
 #   bash ci/install.sh msrv VERSION      the toolchain named by the workspace's rust-version
 #   bash ci/install.sh redis             redis-server (Debian package) for readthrough-redis's tests
+#   bash ci/install.sh qemu              QEMU for the firmware gates (Debian packages, as root)
+#   bash ci/install.sh defmt-print       the host decoder of the firmware's defmt logs (crates.io)
 set -uo pipefail
 
 NO_STD_TARGETS=(thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf)
@@ -63,7 +65,34 @@ install_redis() {
         redis-server --version
         return 0
     fi
-    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server
+    apt-get -o DPkg::Lock::Timeout=300 update &&
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y \
+            --no-install-recommends redis-server
+}
+
+# qemu-system-arm has the mps2-an386 and microbit boards, qemu-system-misc qemu-system-riscv32.
+install_qemu() {
+    if command -v qemu-system-arm >/dev/null && command -v qemu-system-riscv32 >/dev/null; then
+        echo "qemu present: $(qemu-system-arm --version | head -n 1)"
+        return 0
+    fi
+    # The lock timeout waits out another apt run (unattended upgrades) instead of failing.
+    apt-get -o DPkg::Lock::Timeout=300 update &&
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y \
+            --no-install-recommends qemu-system-arm qemu-system-misc &&
+        qemu-system-arm --version | head -n 1 &&
+        qemu-system-riscv32 --version | head -n 1
+}
+
+# Pinned, so a new decoder is taken deliberately; --locked builds it with its tested dependencies.
+DEFMT_PRINT_VERSION=1.2.0
+install_defmt_print() {
+    if [[ $(defmt-print --version 2>/dev/null) == *" $DEFMT_PRINT_VERSION"* ]]; then
+        echo "defmt-print $DEFMT_PRINT_VERSION present"
+        return 0
+    fi
+    # Unoptimised: it decodes a few hundred bytes per run, and opt-level 0 halves its build time.
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=0 cargo install defmt-print --version "$DEFMT_PRINT_VERSION" --locked
 }
 
 case ${1:-} in
@@ -72,8 +101,10 @@ case ${1:-} in
     nightly) install_nightly ;;
     msrv) install_msrv "${2:?msrv needs a version}" ;;
     redis) install_redis ;;
+    qemu) install_qemu ;;
+    defmt-print) install_defmt_print ;;
     *)
-        echo "usage: $0 components|targets|nightly|msrv VERSION|redis" >&2
+        echo "usage: $0 components|targets|nightly|msrv VERSION|redis|qemu|defmt-print" >&2
         exit 2
         ;;
 esac

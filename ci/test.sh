@@ -147,6 +147,35 @@ for package in "${firmware_packages[@]}"; do
     gate "no-std-tree:$package:$FIRMWARE_TARGET" 300 bash ci/no-std-tree.sh "$package" "$FIRMWARE_TARGET"
 done
 
+# ---------------------------------------------------------------- firmware on emulated MCUs
+# Every firmware package, for each board's target: linted and its dependency tree checked for
+# std with every feature on; run under QEMU on that board by its <dir>/qemu-run.sh (which builds
+# it, runs it with a timeout and checks its report), also as a defmt build whose decoded log must
+# give the same report; held to its size budget (ci/size-budget.tsv). No QEMU or defmt-print is a
+# failure here, never a skip: the install gates install them.
+QEMU_TARGETS=(thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf)
+if ((${#firmware_packages[@]} > 0)); then
+    gate install:qemu 900 bash ci/install.sh qemu
+    gate install:defmt-print 1200 bash ci/install.sh defmt-print
+fi
+for package in "${firmware_packages[@]}"; do
+    qemu_run="$(package_field "$package" 2)/qemu-run.sh"
+    for target in "${QEMU_TARGETS[@]}"; do
+        # With every feature: the boards' code is in every build, and what only the default
+        # build has (the report kept in RAM) is the same on every board, linted by
+        # clippy:<package> above.
+        gate "clippy:$package:$target" 900 cargo clippy -p "$package" --target "$target" --all-features -- -D warnings
+        gate "no-std-tree:$package:$target:all-features" 300 bash ci/no-std-tree.sh "$package" "$target" --all-features
+        gate "qemu:$package:$target" 900 bash "$qemu_run" "$target"
+        if package_has_feature "$package" defmt; then
+            gate "qemu-defmt:$package:$target" 900 env QEMU_FEATURES=defmt bash "$qemu_run" "$target"
+        else
+            skip "qemu-defmt:$package:$target" "$package has no feature 'defmt'"
+        fi
+        gate "size:$package:$target" 900 bash ci/size.sh "$package" "$target"
+    done
+done
+
 # ---------------------------------------------------------------- benches
 if ((${#bench_packages[@]} == 0)); then
     skip bench-build "no workspace package has a bench target yet"

@@ -5,6 +5,8 @@
 //! `#![no_std]`; needs a global allocator (the core is `no_std` + `alloc`). On chips without
 //! compare-and-swap atomics (thumbv6m: RP2040, Cortex-M0+) turn on this crate's
 //! `portable-atomic` and `critical-section` features.
+//! Its `defmt` feature gives embassy-time's `Instant`/`Duration` and embassy-sync's errors
+//! `defmt::Format`, for firmware that logs with defmt (the final binary supplies defmt's logger).
 //!
 //! There is no background refresh here: embassy spawns only statically declared tasks, so
 //! stale-while-revalidate is the core's caller-driven

@@ -1,35 +1,48 @@
-//! An embassy-time driver on the Cortex-M SysTick timer, so the firmware needs no HAL.
+//! The boards the firmware runs on, one per bare-metal target, picked by `build.rs` from the
+//! target triple (`cfg(board = "...")`): each starts a periodic timer interrupt at [`TICK_HZ`]
+//! and calls [`tick`] from it. The embassy-time driver on those ticks is shared: the boards differ
+//! only in which timer they program.
 //!
-//! SysTick interrupts at [`TICK_HZ`] (the rate selected with embassy-time-driver's
-//! `tick-hz-1_000` feature); each interrupt advances the tick count and wakes the timers that are
-//! due. Timer wakers live in embassy-time's queue, integrated into embassy-executor's tasks.
+//! | target | board (QEMU machine) | timer |
+//! |---|---|---|
+//! | `thumbv7em-none-eabihf` | `mps2-an386` (Cortex-M4F) | SysTick |
+//! | `thumbv6m-none-eabi` | `microbit` (nRF51822, Cortex-M0) | TIMER0 |
+//! | `riscv32imac-unknown-none-elf` | `virt` (RV32, CLINT) | machine timer (`mtime`) |
 
 use core::cell::{Cell, RefCell};
 use core::task::Waker;
 
-use cortex_m::peripheral::SYST;
-use cortex_m::peripheral::syst::SystClkSource;
-use cortex_m_rt::exception;
 use critical_section::{CriticalSection, Mutex};
 use embassy_time_driver::Driver;
 use embassy_time_queue_utils::Queue;
 
-/// The clock SysTick counts. 25 MHz is the MPS2-AN386 Cortex-M4 board (and QEMU's model of it);
-/// set your board's core clock here.
-const CORE_CLOCK_HZ: u32 = 25_000_000;
+#[cfg(board = "microbit")]
+mod microbit;
+#[cfg(board = "mps2_an386")]
+mod mps2_an386;
+#[cfg(board = "qemu_virt")]
+mod qemu_virt;
 
-/// Interrupts per second; must equal embassy-time-driver's tick rate.
-const TICK_HZ: u32 = 1_000;
+#[cfg(board = "microbit")]
+pub use microbit::{HEAP_BYTES, NAME, start};
+#[cfg(board = "mps2_an386")]
+pub use mps2_an386::{HEAP_BYTES, NAME, start};
+#[cfg(board = "qemu_virt")]
+pub use qemu_virt::{HEAP_BYTES, NAME, start};
+
+/// Timer interrupts per second; must equal embassy-time-driver's tick rate (its `tick-hz-1_000`
+/// feature), since one interrupt is one embassy-time tick.
+pub const TICK_HZ: u32 = 1_000;
 
 const _: () = assert!(TICK_HZ as u64 == embassy_time_driver::TICK_HZ);
 
-struct SysTickDriver {
+struct TickDriver {
     ticks: Mutex<Cell<u64>>,
     next_wake: Mutex<Cell<u64>>,
     queue: Mutex<RefCell<Queue>>,
 }
 
-impl SysTickDriver {
+impl TickDriver {
     fn wake_due(&self, cs: CriticalSection<'_>, now: u64) {
         if now >= self.next_wake.borrow(cs).get() {
             let next = self.queue.borrow_ref_mut(cs).next_expiration(now);
@@ -38,7 +51,7 @@ impl SysTickDriver {
     }
 }
 
-impl Driver for SysTickDriver {
+impl Driver for TickDriver {
     fn now(&self) -> u64 {
         critical_section::with(|cs| self.ticks.borrow(cs).get())
     }
@@ -55,23 +68,15 @@ impl Driver for SysTickDriver {
     }
 }
 
-embassy_time_driver::time_driver_impl!(static DRIVER: SysTickDriver = SysTickDriver {
+embassy_time_driver::time_driver_impl!(static DRIVER: TickDriver = TickDriver {
     ticks: Mutex::new(Cell::new(0)),
     next_wake: Mutex::new(Cell::new(u64::MAX)),
     queue: Mutex::new(RefCell::new(Queue::new())),
 });
 
-/// Starts SysTick at [`TICK_HZ`]; embassy-time's clock runs from here on.
-pub fn start(mut systick: SYST) {
-    systick.set_clock_source(SystClkSource::Core);
-    systick.set_reload(CORE_CLOCK_HZ / TICK_HZ - 1);
-    systick.clear_current();
-    systick.enable_interrupt();
-    systick.enable_counter();
-}
-
-#[exception]
-fn SysTick() {
+/// Advances embassy-time by one tick and wakes the timers that are due; the boards' timer
+/// interrupts call it [`TICK_HZ`] times a second.
+fn tick() {
     critical_section::with(|cs| {
         let ticks = DRIVER.ticks.borrow(cs);
         let now = ticks.get() + 1;
