@@ -20,7 +20,7 @@ use crate::flight::{Flight, Landing};
 use crate::listener::Listener;
 use crate::loader::Loader;
 use crate::lock::RawLock;
-use crate::shard::{FlightRow, Shard};
+use crate::shard::{FlightRow, Shard, row_hash};
 use crate::stats::bump;
 use crate::status::{Answer, Status};
 use crate::sync::{Arc, Ordering};
@@ -435,7 +435,7 @@ where
                 remembered: None,
                 waited: false,
             };
-            state.flights.insert_unique(hash, row, |row| row.hash);
+            state.flights.insert_unique(hash, row, row_hash);
             Joined::Role(Role::Leader(LoadGuard {
                 cache: self,
                 shard,

@@ -8,7 +8,7 @@
 
 use alloc::collections::VecDeque;
 
-use crate::shard::{FlightRow, Flights, RememberedError};
+use crate::shard::{FlightRow, Flights, RememberedError, row_hash};
 use crate::sync::Arc;
 
 /// Loads in flight a shard's table is sized for beside its remembered errors.
@@ -86,7 +86,7 @@ impl Remembered {
     fn make_room_for_rows<K, V, E, X>(&mut self, flights: &mut Flights<K, V, E, X>) {
         let wanted = 2 * (self.limit + ROOM_FOR_LOADS);
         if flights.capacity() < wanted {
-            flights.reserve(wanted - flights.len(), |row| row.hash);
+            flights.reserve(wanted - flights.len(), row_hash);
         }
     }
 

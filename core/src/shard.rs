@@ -22,6 +22,12 @@ pub(crate) struct FlightRow<K, V, E, X> {
     pub(crate) waited: bool,
 }
 
+/// The in-flight table's rehash function. One function for every call, so that hashbrown's
+/// growth code is compiled once.
+pub(crate) fn row_hash<K, V, E, X>(row: &FlightRow<K, V, E, X>) -> u64 {
+    row.hash
+}
+
 /// A failed load's row kept for `negative_ttl`.
 #[derive(Clone, Copy)]
 pub(crate) struct RememberedError<X> {

@@ -146,7 +146,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
     fn reserve(&mut self, entries: usize) -> Result<(), ReserveError> {
         let spare = entries / 8 + 1;
         self.table
-            .try_reserve(entries + spare, |_| 0)
+            .try_reserve(entries + spare, stored_hashes(&self.slots))
             .map_err(|_| ReserveError)?;
         self.slots
             .try_reserve_exact(entries)
@@ -288,8 +288,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
         }
         self.make_table_room();
         let slots = &self.slots;
-        self.table
-            .insert_unique(hash, index, |&index| hash_in(slots, index));
+        self.table.insert_unique(hash, index, stored_hashes(slots));
         self.ghost.fit(self.len() / GHOST_SHARE);
         Inserted::Stored { evicted }
     }
@@ -310,12 +309,12 @@ impl<K, V, X: Copy> Store<K, V, X> {
         if self.table.capacity() < live + spare {
             let most = self.capacity + self.capacity / 8 + 1;
             let wanted = (live * 2).clamp(live + spare, most.max(live + spare));
-            self.table.reserve(wanted, |&index| hash_in(slots, index));
+            self.table.reserve(wanted, stored_hashes(slots));
         }
         for (index, slot) in slots.iter().enumerate() {
             if let Slot::Occupied(entry) = slot {
                 self.table
-                    .insert_unique(entry.hash, index as u32, |&index| hash_in(slots, index));
+                    .insert_unique(entry.hash, index as u32, stored_hashes(slots));
             }
         }
     }
@@ -474,8 +473,10 @@ fn replaced_cause(expired: bool) -> RemovalCause {
     }
 }
 
-fn hash_in<K, V, X>(slots: &[Slot<K, V, X>], index: u32) -> u64 {
-    match &slots[index as usize] {
+/// The table's rehash function: the hash stored beside each entry. One function for every
+/// call, so that hashbrown's growth code is compiled once (it is large, and flash is scarce).
+fn stored_hashes<K, V, X>(slots: &[Slot<K, V, X>]) -> impl Fn(&u32) -> u64 + '_ {
+    move |&index| match &slots[index as usize] {
         Slot::Occupied(entry) => entry.hash,
         _ => 0,
     }

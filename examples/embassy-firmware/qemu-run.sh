@@ -51,7 +51,10 @@ check_report() {
         expect_count "$report" "^  sensor 1: expired .*sensor reads: 1$" 1 &&
         expect_count "$report" "^  sensor 9: error: load failed: no sensor answers at id 9$" 2 &&
         expect_count "$report" "^  2 readers done in 10[0-9] ms; sensor reads: 1$" 1 &&
-        expect_count "$report" "^loads in flight: 0, cached records: 1," 1 &&
+        expect_count "$report" "^32 more records written into 144 bytes:$" 1 &&
+        expect_count "$report" "^  16 cached, 144 of 144 bytes, 17 evicted$" 1 &&
+        expect_count "$report" "over budget" 0 &&
+        expect_count "$report" "^loads in flight: 0, cached records: 16," 1 &&
         expect_count "$report" "^heap: [0-9]* of [0-9]* bytes in use$" 1 &&
         expect_count "$report" "^stack: [0-9]* of [0-9]* bytes used at most$" 1 || return
     # A stack that reached its bottom has overwritten the statics below it.
@@ -61,8 +64,6 @@ check_report() {
         echo "qemu-run: the stack ($size bytes) overflowed" >&2
         return 1
     fi
-    # Issue 9 (capacity by weight): check the byte-bounded cache's eviction lines here once the
-    # firmware reports them.
 }
 
 run_target() {

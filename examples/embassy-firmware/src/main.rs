@@ -34,10 +34,35 @@ use readthrough_core::{Error, Status};
 use calibration::{Calibration, SensorError, read_calibration};
 use report::{Shown, report};
 
-/// Calibration records by sensor id, on embassy-time, sharded behind critical-section locks (safe
-/// against interrupts on a single-core MCU).
-type CalibrationCache =
-    readthrough_embassy::Cache<u8, Calibration, SensorError, CriticalSectionRawMutex>;
+/// Calibration records by sensor id, on embassy-time, behind critical-section locks (safe against
+/// interrupts on a single-core MCU), bounded by the bytes of the records it keeps.
+type CalibrationCache = readthrough_core::Cache<
+    u8,
+    Calibration,
+    SensorError,
+    readthrough_embassy::EmbassyTimer,
+    readthrough_core::DefaultHashBuilder,
+    readthrough_embassy::EmbassyLock<CriticalSectionRawMutex>,
+    readthrough_core::Weighted<RecordBytes>,
+>;
+
+/// Bytes of one record: its sensor id and its calibration.
+const RECORD_BYTES: usize = core::mem::size_of::<u8>() + core::mem::size_of::<Calibration>();
+
+/// The heap the cache may fill with records: sixteen of them.
+const CACHE_BYTES: usize = 16 * RECORD_BYTES;
+
+/// Records written past the cache's budget, to show it evicting.
+const EXTRA_RECORDS: u8 = 32;
+
+/// Weighs a record by its bytes, so the cache's capacity is a heap budget.
+struct RecordBytes;
+
+impl readthrough_core::Weigher<u8, Calibration> for RecordBytes {
+    fn weigh(&self, _sensor: &u8, _record: &Calibration) -> usize {
+        RECORD_BYTES
+    }
+}
 
 /// How long a calibration record is trusted before it is read from the sensor again.
 const CALIBRATION_TTL: Duration = Duration::from_millis(500);
@@ -116,8 +141,9 @@ async fn main(spawner: Spawner) {
     }
 
     let cache = match readthrough_embassy::builder()
-        .capacity(16)
+        .capacity(CACHE_BYTES)
         .shards(1)
+        .weigher(RecordBytes)
         .ttl(CALIBRATION_TTL.into())
         .build()
     {
@@ -145,9 +171,28 @@ async fn main(spawner: Spawner) {
     report!("2 tasks ask for sensor 9, which is not fitted:");
     read_concurrently(spawner, cache, 9, 2).await;
 
-    // Issue 9 (capacity by weight) belongs here: a byte-bounded cache with a weigher, filled past
-    // its byte budget, reporting its evictions. It waits for the core's weigher; when it lands,
-    // check its lines in qemu-run.sh's check_report and in tests/host_run.rs.
+    report!(
+        "{} more records written into {} bytes:",
+        EXTRA_RECORDS,
+        CACHE_BYTES
+    );
+    for sensor in 100..100 + EXTRA_RECORDS {
+        let record = Calibration {
+            offset_millicelsius: i32::from(sensor),
+            gain_ppm: 1_000_000,
+        };
+        cache.insert(sensor, record);
+        if cache.weight() > CACHE_BYTES {
+            report!("  over budget: {} bytes", cache.weight());
+        }
+    }
+    report!(
+        "  {} cached, {} of {} bytes, {} evicted",
+        cache.len(),
+        cache.weight(),
+        CACHE_BYTES,
+        cache.stats().evictions
+    );
 
     report!(
         "loads in flight: {}, cached records: {}, stats: {}",

@@ -1,6 +1,7 @@
 //! Runs the host variant of the firmware (embassy's std executor and std time driver) and checks
 //! the report it prints: one sensor read for four concurrent readers, a hit, a reload after the
-//! TTL, one read shared by two readers of a missing sensor, and nothing left in flight.
+//! TTL, one read shared by two readers of a missing sensor, a byte-bounded cache that evicts, and
+//! nothing left in flight.
 
 use std::process::Command;
 
@@ -56,8 +57,16 @@ fn the_host_variant_reports_coalesced_reads() {
     );
     assert!(missing[2].ends_with("sensor reads: 1"), "{report}");
 
+    let bounded = lines_after(&report, "32 more records written into 144 bytes", 1);
+    assert_eq!(
+        bounded,
+        ["16 cached, 144 of 144 bytes, 17 evicted"],
+        "{report}"
+    );
+    assert!(!report.contains("over budget"), "{report}");
+
     assert!(
-        report.contains("loads in flight: 0, cached records: 1,"),
+        report.contains("loads in flight: 0, cached records: 16,"),
         "{report}"
     );
 }
