@@ -14,7 +14,7 @@ export RUSTDOCFLAGS="--cfg docsrs -D warnings"
 
 mapfile -t packages < <(cargo metadata --no-deps --format-version 1 | python3 ci/published.py)
 for line in "${packages[@]}"; do
-    IFS=$'\t' read -r name _dir flags <<<"$line"
+    IFS=$'\t' read -r name _dir _version _license flags <<<"$line"
     # shellcheck disable=SC2086 # flags is a list of words from ci/published.py
     echo "--- $name: cargo +nightly doc --no-deps -p $name $flags"
     # shellcheck disable=SC2086

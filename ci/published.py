@@ -5,7 +5,7 @@ Reads `cargo metadata --format-version 1 --no-deps` JSON on stdin and prints one
 workspace member that may be published (no `publish = false`, or a `publish` list naming
 crates-io), dependencies before their dependents:
 
-    name <TAB> manifest directory (relative) <TAB> docs.rs cargo flags (space-separated)
+    name <TAB> directory (relative) <TAB> version <TAB> license <TAB> docs.rs cargo flags
 
 The flags are what docs.rs derives from `[package.metadata.docs.rs]`: `--features a,b`,
 `--all-features`, `--no-default-features`. New crates are picked up without editing this file.
@@ -58,7 +58,8 @@ def main() -> int:
     for name in ordered:
         package = packages[name]
         directory = os.path.relpath(os.path.dirname(package["manifest_path"]), root)
-        print("\t".join([name, directory, " ".join(docs_rs_flags(package))]))
+        fields = [name, directory, package["version"], package.get("license") or "-"]
+        print("\t".join(fields + [" ".join(docs_rs_flags(package))]))
     return 0
 
 
