@@ -8,8 +8,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# A target dir of its own: the nightly compiler and --cfg docsrs would evict the stable cache.
-target_dir=${CARGO_TARGET_DIR:-target}/docsrs
+# Nightly builds go to a target dir of their own, or they would evict the stable cache; shared
+# with ci/semver.sh, whose rustdoc JSON needs the same nightly checks of the same dependencies.
+target_dir=${CARGO_TARGET_DIR:-target}/nightly-doc
 export RUSTDOCFLAGS="--cfg docsrs -D warnings"
 
 mapfile -t packages < <(cargo metadata --no-deps --format-version 1 | python3 ci/published.py)

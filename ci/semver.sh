@@ -27,8 +27,9 @@ fi
 bless=false
 [[ ${1:-} == --bless ]] && bless=true
 baseline_dir=ci/public-api
-# Own target dir: rustdoc JSON comes from nightly and would evict the stable build cache.
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}/public-api
+# Nightly builds go to a target dir of their own, or they would evict the stable cache; shared
+# with ci/docsrs.sh, which checks the same dependencies with the same nightly.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}/nightly-doc
 command -v cargo-public-api >/dev/null || {
     echo "cargo-public-api is missing: bash ci/semver.sh install" >&2
     exit 2
