@@ -100,6 +100,16 @@ for package in "${firmware_packages[@]}"; do
 done
 gate doc 1200 env RUSTDOCFLAGS="-D warnings" cargo doc --keep-going --no-deps --all-features --workspace "${firmware_excludes[@]}"
 
+# ---------------------------------------------------------------- release (ci/README.md, "Releasing")
+# The crates.io packages (no `publish = false`), found by ci/published.py: packaged and verified
+# in dependency order, documented as docs.rs will (nightly from install:nightly-miri), and their
+# public API compared with ci/public-api/.
+gate install:public-api 1200 bash ci/semver.sh install
+gate release:package 1800 bash ci/package.sh
+gate release:docs.rs 1200 bash ci/docsrs.sh
+gate release:public-api 1200 bash ci/semver.sh
+# ---------------------------------------------------------------- end of release
+
 # ---------------------------------------------------------------- tests
 # One package per cargo invocation: embassy-time links one time driver per binary, and a
 # workspace-wide run would unify the mock driver of one crate's tests with another's std driver.

@@ -99,6 +99,8 @@
 
 #![no_std]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(docsrs, doc(auto_cfg(hide(loom, feature = "portable-atomic"))))]
 
 extern crate alloc;
 #[cfg(feature = "std")]

@@ -34,9 +34,11 @@
 //! ```
 #![no_std]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use core::cell::Cell;
 use core::convert::Infallible;
+use core::fmt;
 use core::time::Duration;
 
 use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, RawMutex};
@@ -108,6 +110,11 @@ impl Timer for EmbassyTimer {
 ///     .build()
 ///     .unwrap();
 /// # let _ = &cache;
+/// let lock = <EmbassyLock<NoopRawMutex> as readthrough_core::RawLock>::new();
+/// assert_eq!(
+///     format!("{lock:?}"),
+///     "EmbassyLock { mutex: \"embassy_sync::blocking_mutex::raw::NoopRawMutex\", .. }"
+/// );
 /// ```
 pub struct EmbassyLock<M: RawMutex> {
     mutex: M,
@@ -130,6 +137,15 @@ impl<M: RawMutex> EmbassyLock<M> {
             let _exit = Exit(&self.entered);
             f()
         })
+    }
+}
+
+/// Names the mutex type only: `entered` may be read under the lock alone.
+impl<M: RawMutex> fmt::Debug for EmbassyLock<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbassyLock")
+            .field("mutex", &core::any::type_name::<M>())
+            .finish_non_exhaustive()
     }
 }
 

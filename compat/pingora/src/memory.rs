@@ -1,6 +1,7 @@
 //! `MemoryCache`: Pingora's plain in-memory cache, on the readthrough store.
 
 use std::borrow::Borrow;
+use std::fmt;
 use std::hash::Hash;
 use std::time::Duration;
 
@@ -45,9 +46,18 @@ const MAX_SIZE: usize = u32::MAX as usize;
 /// cache.put("answer", 42, None);
 /// assert_eq!(cache.get("answer"), (Some(42), CacheStatus::Hit));
 /// assert_eq!(cache.get("question"), (None, CacheStatus::Miss));
+/// assert!(format!("{cache:?}").starts_with("MemoryCache { store: Cache { capacity: 100"));
 /// ```
 pub struct MemoryCache<K: Hash, T: Clone> {
     pub(crate) store: Store<K, T>,
+}
+
+impl<K: Hash, T: Clone> fmt::Debug for MemoryCache<K, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryCache")
+            .field("store", &self.store)
+            .finish()
+    }
 }
 
 impl<K: Hash, T: Clone + Send + Sync + 'static> MemoryCache<K, T>

@@ -1,5 +1,6 @@
 //! `RTCache`: Pingora's read-through cache, on readthrough's coalescing loads.
 
+use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -70,6 +71,18 @@ where
 {
     inner: MemoryCache<K, T>,
     callbacks: PhantomData<fn() -> (CB, S)>,
+}
+
+impl<K, T, CB, S> fmt::Debug for RTCache<K, T, CB, S>
+where
+    K: Hash + Send,
+    T: Clone + Send,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RTCache")
+            .field("inner", &self.inner)
+            .finish()
+    }
 }
 
 impl<K, T, CB, S> RTCache<K, T, CB, S>
