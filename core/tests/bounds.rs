@@ -70,7 +70,11 @@ fn ten_over_four_shards_holds_at_most_ten() {
         cache.insert(key, key);
     }
     assert!(cache.len() <= 10, "{} entries", cache.len());
-    let (capacity, keys) = if cfg!(miri) { (300, 1_000) } else { (10_000, 100_000) };
+    let (capacity, keys) = if cfg!(miri) {
+        (300, 1_000)
+    } else {
+        (10_000, 100_000)
+    };
     let default_split = Cache::<u32, u32>::new(capacity).unwrap();
     for key in 0..keys {
         default_split.insert(key, key);
