@@ -3,7 +3,7 @@
 use core::marker::PhantomData;
 use core::time::Duration;
 
-use hashbrown::DefaultHashBuilder;
+use crate::hasher::DefaultHashBuilder;
 
 use alloc::vec::Vec;
 
@@ -94,6 +94,17 @@ pub struct Builder<
     weigher: W,
     listener: N,
     types: Types<K, V, E, L>,
+}
+
+impl<K, V, E, T: core::fmt::Debug, S, L, W, N> core::fmt::Debug
+    for Builder<K, V, E, T, S, L, W, N>
+{
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Builder")
+            .field("settings", &self.settings)
+            .field("timer", &self.timer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<K, V, E> Builder<K, V, E> {
@@ -201,7 +212,7 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
         }
     }
 
-    /// The hasher for keys (default: hashbrown's `DefaultHashBuilder`, foldhash).
+    /// The hasher for keys (default: [`DefaultHashBuilder`], foldhash).
     ///
     /// ```
     /// # use readthrough_core::Cache;

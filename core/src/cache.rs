@@ -6,7 +6,7 @@ use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use core::time::Duration;
 
-use hashbrown::DefaultHashBuilder;
+use crate::hasher::DefaultHashBuilder;
 
 use crate::builder::Builder;
 use crate::error::BuildError;

@@ -111,6 +111,7 @@ mod builder;
 mod cache;
 mod error;
 mod flight;
+mod hasher;
 mod leaving;
 mod listener;
 mod loader;
@@ -130,8 +131,7 @@ mod weigher;
 pub use builder::{Builder, DEFAULT_REMEMBERED_ERRORS, MAX_SHARDS};
 pub use cache::Cache;
 pub use error::{BuildError, Error};
-/// The default key hasher (foldhash, through hashbrown).
-pub use hashbrown::DefaultHashBuilder;
+pub use hasher::DefaultHashBuilder;
 pub use listener::{Listener, NoListener, RemovalCause};
 pub use loader::{BatchLoader, Loader};
 #[cfg(loom)]

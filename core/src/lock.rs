@@ -57,6 +57,7 @@ pub unsafe trait RawLock {
 /// Fine on multi-core chips and where no interrupt handler touches the cache. On a single-core
 /// MCU whose interrupts use the cache, prefer a critical-section lock (the embassy adapter's
 /// `EmbassyLock<CriticalSectionRawMutex>`).
+#[derive(Debug)]
 pub struct SpinLock(spin::RwLock<()>);
 
 // SAFETY: spin::RwLock excludes writers from readers and from each other; its guards release on
@@ -77,6 +78,7 @@ unsafe impl RawLock for SpinLock {
 
 /// An OS-parking read-write lock (`parking_lot::RwLock`): the default with `std`.
 #[cfg(feature = "std")]
+#[derive(Debug)]
 pub struct ParkingLotLock(parking_lot::RwLock<()>);
 
 // SAFETY: parking_lot::RwLock excludes writers from readers and from each other; its guards
@@ -121,10 +123,12 @@ unsafe impl RawLock for LoomLock {
 /// The shard lock used when none is named: [`ParkingLotLock`] with `std`, [`SpinLock`]
 /// without (and loom's lock under `cfg(loom)`).
 #[cfg(all(feature = "std", not(loom)))]
+#[cfg_attr(docsrs, doc(auto_cfg = false))]
 pub type DefaultLock = ParkingLotLock;
 /// The shard lock used when none is named: [`ParkingLotLock`] with `std`, [`SpinLock`]
 /// without (and loom's lock under `cfg(loom)`).
 #[cfg(all(not(feature = "std"), not(loom)))]
+#[cfg_attr(docsrs, doc(auto_cfg = false))]
 pub type DefaultLock = SpinLock;
 /// The shard lock used when none is named: [`ParkingLotLock`] with `std`, [`SpinLock`]
 /// without (and loom's lock under `cfg(loom)`).

@@ -38,6 +38,14 @@ pub struct ManualTimer {
     shared: Arc<Shared>,
 }
 
+impl core::fmt::Debug for ManualTimer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ManualTimer")
+            .field("now", &*self.shared.now.lock())
+            .finish()
+    }
+}
+
 #[derive(Default)]
 struct Shared {
     now: spin::Mutex<Duration>,
@@ -95,6 +103,14 @@ pub struct ManualSleep {
     timer: ManualTimer,
     deadline: Duration,
     listener: Option<EventListener>,
+}
+
+impl core::fmt::Debug for ManualSleep {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ManualSleep")
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Future for ManualSleep {

@@ -221,6 +221,12 @@ pin_project_lite::pin_project! {
     }
 }
 
+impl<F, S> core::fmt::Debug for Timeout<F, S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Timeout").finish_non_exhaustive()
+    }
+}
+
 impl<F: Future, S: Future<Output = ()>> Future for Timeout<F, S> {
     type Output = Result<F::Output, TimeoutError>;
 

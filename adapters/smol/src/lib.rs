@@ -109,6 +109,8 @@ impl Future for Sleep {
 
 /// A read-through cache on async-io's timer. `E` is the loader's error type.
 ///
+/// Build one with [`builder`], which sets the timer (a type alias has no `builder()` of its own).
+///
 /// ```
 /// smol::block_on(async {
 ///     let cache: readthrough_smol::Cache<&str, u32, std::io::Error> =

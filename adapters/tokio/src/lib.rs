@@ -88,6 +88,8 @@ impl Timer for TokioTimer {
 
 /// A read-through cache on tokio's timer. `E` is the loader's error type.
 ///
+/// Build one with [`builder`], which sets the timer (a type alias has no `builder()` of its own).
+///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 /// let cache: readthrough_tokio::Cache<&str, u32, std::io::Error> =
