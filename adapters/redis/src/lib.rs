@@ -76,6 +76,7 @@
 //! ```
 //!
 //! How the cache will drive the tier: `DESIGN.md` in this crate.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 #[cfg(not(any(feature = "tokio", feature = "smol")))]
