@@ -358,10 +358,13 @@ where
         };
         let deadline = match ttl {
             Some(Duration::ZERO) => {
-                if let Some((old_key, old_value, _)) = store.remove(hash, &key) {
-                    stored
-                        .leaving
-                        .push(old_key, old_value, RemovalCause::Replaced);
+                if let Some((old_key, old_value, old_deadline)) = store.remove(hash, &key) {
+                    let cause = if self.timer.overdue(old_deadline).is_some() {
+                        RemovalCause::Expired
+                    } else {
+                        RemovalCause::Replaced
+                    };
+                    stored.leaving.push(old_key, old_value, cause);
                 }
                 stored.rejected = Some((key, value));
                 return stored;
