@@ -2,12 +2,14 @@
 //! workloads in one process, interleaved, medians over rounds; prints a markdown table.
 //!
 //! `cargo bench -p readthrough-benches --bench compare`. `BENCH_QUICK=1` runs tiny sizes;
-//! `BENCH_SECTIONS=hit,miss` runs only the named sections (hit, miss, storm, heap, zipf, trace).
+//! `BENCH_SECTIONS=hit,miss` runs only the named sections (hit, miss, storm, heap, zipf, trace,
+//! weighted).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use readthrough_benches::block_trace::read_block_trace;
+use readthrough_benches::body::body_sizes;
 use readthrough_benches::counting_alloc::CountingAllocator;
 use readthrough_benches::loader::StormOutcome;
 use readthrough_benches::report::Table;
@@ -18,6 +20,7 @@ use readthrough_benches::workloads::hit_path::HitPath;
 use readthrough_benches::workloads::hit_ratio::HitRatio;
 use readthrough_benches::workloads::miss_path::MissPath;
 use readthrough_benches::workloads::storm::Storm;
+use readthrough_benches::workloads::weighted::WeightedReplay;
 use readthrough_benches::workloads::{CONTENDERS, NAMES, interleaved, run_contender};
 use readthrough_benches::zipf::Zipf;
 
@@ -54,6 +57,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if wanted("trace") {
         trace_hit_ratios(&sizes, &mut table)?;
+    }
+    if wanted("weighted") {
+        weighted(&sizes, &mut table)?;
     }
     println!("{}", table.render());
     println!("Ratios in parentheses are peer ÷ readthrough.");
@@ -293,5 +299,108 @@ fn trace_hit_ratios(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std:
             1,
         );
     }
+    Ok(())
+}
+
+fn weighted(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::Error>> {
+    let capacity = sizes.weighted_capacity;
+    let mib = capacity as f64 / f64::from(1 << 20);
+    eprintln!(
+        "weighted: bodies of 16 B to 64 KiB (log-uniform) for {} keys, Zipf(0.99), {} requests \
+         ({} warm-up), capacity {mib} MiB of body bytes",
+        sizes.weighted_keys, sizes.weighted_requests, sizes.weighted_warmup
+    );
+    let body_sizes: Arc<[u32]> = body_sizes(sizes.weighted_keys, 4).into();
+    let mut replay = WeightedReplay {
+        requests: Arc::new(Zipf::new(sizes.weighted_keys, 0.99)?.keys(sizes.weighted_requests, 3)),
+        sizes: body_sizes,
+        capacity,
+        warmup: sizes.weighted_warmup,
+        count_allocations: false,
+    };
+    let timed = replay.interleaved(sizes.weighted_rounds);
+    replay.count_allocations = true;
+    let counted = replay.interleaved(1);
+    for (name, runs) in NAMES.iter().zip(timed.iter().zip(&counted)) {
+        for run in runs.0.iter().chain(runs.1) {
+            eprintln!("{name}: {run:?}");
+        }
+    }
+    let label = format!("weighted {mib} MiB");
+    table.row(
+        &format!("{label}: byte hit ratio %"),
+        medians(&timed, |run| Some(run.byte_hit_ratio * 100.0)),
+        1,
+    );
+    table.row(
+        &format!("{label}: hit ratio %"),
+        medians(&timed, |run| Some(run.hit_ratio * 100.0)),
+        1,
+    );
+    table.row(
+        &format!("{label}: hit, median (ns/op)"),
+        medians(&timed, |run| Some(run.median_nanos_per_hit)),
+        1,
+    );
+    table.row(
+        &format!("{label}: hit, mean (ns/op)"),
+        medians(&timed, |run| Some(run.nanos_per_hit)),
+        1,
+    );
+    table.row(
+        &format!("{label}: miss, loader makes the body, median (ns/op)"),
+        medians(&timed, |run| Some(run.median_nanos_per_miss)),
+        1,
+    );
+    table.row(
+        &format!("{label}: miss, loader makes the body, mean (ns/op)"),
+        medians(&timed, |run| Some(run.nanos_per_miss)),
+        1,
+    );
+    table.row(
+        &format!("{label}: allocations per hit"),
+        medians(&counted, |run| run.allocations_per_hit),
+        2,
+    );
+    table.row(
+        &format!("{label}: allocations per miss (2 are the body's)"),
+        medians(&counted, |run| run.allocations_per_miss),
+        2,
+    );
+    table.row(
+        &format!("{label}: heap bytes per entry beyond the bodies"),
+        medians(&counted, |run| run.overhead_per_entry),
+        0,
+    );
+    table.row(
+        &format!("{label}: entries held"),
+        medians(&counted, |run| Some(run.entries as f64)),
+        0,
+    );
+    let all_runs: [Vec<_>; CONTENDERS] = std::array::from_fn(|index| {
+        timed[index]
+            .iter()
+            .chain(&counted[index])
+            .copied()
+            .collect()
+    });
+    let most = |figure: fn(&readthrough_benches::workloads::weighted::WeightedRun) -> u64| {
+        all_runs.each_ref().map(|runs| {
+            runs.iter()
+                .map(figure)
+                .max()
+                .map(|bytes| bytes as f64 / f64::from(1 << 20))
+        })
+    };
+    table.row(
+        &format!("{label}: most body bytes alive after a request (MiB)"),
+        most(|run| run.max_live_body_bytes),
+        2,
+    );
+    table.row(
+        &format!("{label}: most weight the cache reported (MiB)"),
+        most(|run| run.max_reported_weight),
+        2,
+    );
     Ok(())
 }

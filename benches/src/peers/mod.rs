@@ -4,6 +4,7 @@ mod moka;
 mod pingora;
 mod quick_cache;
 mod readthrough;
+pub mod weighted;
 
 pub use self::moka::{Moka, MokaStorm};
 pub use self::pingora::{Pingora, PingoraStorm};

@@ -6,6 +6,7 @@ pub mod hit_path;
 pub mod hit_ratio;
 pub mod miss_path;
 pub mod storm;
+pub mod weighted;
 
 use crate::contender::Contender;
 use crate::peers::{Moka, Pingora, QuickCache, Readthrough};
