@@ -3,7 +3,9 @@
 //!
 //! `cargo bench -p readthrough-benches --bench compare`. `BENCH_QUICK=1` runs tiny sizes;
 //! `BENCH_SECTIONS=hit,miss` runs only the named sections (hit, miss, storm, heap, zipf, trace,
-//! weighted).
+//! weighted, defaults). `defaults` runs the hit and miss rows again with each cache as its own
+//! `::new(capacity)` configures it (rows marked `[defaults]`); the other rows give every cache
+//! ahash.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,7 +23,10 @@ use readthrough_benches::workloads::hit_ratio::HitRatio;
 use readthrough_benches::workloads::miss_path::MissPath;
 use readthrough_benches::workloads::storm::Storm;
 use readthrough_benches::workloads::weighted::WeightedReplay;
-use readthrough_benches::workloads::{CONTENDERS, NAMES, interleaved, run_contender};
+use readthrough_benches::workloads::{
+    CONTENDERS, NAMES, Workload, interleaved, interleaved_with, run_contender,
+    run_default_contender,
+};
 use readthrough_benches::zipf::Zipf;
 
 #[global_allocator]
@@ -41,10 +46,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         |section: &str| sections.is_empty() || sections.split(',').any(|s| s.trim() == section);
     let mut table = Table::new();
     if wanted("hit") {
-        hit_path(&sizes, &mut table)?;
+        hit_path(&sizes, &mut table, Configured::EqualHasher)?;
     }
     if wanted("miss") {
-        miss_path(&sizes, &mut table);
+        miss_path(&sizes, &mut table, Configured::EqualHasher);
+    }
+    if wanted("defaults") {
+        hit_path(&sizes, &mut table, Configured::Defaults)?;
+        miss_path(&sizes, &mut table, Configured::Defaults);
     }
     if wanted("storm") {
         storms(&sizes, &mut table)?;
@@ -66,6 +75,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// How the caches of a row set are configured.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Configured {
+    /// ahash given to every cache (the rows without a suffix).
+    EqualHasher,
+    /// Each cache as its own `::new(capacity)` gives it (rows marked "defaults").
+    Defaults,
+}
+
+impl Configured {
+    fn suffix(self) -> &'static str {
+        match self {
+            Self::EqualHasher => "",
+            Self::Defaults => " [defaults]",
+        }
+    }
+
+    fn interleaved<W: Workload>(self, workload: &W, rounds: usize) -> [Vec<W::Output>; CONTENDERS] {
+        match self {
+            Self::EqualHasher => interleaved(workload, rounds),
+            Self::Defaults => interleaved_with(workload, rounds, run_default_contender),
+        }
+    }
+}
+
 fn medians<T>(
     results: &[Vec<T>; CONTENDERS],
     figure: impl Fn(&T) -> Option<f64>,
@@ -84,9 +118,14 @@ fn warn_if_nonzero(what: &str, counts: [u64; CONTENDERS]) {
     }
 }
 
-fn hit_path(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::Error>> {
+fn hit_path(
+    sizes: &Sizes,
+    table: &mut Table,
+    configured: Configured,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let suffix = configured.suffix();
     eprintln!(
-        "hit path: Zipf(0.99) over {} preloaded keys",
+        "hit path{suffix}: Zipf(0.99) over {} preloaded keys",
         sizes.hit_keys
     );
     let keys = Arc::new(Zipf::new(sizes.hit_keys as usize, 0.99)?.keys(sizes.hit_lookups, 1));
@@ -96,9 +135,9 @@ fn hit_path(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::
             keys: keys.clone(),
             threads,
         };
-        let runs = interleaved(&workload, sizes.rounds);
+        let runs = configured.interleaved(&workload, sizes.rounds);
         warn_if_nonzero(
-            &format!("misses in the {threads}-thread hit path"),
+            &format!("misses in the {threads}-thread hit path{suffix}"),
             runs.each_ref()
                 .map(|runs| runs.iter().map(|run| run.misses).sum()),
         );
@@ -107,18 +146,18 @@ fn hit_path(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::
             if threads == 1 { "" } else { "s" }
         );
         table.row(
-            &format!("{label} (ns/op per thread)"),
+            &format!("{label} (ns/op per thread){suffix}"),
             medians(&runs, |run| Some(run.nanos_per_op)),
             1,
         );
         table.row(
-            &format!("{label} (Mops/s, all threads)"),
+            &format!("{label} (Mops/s, all threads){suffix}"),
             medians(&runs, |run| Some(run.mops_per_sec)),
             1,
         );
         if threads == 1 {
             table.row(
-                "plain `get` hit, 1 thread (ns/op)",
+                &format!("plain `get` hit, 1 thread (ns/op){suffix}"),
                 medians(&runs, |run| run.plain_get_nanos),
                 1,
             );
@@ -127,23 +166,27 @@ fn hit_path(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::
     Ok(())
 }
 
-fn miss_path(sizes: &Sizes, table: &mut Table) {
+fn miss_path(sizes: &Sizes, table: &mut Table, configured: Configured) {
+    let suffix = configured.suffix();
     eprintln!(
-        "miss path: capacity {}, {} distinct keys",
+        "miss path{suffix}: capacity {}, {} distinct keys",
         sizes.miss_capacity, sizes.miss_lookups
     );
     let workload = MissPath {
         capacity: sizes.miss_capacity,
         misses: sizes.miss_lookups,
     };
-    let runs = interleaved(&workload, sizes.rounds);
+    let runs = configured.interleaved(&workload, sizes.rounds);
     warn_if_nonzero(
-        "hits in the miss path",
+        &format!("hits in the miss path{suffix}"),
         runs.each_ref()
             .map(|runs| runs.iter().map(|run| run.unexpected_hits).sum()),
     );
     table.row(
-        &format!("miss + eviction, capacity {} (ns/op)", sizes.miss_capacity),
+        &format!(
+            "miss + eviction, capacity {} (ns/op){suffix}",
+            sizes.miss_capacity
+        ),
         medians(&runs, |run| Some(run.nanos_per_op)),
         1,
     );

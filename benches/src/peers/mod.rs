@@ -1,5 +1,6 @@
 //! The four caches behind the [`crate::contender::Contender`] interface.
 
+pub mod defaults;
 mod moka;
 mod pingora;
 mod quick_cache;
