@@ -2,12 +2,16 @@
 //! workloads in one process, interleaved, medians over rounds; prints a markdown table.
 //!
 //! `cargo bench -p readthrough-benches --bench compare`. `BENCH_QUICK=1` runs tiny sizes;
-//! `BENCH_SECTIONS=hit,miss` runs only the named sections (hit, miss, storm, heap, zipf, trace).
+//! `BENCH_SECTIONS=hit,miss` runs only the named sections (hit, miss, storm, heap, zipf, trace,
+//! weighted, defaults). `defaults` runs the hit and miss rows again with each cache as its own
+//! `::new(capacity)` configures it (rows marked `[defaults]`); the other rows give every cache
+//! ahash.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use readthrough_benches::block_trace::read_block_trace;
+use readthrough_benches::body::body_sizes;
 use readthrough_benches::counting_alloc::CountingAllocator;
 use readthrough_benches::loader::StormOutcome;
 use readthrough_benches::report::Table;
@@ -18,7 +22,11 @@ use readthrough_benches::workloads::hit_path::HitPath;
 use readthrough_benches::workloads::hit_ratio::HitRatio;
 use readthrough_benches::workloads::miss_path::MissPath;
 use readthrough_benches::workloads::storm::Storm;
-use readthrough_benches::workloads::{CONTENDERS, NAMES, interleaved, run_contender};
+use readthrough_benches::workloads::weighted::WeightedReplay;
+use readthrough_benches::workloads::{
+    CONTENDERS, NAMES, Workload, interleaved, interleaved_with, run_contender,
+    run_default_contender,
+};
 use readthrough_benches::zipf::Zipf;
 
 #[global_allocator]
@@ -38,10 +46,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         |section: &str| sections.is_empty() || sections.split(',').any(|s| s.trim() == section);
     let mut table = Table::new();
     if wanted("hit") {
-        hit_path(&sizes, &mut table)?;
+        hit_path(&sizes, &mut table, Configured::EqualHasher)?;
     }
     if wanted("miss") {
-        miss_path(&sizes, &mut table);
+        miss_path(&sizes, &mut table, Configured::EqualHasher);
+    }
+    if wanted("defaults") {
+        hit_path(&sizes, &mut table, Configured::Defaults)?;
+        miss_path(&sizes, &mut table, Configured::Defaults);
     }
     if wanted("storm") {
         storms(&sizes, &mut table)?;
@@ -55,9 +67,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if wanted("trace") {
         trace_hit_ratios(&sizes, &mut table)?;
     }
+    if wanted("weighted") {
+        weighted(&sizes, &mut table)?;
+    }
     println!("{}", table.render());
     println!("Ratios in parentheses are peer ÷ readthrough.");
     Ok(())
+}
+
+/// How the caches of a row set are configured.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Configured {
+    /// ahash given to every cache (the rows without a suffix).
+    EqualHasher,
+    /// Each cache as its own `::new(capacity)` gives it (rows marked "defaults").
+    Defaults,
+}
+
+impl Configured {
+    fn suffix(self) -> &'static str {
+        match self {
+            Self::EqualHasher => "",
+            Self::Defaults => " [defaults]",
+        }
+    }
+
+    fn interleaved<W: Workload>(self, workload: &W, rounds: usize) -> [Vec<W::Output>; CONTENDERS] {
+        match self {
+            Self::EqualHasher => interleaved(workload, rounds),
+            Self::Defaults => interleaved_with(workload, rounds, run_default_contender),
+        }
+    }
 }
 
 fn medians<T>(
@@ -78,9 +118,14 @@ fn warn_if_nonzero(what: &str, counts: [u64; CONTENDERS]) {
     }
 }
 
-fn hit_path(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::Error>> {
+fn hit_path(
+    sizes: &Sizes,
+    table: &mut Table,
+    configured: Configured,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let suffix = configured.suffix();
     eprintln!(
-        "hit path: Zipf(0.99) over {} preloaded keys",
+        "hit path{suffix}: Zipf(0.99) over {} preloaded keys",
         sizes.hit_keys
     );
     let keys = Arc::new(Zipf::new(sizes.hit_keys as usize, 0.99)?.keys(sizes.hit_lookups, 1));
@@ -90,9 +135,9 @@ fn hit_path(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::
             keys: keys.clone(),
             threads,
         };
-        let runs = interleaved(&workload, sizes.rounds);
+        let runs = configured.interleaved(&workload, sizes.rounds);
         warn_if_nonzero(
-            &format!("misses in the {threads}-thread hit path"),
+            &format!("misses in the {threads}-thread hit path{suffix}"),
             runs.each_ref()
                 .map(|runs| runs.iter().map(|run| run.misses).sum()),
         );
@@ -101,18 +146,18 @@ fn hit_path(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::
             if threads == 1 { "" } else { "s" }
         );
         table.row(
-            &format!("{label} (ns/op per thread)"),
+            &format!("{label} (ns/op per thread){suffix}"),
             medians(&runs, |run| Some(run.nanos_per_op)),
             1,
         );
         table.row(
-            &format!("{label} (Mops/s, all threads)"),
+            &format!("{label} (Mops/s, all threads){suffix}"),
             medians(&runs, |run| Some(run.mops_per_sec)),
             1,
         );
         if threads == 1 {
             table.row(
-                "plain `get` hit, 1 thread (ns/op)",
+                &format!("plain `get` hit, 1 thread (ns/op){suffix}"),
                 medians(&runs, |run| run.plain_get_nanos),
                 1,
             );
@@ -121,23 +166,27 @@ fn hit_path(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::
     Ok(())
 }
 
-fn miss_path(sizes: &Sizes, table: &mut Table) {
+fn miss_path(sizes: &Sizes, table: &mut Table, configured: Configured) {
+    let suffix = configured.suffix();
     eprintln!(
-        "miss path: capacity {}, {} distinct keys",
+        "miss path{suffix}: capacity {}, {} distinct keys",
         sizes.miss_capacity, sizes.miss_lookups
     );
     let workload = MissPath {
         capacity: sizes.miss_capacity,
         misses: sizes.miss_lookups,
     };
-    let runs = interleaved(&workload, sizes.rounds);
+    let runs = configured.interleaved(&workload, sizes.rounds);
     warn_if_nonzero(
-        "hits in the miss path",
+        &format!("hits in the miss path{suffix}"),
         runs.each_ref()
             .map(|runs| runs.iter().map(|run| run.unexpected_hits).sum()),
     );
     table.row(
-        &format!("miss + eviction, capacity {} (ns/op)", sizes.miss_capacity),
+        &format!(
+            "miss + eviction, capacity {} (ns/op){suffix}",
+            sizes.miss_capacity
+        ),
         medians(&runs, |run| Some(run.nanos_per_op)),
         1,
     );
@@ -293,5 +342,108 @@ fn trace_hit_ratios(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std:
             1,
         );
     }
+    Ok(())
+}
+
+fn weighted(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::Error>> {
+    let capacity = sizes.weighted_capacity;
+    let mib = capacity as f64 / f64::from(1 << 20);
+    eprintln!(
+        "weighted: bodies of 16 B to 64 KiB (log-uniform) for {} keys, Zipf(0.99), {} requests \
+         ({} warm-up), capacity {mib} MiB of body bytes",
+        sizes.weighted_keys, sizes.weighted_requests, sizes.weighted_warmup
+    );
+    let body_sizes: Arc<[u32]> = body_sizes(sizes.weighted_keys, 4).into();
+    let mut replay = WeightedReplay {
+        requests: Arc::new(Zipf::new(sizes.weighted_keys, 0.99)?.keys(sizes.weighted_requests, 3)),
+        sizes: body_sizes,
+        capacity,
+        warmup: sizes.weighted_warmup,
+        count_allocations: false,
+    };
+    let timed = replay.interleaved(sizes.weighted_rounds);
+    replay.count_allocations = true;
+    let counted = replay.interleaved(1);
+    for (name, runs) in NAMES.iter().zip(timed.iter().zip(&counted)) {
+        for run in runs.0.iter().chain(runs.1) {
+            eprintln!("{name}: {run:?}");
+        }
+    }
+    let label = format!("weighted {mib} MiB");
+    table.row(
+        &format!("{label}: byte hit ratio %"),
+        medians(&timed, |run| Some(run.byte_hit_ratio * 100.0)),
+        1,
+    );
+    table.row(
+        &format!("{label}: hit ratio %"),
+        medians(&timed, |run| Some(run.hit_ratio * 100.0)),
+        1,
+    );
+    table.row(
+        &format!("{label}: hit, median (ns/op)"),
+        medians(&timed, |run| Some(run.median_nanos_per_hit)),
+        1,
+    );
+    table.row(
+        &format!("{label}: hit, mean (ns/op)"),
+        medians(&timed, |run| Some(run.nanos_per_hit)),
+        1,
+    );
+    table.row(
+        &format!("{label}: miss, loader makes the body, median (ns/op)"),
+        medians(&timed, |run| Some(run.median_nanos_per_miss)),
+        1,
+    );
+    table.row(
+        &format!("{label}: miss, loader makes the body, mean (ns/op)"),
+        medians(&timed, |run| Some(run.nanos_per_miss)),
+        1,
+    );
+    table.row(
+        &format!("{label}: allocations per hit"),
+        medians(&counted, |run| run.allocations_per_hit),
+        2,
+    );
+    table.row(
+        &format!("{label}: allocations per miss (2 are the body's)"),
+        medians(&counted, |run| run.allocations_per_miss),
+        2,
+    );
+    table.row(
+        &format!("{label}: heap bytes per entry beyond the bodies"),
+        medians(&counted, |run| run.overhead_per_entry),
+        0,
+    );
+    table.row(
+        &format!("{label}: entries held"),
+        medians(&counted, |run| Some(run.entries as f64)),
+        0,
+    );
+    let all_runs: [Vec<_>; CONTENDERS] = std::array::from_fn(|index| {
+        timed[index]
+            .iter()
+            .chain(&counted[index])
+            .copied()
+            .collect()
+    });
+    let most = |figure: fn(&readthrough_benches::workloads::weighted::WeightedRun) -> u64| {
+        all_runs.each_ref().map(|runs| {
+            runs.iter()
+                .map(figure)
+                .max()
+                .map(|bytes| bytes as f64 / f64::from(1 << 20))
+        })
+    };
+    table.row(
+        &format!("{label}: most body bytes alive after a request (MiB)"),
+        most(|run| run.max_live_body_bytes),
+        2,
+    );
+    table.row(
+        &format!("{label}: most weight the cache reported (MiB)"),
+        most(|run| run.max_reported_weight),
+        2,
+    );
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! `pingora-memory-cache`, `moka` and `quick_cache` (see `benches/compare.rs`).
 
 pub mod block_trace;
+pub mod body;
 pub mod contender;
 pub mod counting_alloc;
 pub mod loader;

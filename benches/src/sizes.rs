@@ -31,6 +31,16 @@ pub struct Sizes {
     pub trace_limit: usize,
     /// Cache capacities for the trace.
     pub trace_capacities: Vec<usize>,
+    /// Keys of the weighted workload (each with a body of 16 B to 64 KiB).
+    pub weighted_keys: usize,
+    /// Zipf(0.99) requests per weighted run, warm-up included.
+    pub weighted_requests: usize,
+    /// Leading requests of a weighted run that are not counted.
+    pub weighted_warmup: usize,
+    /// Capacity of the weighted caches in body bytes.
+    pub weighted_capacity: usize,
+    /// Timed rounds of the weighted workload (one more runs with allocation counting).
+    pub weighted_rounds: usize,
 }
 
 impl Sizes {
@@ -56,6 +66,11 @@ impl Sizes {
             zipf_warmup: 1_000_000,
             trace_limit: usize::MAX,
             trace_capacities: vec![8_192, 32_768, 131_072],
+            weighted_keys: 100_000,
+            weighted_requests: 1_000_000,
+            weighted_warmup: 200_000,
+            weighted_capacity: 64 << 20,
+            weighted_rounds: 3,
         }
     }
 
@@ -81,6 +96,11 @@ impl Sizes {
             zipf_warmup: 50_000,
             trace_limit: 300_000,
             trace_capacities: vec![1_024, 8_192],
+            weighted_keys: 10_000,
+            weighted_requests: 50_000,
+            weighted_warmup: 10_000,
+            weighted_capacity: 8 << 20,
+            weighted_rounds: 1,
         }
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use futures_lite::future::block_on;
 use readthrough_benches::contender::{Contender, StormContender};
 use readthrough_benches::loader::{StormOutcome, storm_loads};
+use readthrough_benches::peers::defaults::{MokaDefaults, QuickCacheDefaults, ReadthroughDefaults};
 use readthrough_benches::peers::{Moka, Pingora, QuickCache, Readthrough};
 
 fn miss_then_hit<C: Contender>() {
@@ -41,6 +42,13 @@ fn every_contender_reports_misses_and_hits() {
     miss_then_hit::<Pingora>();
     miss_then_hit::<Moka>();
     miss_then_hit::<QuickCache>();
+}
+
+#[test]
+fn every_default_contender_reports_misses_and_hits() {
+    miss_then_hit::<ReadthroughDefaults>();
+    miss_then_hit::<MokaDefaults>();
+    miss_then_hit::<QuickCacheDefaults>();
 }
 
 /// Loader calls and successful answers of one storm of `tasks` tasks.

@@ -1,9 +1,26 @@
 //! moka's `future::Cache` driven through `get_with` / `try_get_with`, with ahash like the others.
 
+use core::hash::BuildHasher;
+
 use moka::future::Cache;
 
 use crate::contender::{Contender, Lookup, StormContender};
 use crate::loader::{LoadFailed, StormOutcome, slow_load};
+
+/// A read-through lookup with the instant loader, as every moka contender makes it.
+pub(crate) async fn lookup<S: BuildHasher + Clone + Send + Sync + 'static>(
+    cache: &Cache<u64, u64, S>,
+    key: u64,
+) -> Lookup {
+    let mut loaded = false;
+    let value = cache
+        .get_with(key, async {
+            loaded = true;
+            key
+        })
+        .await;
+    Lookup { value, loaded }
+}
 
 /// `moka::future::Cache` bounded by entry count.
 pub struct Moka(Cache<u64, u64, ahash::RandomState>);
@@ -23,15 +40,7 @@ impl Contender for Moka {
     }
 
     async fn get_or_load(&self, key: u64) -> Lookup {
-        let mut loaded = false;
-        let value = self
-            .0
-            .get_with(key, async {
-                loaded = true;
-                key
-            })
-            .await;
-        Lookup { value, loaded }
+        lookup(&self.0, key).await
     }
 
     fn plain_get(&self, _key: u64) -> Option<Option<u64>> {

@@ -1,5 +1,7 @@
 //! quick_cache's `sync::Cache` driven through `get_or_insert_async`, with ahash like the others.
 
+use core::hash::BuildHasher;
+
 use quick_cache::sync::{Cache, DefaultLifecycle};
 use quick_cache::{OptionsBuilder, UnitWeighter};
 
@@ -7,6 +9,22 @@ use crate::contender::{Contender, Lookup, StormContender};
 use crate::loader::{LoadFailed, StormOutcome, slow_load};
 
 type Inner = Cache<u64, u64, UnitWeighter, ahash::RandomState, DefaultLifecycle<u64, u64>>;
+
+/// A read-through lookup with the instant loader, as every quick_cache contender makes it.
+pub(crate) async fn lookup<S: BuildHasher + Clone>(
+    cache: &Cache<u64, u64, UnitWeighter, S, DefaultLifecycle<u64, u64>>,
+    key: u64,
+) -> Lookup {
+    let mut loaded = false;
+    let value = cache
+        .get_or_insert_async(&key, async {
+            loaded = true;
+            Ok::<u64, LoadFailed>(key)
+        })
+        .await
+        .unwrap_or(u64::MAX);
+    Lookup { value, loaded }
+}
 
 /// `quick_cache::sync::Cache` of `capacity` unit-weight items.
 pub struct QuickCache(Inner);
@@ -34,16 +52,7 @@ impl Contender for QuickCache {
     }
 
     async fn get_or_load(&self, key: u64) -> Lookup {
-        let mut loaded = false;
-        let value = self
-            .0
-            .get_or_insert_async(&key, async {
-                loaded = true;
-                Ok::<u64, LoadFailed>(key)
-            })
-            .await
-            .unwrap_or(u64::MAX);
-        Lookup { value, loaded }
+        lookup(&self.0, key).await
     }
 
     fn plain_get(&self, key: u64) -> Option<Option<u64>> {

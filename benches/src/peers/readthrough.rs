@@ -2,6 +2,8 @@
 //! `get_or_load` with a closure loader, with ahash like the others. Storms run it on tokio's
 //! timer (`readthrough-tokio`), as a tokio service would; the other workloads need no timer.
 
+use core::hash::BuildHasher;
+
 use readthrough_core::{Cache, NoTimer, Status};
 use readthrough_tokio::TokioTimer;
 
@@ -18,6 +20,30 @@ fn bounded(capacity: usize) -> Inner {
         .hasher(ahash::RandomState::new())
         .build()
         .unwrap_or_else(|error| panic!("readthrough rejected capacity {capacity}: {error}"))
+}
+
+/// A read-through lookup with the instant loader (a closure), as every readthrough contender
+/// makes it.
+pub(crate) async fn lookup<S: BuildHasher>(
+    cache: &Cache<u64, u64, LoadFailed, NoTimer, S>,
+    key: u64,
+) -> Lookup {
+    let loaded = cache
+        .get_or_load(&key, |key: &u64| {
+            let key = *key;
+            async move { Ok(key) }
+        })
+        .await;
+    match loaded {
+        Ok(answer) => Lookup {
+            value: answer.value,
+            loaded: answer.status != Status::Hit,
+        },
+        Err(_) => Lookup {
+            value: u64::MAX,
+            loaded: true,
+        },
+    }
 }
 
 /// `readthrough_core::Cache` with default shards and lock.
@@ -47,23 +73,7 @@ impl Contender for Readthrough {
     }
 
     async fn get_or_load(&self, key: u64) -> Lookup {
-        let loaded = self
-            .0
-            .get_or_load(&key, |key: &u64| {
-                let key = *key;
-                async move { Ok(key) }
-            })
-            .await;
-        match loaded {
-            Ok(answer) => Lookup {
-                value: answer.value,
-                loaded: answer.status != Status::Hit,
-            },
-            Err(_) => Lookup {
-                value: u64::MAX,
-                loaded: true,
-            },
-        }
+        lookup(&self.0, key).await
     }
 
     fn plain_get(&self, key: u64) -> Option<Option<u64>> {

@@ -6,8 +6,10 @@ pub mod hit_path;
 pub mod hit_ratio;
 pub mod miss_path;
 pub mod storm;
+pub mod weighted;
 
 use crate::contender::Contender;
+use crate::peers::defaults::{MokaDefaults, QuickCacheDefaults, ReadthroughDefaults};
 use crate::peers::{Moka, Pingora, QuickCache, Readthrough};
 
 /// How many caches take part.
@@ -40,14 +42,35 @@ pub fn run_contender<W: Workload>(workload: &W, index: usize) -> W::Output {
     }
 }
 
+/// Runs `workload` on the contender at `index` in [`NAMES`] as its own `::new(capacity)`
+/// configures it (see [`crate::peers::defaults`]).
+pub fn run_default_contender<W: Workload>(workload: &W, index: usize) -> W::Output {
+    match index {
+        0 => workload.run::<ReadthroughDefaults>(),
+        1 => workload.run::<Pingora>(),
+        2 => workload.run::<MokaDefaults>(),
+        _ => workload.run::<QuickCacheDefaults>(),
+    }
+}
+
 /// `rounds` runs of every contender, round `r` starting with contender `r mod 4`; results are
 /// indexed like [`NAMES`].
 pub fn interleaved<W: Workload>(workload: &W, rounds: usize) -> [Vec<W::Output>; CONTENDERS] {
+    interleaved_with(workload, rounds, run_contender)
+}
+
+/// [`interleaved`] with the contenders `run` picks by index ([`run_contender`] or
+/// [`run_default_contender`]).
+pub fn interleaved_with<W: Workload>(
+    workload: &W,
+    rounds: usize,
+    run: fn(&W, usize) -> W::Output,
+) -> [Vec<W::Output>; CONTENDERS] {
     let mut results: [Vec<W::Output>; CONTENDERS] = Default::default();
     for round in 0..rounds {
         for step in 0..CONTENDERS {
             let index = (round + step) % CONTENDERS;
-            results[index].push(run_contender(workload, index));
+            results[index].push(run(workload, index));
         }
     }
     results
