@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use common::poll_once;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestRunner};
 use readthrough_core::{
     Builder, Cache, DefaultHashBuilder, DefaultLock, Error, Listener, ManualTimer, RemovalCause,
     Stats, Status, Weigh,
@@ -1074,6 +1074,8 @@ where
     let config = Config {
         cases,
         rng_seed: RngSeed::Fixed(seed),
+        // ChaCha in a debug build took half of the run; test inputs need no cryptographic RNG.
+        rng_algorithm: RngAlgorithm::XorShift,
         // Shrunk cases are printed; nothing is written next to the sources.
         failure_persistence: None,
         ..Config::default()
@@ -1101,7 +1103,7 @@ where
 /// which runs every core test and is thousands of times slower.
 const MODEL_CASES: u32 = if cfg!(miri) { 2 } else { 1_000 };
 const MODEL_STEPS: usize = if cfg!(miri) { 12 } else { 110 };
-const BOUNDS_CASES: u32 = if cfg!(miri) { 2 } else { 300 };
+const BOUNDS_CASES: u32 = if cfg!(miri) { 2 } else { 600 };
 const BOUNDS_STEPS: usize = if cfg!(miri) { 12 } else { 80 };
 
 fn model_setups() -> impl Strategy<Value = Setup> {
@@ -1180,4 +1182,34 @@ fn bounds_hold_after_every_operation() {
         (Just(setup), ops)
     });
     check("bounds_hold_after_every_operation", BOUNDS_CASES, cases);
+}
+
+/// Found by `cache_matches_reference_model`; the model accepts either cause until this is fixed.
+#[test]
+#[ignore = "bug: a store with TTL zero (insert_with_ttl(k, v, 0), or a load landing with TTL \
+            zero) that removes an expired old value reports it as RemovalCause::Replaced; \
+            RemovalCause::Expired's doc and an ordinary insert over an expired value say \
+            Expired (Cache::store_in's TTL-zero branch pushes Replaced without looking at the \
+            old deadline)"]
+fn a_zero_ttl_store_reports_an_expired_old_value_as_expired() {
+    let timer = ManualTimer::new();
+    let heard = Recorder::default();
+    let cache = Cache::<Key, Value, Failure>::builder()
+        .capacity(8)
+        .timer(timer.clone())
+        .listener(heard.clone())
+        .build()
+        .unwrap();
+    cache.insert_with_ttl(1, 10, Duration::from_secs(1));
+    cache.insert_with_ttl(2, 20, Duration::from_secs(1));
+    timer.advance(Duration::from_secs(2));
+    cache.insert_with_ttl(1, 11, Duration::from_secs(1));
+    cache.insert_with_ttl(2, 21, Duration::ZERO);
+    assert_eq!(
+        heard.take(),
+        [
+            (1, 10, RemovalCause::Expired),
+            (2, 20, RemovalCause::Expired)
+        ]
+    );
 }
