@@ -150,9 +150,12 @@ enum Op {
         load: Load,
         ttl: Option<u64>,
     },
+    /// `get_or_load_many`, or with `ttl: Some(t)` `get_or_load_many_with_ttl` with `t` for
+    /// every value.
     GetOrLoadMany {
         keys: Vec<(Key, usize)>,
         outcome: BatchOutcome,
+        ttl: Option<Option<u64>>,
     },
     GetOrRevalidate {
         key: Key,
@@ -198,10 +201,14 @@ fn ops(setup: &Setup, steps: usize) -> impl Strategy<Value = Vec<Op>> + use<> {
         1 => key.clone().prop_map(|key| Op::Invalidate { key }),
         1 => Just(Op::Clear),
         6 => (key.clone(), load.clone()).prop_map(|(key, load)| Op::GetOrLoad { key, load }),
-        2 => (key.clone(), load.clone(), prop::option::of(ttl))
+        2 => (key.clone(), load.clone(), prop::option::of(ttl.clone()))
             .prop_map(|(key, load, ttl)| Op::GetOrLoadWithTtl { key, load, ttl }),
-        3 => (prop::collection::vec((key.clone(), weight), 0..6), outcome)
-            .prop_map(|(keys, outcome)| Op::GetOrLoadMany { keys, outcome }),
+        3 => (
+            prop::collection::vec((key.clone(), weight), 0..6),
+            outcome,
+            prop::option::weighted(0.3, prop::option::of(ttl.clone())),
+        )
+            .prop_map(|(keys, outcome, ttl)| Op::GetOrLoadMany { keys, outcome, ttl }),
         2 => (key.clone(), load.clone()).prop_map(|(key, load)| Op::GetOrRevalidate { key, load }),
         1 => (key.clone(), load.clone()).prop_map(|(key, load)| Op::Refresh { key, load }),
         1 => (key, load).prop_map(|(key, load)| Op::Revalidate { key, load }),
@@ -706,7 +713,17 @@ impl<W: Weigh<Key, Value>> Harness<W> {
                 let actual = finish(cache.get_or_load_with_ttl(&key, &loader))?;
                 prop_assert_eq!(outcome(&actual), expected);
             }
-            Op::GetOrLoadMany { ref keys, outcome } => load_many(cache, model, keys, outcome)?,
+            Op::GetOrLoadMany {
+                ref keys,
+                outcome,
+                ttl,
+            } => load_many(
+                cache,
+                model,
+                keys,
+                outcome,
+                ttl.map(|ttl| ttl.map(Model::ms)),
+            )?,
             Op::GetOrRevalidate { key, load } => {
                 let result = model.load_result(load);
                 let stale_window = Model::ms(model.setup.stale_window);
@@ -875,15 +892,18 @@ fn load_many<W: Weigh<Key, Value>>(
     model: &mut Model,
     keys: &[(Key, usize)],
     how: BatchOutcome,
+    with_ttl: Option<Option<Duration>>,
 ) -> Result<(), TestCaseError> {
-    let expected = expect_many(model, keys, how);
-    let (expected, batch) = expected;
+    let (expected, batch) = expect_many(model, keys, how, with_ttl.flatten());
     let loader = BatchLoader {
         batch: batch.clone(),
         calls: Mutex::new(Vec::new()),
     };
     let only_keys: Vec<Key> = keys.iter().map(|(key, _)| *key).collect();
-    let actual = finish(cache.get_or_load_many(&only_keys, &loader))?;
+    let actual = match with_ttl {
+        None => finish(cache.get_or_load_many(&only_keys, &loader))?,
+        Some(ttl) => finish(cache.get_or_load_many_with_ttl(&only_keys, WithTtl(&loader, ttl)))?,
+    };
     let actual = actual
         .map(|answers| {
             answers
@@ -915,6 +935,7 @@ fn expect_many(
     model: &mut Model,
     keys: &[(Key, usize)],
     how: BatchOutcome,
+    ttl: Option<Duration>,
 ) -> (Result<Vec<(Value, Status)>, Failed>, Vec<BatchCall>) {
     // First every key is looked at; then the keys without a fresh value are joined in order: the
     // first occurrence leads, later ones wait for it.
@@ -999,7 +1020,7 @@ fn expect_many(
         return (Err(error), vec![call]);
     }
     for ((index, status), value) in leading.iter().zip(&values) {
-        model.store(keys[*index].0, *value, model.default_ttl());
+        model.store(keys[*index].0, *value, ttl.or(model.default_ttl()));
         answers[*index] = Some((*value, *status));
     }
     for index in waiting {
@@ -1056,6 +1077,19 @@ impl readthrough_core::BatchLoader<Key> for &BatchLoader {
             Some(call) => call.result.clone(),
             None => Err(Failure(u64::MAX)),
         }
+    }
+}
+
+/// The same batch loader for `get_or_load_many_with_ttl`: every value with the same TTL.
+struct WithTtl<'a>(&'a BatchLoader, Option<Duration>);
+
+impl readthrough_core::BatchLoader<Key> for WithTtl<'_> {
+    type Value = (Value, Option<Duration>);
+    type Error = Failure;
+
+    async fn load_many(&self, keys: &[&Key]) -> Result<Vec<(Value, Option<Duration>)>, Failure> {
+        let values = (&self.0).load_many(keys).await?;
+        Ok(values.into_iter().map(|value| (value, self.1)).collect())
     }
 }
 
