@@ -1117,6 +1117,8 @@ where
         rng_algorithm: RngAlgorithm::XorShift,
         // Shrunk cases are printed; nothing is written next to the sources.
         failure_persistence: None,
+        // A failure is reported within a minute, shrunk as far as it got by then.
+        max_shrink_time: 60_000,
         ..Config::default()
     };
     let steps = std::cell::Cell::new(0);
