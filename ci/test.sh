@@ -209,6 +209,18 @@ else
     skip loom "$LOOM_TEST does not exist yet"
 fi
 
+# ---------------------------------------------------------------- fuzz (issue 10; see ci/fuzz.sh)
+# Nightly libFuzzer run of the core's operation sequences with panicking user types; its own
+# workspace and target dir (fuzz/), so it shares no build with the gates above.
+FUZZ_TARGET_SOURCE=fuzz/fuzz_targets/operations.rs
+FUZZ_SECONDS=${FUZZ_SECONDS:-120}
+if [[ -f $FUZZ_TARGET_SOURCE ]]; then
+    gate fuzz 900 bash ci/fuzz.sh "$FUZZ_SECONDS"
+else
+    skip fuzz "$FUZZ_TARGET_SOURCE does not exist yet"
+fi
+# ---------------------------------------------------------------- end of fuzz
+
 # ---------------------------------------------------------------- MSRV
 if [[ -n $msrv ]]; then
     gate "msrv:$msrv" 1200 cargo "+$msrv" check -p readthrough-core -p "$FACADE" --all-features

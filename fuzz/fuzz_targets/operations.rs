@@ -1,0 +1,559 @@
+//! Random operation sequences on small caches whose keys, values, weigher and listener panic at
+//! chosen moments. After every operation (a panic in user code is caught and is not a failure):
+//! the bound holds, nothing is left loading or waiting, every value answered for a key was
+//! written for that key, and every caller of a storm of concurrent loads gets an answer.
+//!
+//! A crash is a panic the target did not inject (an assertion here, or a panic inside the cache),
+//! an abort, or a hang (libFuzzer's timeout). Run: `bash ci/fuzz.sh` (or `cargo +nightly fuzz run
+//! operations` in `fuzz/`).
+#![no_main]
+
+use std::cell::Cell;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use readthrough_core::{
+    Answer, Builder, Cache, DefaultHashBuilder, DefaultLock, Error, Listener, ManualTimer,
+    RemovalCause, Unweighted, Weigh,
+};
+
+// ---------------------------------------------------------------- injected panics
+
+/// The payload of every panic this target injects; any other panic is a crash.
+struct Injected;
+
+thread_local! {
+    /// User-code calls left before the next injected panic (`None`: none armed).
+    static COUNTDOWN: Cell<Option<u16>> = const { Cell::new(None) };
+}
+
+/// Called at the start of every piece of user code: panics when the armed countdown runs out.
+/// Never while unwinding (a second panic would abort the process, which is not the cache's fault).
+fn user_code() {
+    if std::thread::panicking() {
+        return;
+    }
+    let fire = COUNTDOWN.with(|countdown| match countdown.get() {
+        Some(0) => {
+            countdown.set(None);
+            true
+        }
+        Some(left) => {
+            countdown.set(Some(left - 1));
+            false
+        }
+        None => false,
+    });
+    if fire {
+        panic::panic_any(Injected);
+    }
+}
+
+fn arm(panic_after: Option<u8>) {
+    COUNTDOWN.with(|countdown| countdown.set(panic_after.map(u16::from)));
+}
+
+/// libfuzzer-sys aborts on every panic; let the injected ones unwind quietly.
+fn let_injected_panics_unwind() {
+    let aborting = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        if !info.payload().is::<Injected>() {
+            aborting(info);
+        }
+    }));
+}
+
+/// Runs `f`, catching an injected panic.
+fn catching<T>(f: impl FnOnce() -> T) -> Option<T> {
+    panic::catch_unwind(AssertUnwindSafe(f)).ok()
+}
+
+// ---------------------------------------------------------------- user types
+
+#[derive(Debug)]
+struct Key(u8);
+
+impl Clone for Key {
+    fn clone(&self) -> Self {
+        user_code();
+        Key(self.0)
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        user_code();
+        self.0 == other.0
+    }
+}
+
+impl Eq for Key {}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        user_code();
+        self.0.hash(state);
+    }
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        user_code();
+    }
+}
+
+/// A value remembers the key it was written for, so an answer for another key is caught.
+#[derive(Debug)]
+struct Value {
+    key: u8,
+    weight: u8,
+}
+
+impl Clone for Value {
+    fn clone(&self) -> Self {
+        user_code();
+        Value {
+            key: self.key,
+            weight: self.weight,
+        }
+    }
+}
+
+impl Drop for Value {
+    fn drop(&mut self) {
+        user_code();
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Failure;
+
+type WeighFn = fn(&Key, &Value) -> usize;
+
+fn weigh(_key: &Key, value: &Value) -> usize {
+    user_code();
+    usize::from(value.weight)
+}
+
+/// A listener that checks what it hears and may panic.
+#[derive(Clone, Copy)]
+struct Checking;
+
+impl Listener<Key, Value> for Checking {
+    fn on_removal(&self, key: Key, value: Value, _cause: RemovalCause) {
+        assert_eq!(
+            key.0, value.key,
+            "the listener heard a value with another key"
+        );
+        user_code();
+    }
+}
+
+type FuzzCache<W> =
+    Cache<Key, Value, Failure, ManualTimer, DefaultHashBuilder, DefaultLock, W, Checking>;
+
+// ---------------------------------------------------------------- input
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    capacity: u8,
+    shards: u8,
+    weighted: bool,
+    ttl: Option<u8>,
+    stale_window: u8,
+    negative_ttl: Option<u8>,
+    remembered_errors: u8,
+    steps: Vec<Step>,
+}
+
+#[derive(Arbitrary, Debug)]
+struct Step {
+    /// Panic in the n-th piece of user code this step runs.
+    panic_after: Option<u8>,
+    op: Op,
+}
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Insert {
+        key: u8,
+        weight: u8,
+    },
+    InsertWithTtl {
+        key: u8,
+        weight: u8,
+        ttl: u8,
+    },
+    Get {
+        key: u8,
+    },
+    GetStale {
+        key: u8,
+    },
+    Remove {
+        key: u8,
+    },
+    Invalidate {
+        key: u8,
+    },
+    Clear,
+    GetOrLoad {
+        key: u8,
+        load: Load,
+    },
+    GetOrLoadWithTtl {
+        key: u8,
+        load: Load,
+        ttl: Option<u8>,
+    },
+    GetOrLoadMany {
+        keys: Vec<u8>,
+        weight: u8,
+        fails: bool,
+        count_off_by: i8,
+    },
+    GetOrRevalidate {
+        key: u8,
+        load: Load,
+    },
+    Refresh {
+        key: u8,
+        load: Load,
+    },
+    Revalidate {
+        key: u8,
+        load: Load,
+    },
+    /// A leader and waiters on one key, the leader held back until all have joined.
+    Storm {
+        key: u8,
+        waiters: u8,
+        cancel_leader: bool,
+        load: Load,
+    },
+    Advance {
+        tenths: u8,
+    },
+}
+
+#[derive(Arbitrary, Clone, Copy, Debug)]
+struct Load {
+    weight: u8,
+    fails: bool,
+}
+
+const KEYS: u8 = 16;
+
+fn ms(tenths: u8) -> Duration {
+    Duration::from_millis(u64::from(tenths) * 100)
+}
+
+// ---------------------------------------------------------------- running
+
+fuzz_target!(init: let_injected_panics_unwind(), |data: &[u8]| {
+    let Ok(input) = arbitrary::Unstructured::new(data).arbitrary::<Input>() else {
+        return;
+    };
+    arm(None);
+    let capacity = usize::from(input.capacity % 64) + 1;
+    let shards = usize::from(input.shards % 8) % capacity + 1;
+    let timer = ManualTimer::new();
+    let builder = configure(&input, capacity, shards, &timer);
+    if input.weighted {
+        let cache = builder.weigher(weigh as WeighFn).build().expect("a valid configuration");
+        run(&cache, &timer, &input, true);
+    } else {
+        let cache = builder.build().expect("a valid configuration");
+        run(&cache, &timer, &input, false);
+    }
+    arm(None);
+});
+
+fn configure(
+    input: &Input,
+    capacity: usize,
+    shards: usize,
+    timer: &ManualTimer,
+) -> Builder<Key, Value, Failure, ManualTimer, DefaultHashBuilder, DefaultLock, Unweighted, Checking>
+{
+    let mut builder = Cache::builder()
+        .capacity(capacity)
+        .shards(shards)
+        .timer(timer.clone())
+        .listener(Checking)
+        .stale_window(ms(input.stale_window))
+        .remembered_errors(usize::from(input.remembered_errors % 8) + 1);
+    if let Some(ttl) = input.ttl {
+        builder = builder.ttl(ms(ttl));
+    }
+    if let Some(ttl) = input.negative_ttl {
+        builder = builder.negative_ttl(ms(ttl));
+    }
+    builder
+}
+
+fn run<W: Weigh<Key, Value>>(
+    cache: &FuzzCache<W>,
+    timer: &ManualTimer,
+    input: &Input,
+    weighted: bool,
+) {
+    for step in input.steps.iter().take(64) {
+        arm(step.panic_after);
+        // An injected panic may end the step anywhere; what is checked is the state it leaves.
+        let _ = catching(|| apply(cache, timer, &step.op));
+        arm(None);
+        check_idle(cache, weighted);
+    }
+}
+
+fn check_idle<W: Weigh<Key, Value>>(cache: &FuzzCache<W>, weighted: bool) {
+    if weighted {
+        assert!(
+            cache.weight() <= cache.capacity(),
+            "weight {} over capacity",
+            cache.weight()
+        );
+    } else {
+        assert!(
+            cache.len() <= cache.capacity(),
+            "len {} over capacity",
+            cache.len()
+        );
+    }
+    assert!(
+        cache.len() <= cache.weight(),
+        "every entry weighs at least 1"
+    );
+    assert_eq!(cache.loads_in_flight(), 0, "a load was left in flight");
+    assert_eq!(cache.waiters(), 0, "a waiter was left waiting");
+    // Every key is still readable and answers with its own values (no lock left held).
+    for key in 0..KEYS {
+        if let Some(value) = cache.get(&Key(key)) {
+            assert_eq!(value.key, key, "get answered another key's value");
+        }
+    }
+}
+
+fn answered(key: u8, result: &Result<Answer<Value>, Error<Failure>>) {
+    if let Ok(answer) = result {
+        assert_eq!(answer.value.key, key, "answered another key's value");
+    }
+}
+
+fn single_loader(
+    key: u8,
+    load: Load,
+) -> impl Fn(&Key) -> std::future::Ready<Result<Value, Failure>> {
+    move |asked: &Key| {
+        assert_eq!(asked.0, key, "the loader was asked for another key");
+        std::future::ready(if load.fails {
+            Err(Failure)
+        } else {
+            Ok(Value {
+                key,
+                weight: load.weight,
+            })
+        })
+    }
+}
+
+/// Polls a future that never waits on anything outside this thread: with instant loaders it
+/// must finish at once.
+fn at_once<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("a call with an instant loader did not finish: it waits forever"),
+    }
+}
+
+fn apply<W: Weigh<Key, Value>>(cache: &FuzzCache<W>, timer: &ManualTimer, op: &Op) {
+    match *op {
+        Op::Insert { key, weight } => cache.insert(
+            Key(key % KEYS),
+            Value {
+                key: key % KEYS,
+                weight,
+            },
+        ),
+        Op::InsertWithTtl { key, weight, ttl } => {
+            let key = key % KEYS;
+            cache.insert_with_ttl(Key(key), Value { key, weight }, ms(ttl));
+        }
+        Op::Get { key } => {
+            if let Some(value) = cache.get(&Key(key % KEYS)) {
+                assert_eq!(value.key, key % KEYS);
+            }
+        }
+        Op::GetStale { key } => {
+            if let Some(answer) = cache.get_stale(&Key(key % KEYS)) {
+                assert_eq!(answer.value.key, key % KEYS);
+            }
+        }
+        Op::Remove { key } => {
+            if let Some(value) = cache.remove(&Key(key % KEYS)) {
+                assert_eq!(value.key, key % KEYS);
+            }
+        }
+        Op::Invalidate { key } => cache.invalidate(&Key(key % KEYS)),
+        Op::Clear => cache.clear(),
+        Op::GetOrLoad { key, load } => {
+            let key = key % KEYS;
+            let result = at_once(cache.get_or_load(&Key(key), single_loader(key, load)));
+            answered(key, &result);
+        }
+        Op::GetOrLoadWithTtl { key, load, ttl } => {
+            let key = key % KEYS;
+            let plain = single_loader(key, load);
+            let loader = |asked: &Key| {
+                let loaded = plain(asked).into_inner().map(|value| (value, ttl.map(ms)));
+                std::future::ready(loaded)
+            };
+            let result = at_once(cache.get_or_load_with_ttl(&Key(key), loader));
+            answered(key, &result);
+        }
+        Op::GetOrLoadMany {
+            ref keys,
+            weight,
+            fails,
+            count_off_by,
+        } => {
+            let keys: Vec<Key> = keys.iter().take(8).map(|key| Key(key % KEYS)).collect();
+            let loader = |asked: &[&Key]| {
+                let mut values: Vec<Value> = asked
+                    .iter()
+                    .map(|key| Value { key: key.0, weight })
+                    .collect();
+                match count_off_by {
+                    1.. => values.push(Value { key: 0, weight }),
+                    ..0 => {
+                        values.pop();
+                    }
+                    0 => {}
+                }
+                std::future::ready(if fails { Err(Failure) } else { Ok(values) })
+            };
+            // `count_off_by` is rarely zero: keep the right count most of the time.
+            let result = at_once(cache.get_or_load_many(&keys, loader));
+            if let Ok(answers) = result {
+                assert_eq!(answers.len(), keys.len());
+                for (key, answer) in keys.iter().zip(&answers) {
+                    assert_eq!(
+                        answer.value.key, key.0,
+                        "a batch answered another key's value"
+                    );
+                }
+            }
+        }
+        Op::GetOrRevalidate { key, load } => {
+            let key = key % KEYS;
+            let result = at_once(cache.get_or_revalidate(&Key(key), single_loader(key, load)));
+            answered(key, &result);
+        }
+        Op::Refresh { key, load } => {
+            let key = key % KEYS;
+            if let Some(result) = at_once(cache.refresh(&Key(key), single_loader(key, load))) {
+                answered(key, &result);
+            }
+        }
+        Op::Revalidate { key, load } => {
+            let key = key % KEYS;
+            if let Some(result) = at_once(cache.revalidate(&Key(key), single_loader(key, load))) {
+                answered(key, &result);
+            }
+        }
+        Op::Storm {
+            key,
+            waiters,
+            cancel_leader,
+            load,
+        } => storm(cache, key % KEYS, waiters % 5, cancel_leader, load),
+        Op::Advance { tenths } => timer.advance(ms(tenths)),
+    }
+}
+
+/// A future that is pending until its gate opens.
+struct Gated {
+    open: Rc<Cell<bool>>,
+}
+
+impl Future for Gated {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if self.open.get() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+type Call<'a> = Pin<Box<dyn Future<Output = Result<Answer<Value>, Error<Failure>>> + 'a>>;
+
+/// One leader and `waiters` waiters on `key`; the leader may be cancelled. Every caller that is
+/// not cancelled and does not panic must get an answer.
+fn storm<W: Weigh<Key, Value>>(
+    cache: &FuzzCache<W>,
+    key: u8,
+    waiters: u8,
+    cancel_leader: bool,
+    load: Load,
+) {
+    let open = Rc::new(Cell::new(false));
+    let keys: Vec<Key> = (0..=waiters).map(|_| Key(key)).collect();
+    let loader = |asked: &Key| {
+        assert_eq!(asked.0, key, "the loader was asked for another key");
+        let gate = Gated { open: open.clone() };
+        async move {
+            gate.await;
+            if load.fails {
+                Err(Failure)
+            } else {
+                Ok(Value {
+                    key,
+                    weight: load.weight,
+                })
+            }
+        }
+    };
+    let mut calls: Vec<Option<Call<'_>>> = keys
+        .iter()
+        .map(|key| Some(Box::pin(cache.get_or_load(key, loader)) as Call<'_>))
+        .collect();
+    let poll_all = |calls: &mut Vec<Option<Call<'_>>>| {
+        for slot in calls.iter_mut() {
+            let Some(call) = slot.as_mut() else { continue };
+            let polled = catching(|| call.as_mut().poll(&mut Context::from_waker(Waker::noop())));
+            match polled {
+                Some(Poll::Pending) => {}
+                Some(Poll::Ready(result)) => {
+                    answered(key, &result);
+                    *slot = None;
+                }
+                // Injected: this caller is gone (dropping it must not strand the others).
+                None => *slot = None,
+            }
+        }
+    };
+    poll_all(&mut calls);
+    if cancel_leader {
+        calls[0] = None;
+    }
+    open.set(true);
+    for _ in 0..=2 * usize::from(waiters) + 2 {
+        poll_all(&mut calls);
+    }
+    let stranded = calls.iter().filter(|call| call.is_some()).count();
+    assert_eq!(stranded, 0, "{stranded} callers never got an answer");
+}
