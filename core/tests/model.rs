@@ -271,16 +271,12 @@ fn cause_by_store(cause: RemovalCause) -> bool {
 #[derive(Clone, Copy, Debug)]
 enum Cause {
     Exactly(RemovalCause),
-    ExpiredOrReplaced,
 }
 
 impl Cause {
     fn accepts(self, cause: RemovalCause) -> bool {
         match self {
             Cause::Exactly(expected) => cause == expected,
-            Cause::ExpiredOrReplaced => {
-                matches!(cause, RemovalCause::Expired | RemovalCause::Replaced)
-            }
         }
     }
 }
@@ -377,14 +373,11 @@ impl Model {
         }
     }
 
-    /// A zero TTL removes the old value. Reported as `Replaced` even when the old value had
-    /// expired, where `RemovalCause::Expired`'s doc says `Expired` (see the ignored test
-    /// `a_zero_ttl_store_reports_an_expired_old_value_as_expired`); either is accepted here so
-    /// that the model keeps checking everything else.
+    /// A zero TTL removes the old value: `Expired` if it had expired, `Replaced` otherwise.
     fn displace_for_zero_ttl(&mut self, key: Key) {
         if let Some(old) = self.entries.remove(&key) {
             let cause = if self.overdue(&old).is_some() {
-                Cause::ExpiredOrReplaced
+                Cause::Exactly(RemovalCause::Expired)
             } else {
                 Cause::Exactly(RemovalCause::Replaced)
             };
@@ -1224,13 +1217,8 @@ fn bounds_hold_after_every_operation() {
     check("bounds_hold_after_every_operation", BOUNDS_CASES, cases);
 }
 
-/// Found by `cache_matches_reference_model`; the model accepts either cause until this is fixed.
+/// Found by `cache_matches_reference_model` (fixed in `Cache::store_in`).
 #[test]
-#[ignore = "bug: a store with TTL zero (insert_with_ttl(k, v, 0), or a load landing with TTL \
-            zero) that removes an expired old value reports it as RemovalCause::Replaced; \
-            RemovalCause::Expired's doc and an ordinary insert over an expired value say \
-            Expired (Cache::store_in's TTL-zero branch pushes Replaced without looking at the \
-            old deadline)"]
 fn a_zero_ttl_store_reports_an_expired_old_value_as_expired() {
     let timer = ManualTimer::new();
     let heard = Recorder::default();
