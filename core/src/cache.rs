@@ -405,7 +405,12 @@ where
             bump(&shard.counters.oversized);
         }
         drop(rejected);
-        leaving.deliver(&self.listener);
+        let spare = leaving.deliver(&self.listener);
+        if spare.capacity() > 0 {
+            // Only after an eviction of more than two entries: a second, short lock so the
+            // next one reuses the list instead of allocating.
+            shard.write(|state| state.store.return_spare(spare));
+        }
     }
 
     /// Removes the value for `key` and returns it (even if expired); the listener hears of it

@@ -22,7 +22,7 @@ use core::borrow::Borrow;
 use core::mem;
 use hashbrown::HashTable;
 
-use crate::leaving::Leaving;
+use crate::leaving::{Leaving, Spill};
 use crate::listener::RemovalCause;
 use crate::sync::{AtomicU8, Ordering};
 
@@ -108,6 +108,8 @@ pub(crate) struct Store<K, V, X> {
     small_weight: usize,
     /// Slots reserved up front, kept reserved across `clear`.
     reserved: usize,
+    /// The emptied list of a multi-entry eviction, lent to the next one.
+    spare: Spill<K, V>,
 }
 
 impl<K, V, X: Copy> Store<K, V, X> {
@@ -136,6 +138,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
             weight: 0,
             small_weight: 0,
             reserved: entries,
+            spare: Vec::new(),
         };
         if entries > 0 {
             store.reserve(entries).map_err(|_| ReserveError)?;
@@ -319,6 +322,13 @@ impl<K, V, X: Copy> Store<K, V, X> {
         }
     }
 
+    /// Takes back an emptied spill list, keeping the larger of it and the one held.
+    pub(crate) fn return_spare(&mut self, spare: Spill<K, V>) {
+        if spare.capacity() > self.spare.capacity() {
+            self.spare = spare;
+        }
+    }
+
     /// Takes the value for `key` out; its slot stays vacant in its queue.
     pub(crate) fn remove<Q>(&mut self, hash: u64, key: &Q) -> Option<(K, V, X)>
     where
@@ -459,7 +469,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
             } else {
                 RemovalCause::Evicted
             };
-            leaving.push(entry.key, entry.value, cause);
+            leaving.push_or_spill(entry.key, entry.value, cause, &mut self.spare);
             return true;
         }
     }

@@ -152,6 +152,38 @@ fn a_warm_preallocated_weighted_cache_inserts_and_evicts_without_allocating() {
     );
 }
 
+#[test]
+fn a_warm_weighted_cache_evicting_many_entries_per_insert_does_not_allocate() {
+    let (capacity, keys) = if cfg!(miri) {
+        (256, 400)
+    } else {
+        (32_768, 40_000)
+    };
+    // Weights of 1 to 32: a heavy insert evicts up to 32 light entries at once, more than the
+    // two the eviction list keeps inline.
+    let weight = |key: &u64, _: &u64| 1 + (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 59) as usize;
+    let cache = Cache::<u64, u64>::builder()
+        .capacity(capacity)
+        .shards(1)
+        .weigher(weight)
+        .preallocate(capacity)
+        .build()
+        .unwrap();
+    for key in 0..keys {
+        cache.insert(key, key);
+    }
+    let (allocations, ()) = allocations_during(|| {
+        for key in keys..4 * keys {
+            cache.insert(key, key);
+        }
+    });
+    assert!(cache.weight() <= capacity);
+    assert_eq!(
+        allocations, 0,
+        "a warm weighted cache reuses its eviction list instead of allocating"
+    );
+}
+
 /// Allocations made by the cache while `waiters` callers join one load (their first poll)
 /// and while that load lands and every caller finishes: `(joining, landing)`.
 fn storm(waiters: usize) -> (usize, usize) {
