@@ -5,66 +5,16 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::Duration;
 
 use std::task::Poll;
 
+use common::counting_alloc::{Counting, allocations_during};
 use common::{Calls, numbered_after, poll_once};
 use readthrough_core::{Cache, ManualTimer};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-    /// Bytes allocated minus bytes freed by this thread.
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-}
-
-fn count_one() {
-    // `try_with`: the thread-local is gone while a thread shuts down.
-    let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
-}
-
-fn live_change(bytes: isize) {
-    let _ = LIVE.try_with(|live| live.set(live.get() + bytes));
-}
-
-fn live_bytes() -> isize {
-    LIVE.with(Cell::get)
-}
-
-fn allocations_so_far() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
-
-// SAFETY: forwards to the system allocator, only counting.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        live_change(layout.size() as isize);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        live_change(-(layout.size() as isize));
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        live_change(new_size as isize - layout.size() as isize);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn allocations_during<R>(f: impl FnOnce() -> R) -> (usize, R) {
-    let before = allocations_so_far();
-    let result = f();
-    (allocations_so_far() - before, result)
-}
 
 #[test]
 fn hits_allocate_nothing() {
@@ -265,73 +215,4 @@ fn a_miss_allocates_only_its_flight() {
         allocations, misses,
         "one shared flight record per miss, nothing else"
     );
-}
-
-/// Live heap of a cache of `capacity` that remembered errors for `failing` distinct keys, and
-/// of the same cache filled with `capacity` entries instead: `(flooded, full)`.
-fn flood(capacity: usize, failing: u64) -> (isize, isize) {
-    let timer = ManualTimer::new();
-    let build = || {
-        Cache::<u64, u64, u64>::builder()
-            .capacity(capacity)
-            .timer(timer.clone())
-            .negative_ttl(Duration::from_secs(60))
-            .build()
-            .unwrap()
-    };
-    futures_lite::future::block_on(async {});
-    let before = live_bytes();
-    let full = build();
-    for key in 0..capacity as u64 {
-        full.insert(key, key);
-    }
-    let full_heap = live_bytes() - before;
-    drop(full);
-
-    let before = live_bytes();
-    let flooded = build();
-    // An error of constant size, so that only the cache's own memory can grow.
-    let fail = |key: &u64| {
-        let key = *key;
-        async move { Err(key) }
-    };
-    for key in 0..failing {
-        let outcome = futures_lite::future::block_on(flooded.get_or_load(&key, fail));
-        assert!(outcome.is_err());
-    }
-    assert!(flooded.remembered_errors() <= readthrough_core::DEFAULT_REMEMBERED_ERRORS);
-    (live_bytes() - before, full_heap)
-}
-
-#[test]
-#[cfg_attr(
-    miri,
-    ignore = "a heap measurement over thousands of loads; the remembered-error paths run under miri in bounds.rs"
-)]
-fn a_flood_of_failing_keys_keeps_the_heap_flat() {
-    let sizes: &[u64] = &[10_000, 100_000, 1_000_000];
-    let capacity = 10_000;
-    let mut heaps = Vec::new();
-    for &failing in sizes {
-        let (flooded, full) = flood(capacity, failing);
-        println!(
-            "capacity {capacity}: {failing} failing keys leave {flooded} B live; a full cache holds {full} B"
-        );
-        heaps.push((flooded, full));
-    }
-    // The in-flight tables settle at their final size within the first sizes; after that the
-    // heap does not grow with more distinct keys.
-    let [.., (settled, _), (last, _)] = heaps[..] else {
-        unreachable!("three sizes")
-    };
-    assert!(
-        last <= settled + settled / 100,
-        "the heap grows with distinct failing keys: {heaps:?}"
-    );
-    for &(flooded, full) in &heaps {
-        assert!(
-            flooded <= full + 64 * 1024,
-            "remembered errors cost more than a full cache plus 64 KiB: {heaps:?}"
-        );
-    }
 }

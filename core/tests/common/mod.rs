@@ -1,6 +1,8 @@
 //! Helpers shared by the core's integration tests.
 #![allow(dead_code)]
 
+pub mod counting_alloc;
+
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::pin::Pin;
