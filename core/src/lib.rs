@@ -86,6 +86,15 @@
 //! A loader that waits for its own key (directly, or through another cache call that does)
 //! waits for itself: without [`lock_timeout`](Builder::lock_timeout) it never finishes.
 //!
+//! # Memory
+//!
+//! A hit allocates nothing. A miss allocates one small shared record for the load (plus your
+//! key's and value's own clones). Keys are stored whole, never as a bare hash, so keys whose
+//! hashes collide stay distinct; each entry also keeps its 64-bit hash and its weight.
+//! [`Builder::preallocate`] reserves every table up front, with fallible allocation, so that
+//! a warm cache never allocates on insert or eviction; with a weigher, an insert that evicts
+//! more than two entries reuses the list an earlier one allocated for them.
+//!
 //! # Features
 //!
 //! | feature | default | what it does |
