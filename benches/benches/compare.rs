@@ -5,7 +5,9 @@
 //! `BENCH_SECTIONS=hit,miss` runs only the named sections (hit, miss, storm, heap, zipf, trace,
 //! weighted, defaults). `defaults` runs the hit and miss rows again with each cache as its own
 //! `::new(capacity)` configures it (rows marked `[defaults]`); the other rows give every cache
-//! ahash.
+//! ahash. The `trace` section replays P6 next to the repository, or the trace
+//! `READTHROUGH_TRACE` names, at the capacities `READTHROUGH_TRACE_CAPACITIES` lists
+//! (comma-separated) if set.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -312,21 +314,33 @@ fn zipf_hit_ratios(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::
     Ok(())
 }
 
+/// Hit ratios on a block trace: P6 next to the repository, or the file `READTHROUGH_TRACE`
+/// names, at the sizes' capacities or those `READTHROUGH_TRACE_CAPACITIES` lists
+/// (comma-separated, e.g. `250,500,1000` for OLTP).
 fn trace_hit_ratios(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::Error>> {
     let configured = std::env::var_os("READTHROUGH_TRACE");
     let path = configured
         .as_deref()
         .map_or(Path::new(TRACE_PATH), Path::new);
+    let name = trace_name(path);
     if !path.exists() {
         eprintln!(
-            "skipping the P6 trace hit ratios: {} is absent",
+            "skipping the {name} trace hit ratios: {} is absent",
             path.display()
         );
         return Ok(());
     }
-    eprintln!("hit ratio: P6 block trace (Megiddo & Modha, ARC, FAST 2003)");
+    let capacities = match std::env::var("READTHROUGH_TRACE_CAPACITIES") {
+        Ok(listed) => listed
+            .split(',')
+            .map(|capacity| capacity.trim().parse::<usize>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| format!("READTHROUGH_TRACE_CAPACITIES={listed:?}: {error}"))?,
+        Err(_) => sizes.trace_capacities.clone(),
+    };
+    eprintln!("hit ratio: {name} block trace (Megiddo & Modha, ARC, FAST 2003)");
     let requests = Arc::new(read_block_trace(path, sizes.trace_limit)?);
-    for &capacity in &sizes.trace_capacities {
+    for capacity in capacities {
         let workload = HitRatio {
             requests: requests.clone(),
             capacity,
@@ -335,7 +349,7 @@ fn trace_hit_ratios(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std:
         let runs = interleaved(&workload, 1);
         table.row(
             &format!(
-                "hit ratio %, P6 trace ({} requests), capacity {capacity}",
+                "hit ratio %, {name} trace ({} requests), capacity {capacity}",
                 requests.len()
             ),
             medians(&runs, |ratio| Some(ratio * 100.0)),
@@ -343,6 +357,15 @@ fn trace_hit_ratios(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std:
         );
     }
     Ok(())
+}
+
+/// The trace's name for the table: its file name up to the first dot (`P6.lis.zst` is `P6`).
+fn trace_name(path: &Path) -> String {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .and_then(|name| name.split('.').next())
+        .unwrap_or("block")
+        .to_string()
 }
 
 fn weighted(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::Error>> {
