@@ -91,26 +91,29 @@ where
     where
         B: BatchLoader<K, Error = E>,
     {
-        let answers = self.load_many(keys, loader, split).await;
+        let hashes: Vec<u64> = keys.iter().map(|key| self.hash(key)).collect();
+        let answers = self.load_many(keys, &hashes, loader, split).await;
         // Counted once the call has its outcome: the statuses its caller sees, or one failure.
         match &answers {
             Ok(answers) => {
-                for (key, answer) in keys.iter().zip(answers) {
-                    self.shard(self.hash(key)).counters.answered(answer.status);
+                for (&hash, answer) in hashes.iter().zip(answers) {
+                    self.shard(hash).counters.answered(answer.status);
                 }
             }
             Err(_) => {
-                if let Some(key) = keys.first() {
-                    bump(&self.shard(self.hash(key)).counters.failures);
+                if let Some(&hash) = hashes.first() {
+                    bump(&self.shard(hash).counters.failures);
                 }
             }
         }
         answers
     }
 
+    /// The batch's answers; `hashes[i]` is the hash of `keys[i]`.
     async fn load_many<B>(
         &self,
         keys: &[K],
+        hashes: &[u64],
         loader: &B,
         split: impl Fn(B::Value) -> (V, Option<Duration>),
     ) -> Result<Vec<Answer<V>>, Error<E>>
@@ -120,8 +123,7 @@ where
         let mut answers: Vec<Option<Answer<V>>> = Vec::with_capacity(keys.len());
         answers.resize_with(keys.len(), || None);
         let mut pending = Vec::new();
-        for (index, key) in keys.iter().enumerate() {
-            let hash = self.hash(key);
+        for (index, (key, &hash)) in keys.iter().zip(hashes).enumerate() {
             let shard = self.shard(hash);
             let status = match self.peek(shard, hash, key, false) {
                 Peek::Fresh(value) => {

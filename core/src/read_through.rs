@@ -104,19 +104,17 @@ where
         let armed = &mut self.armed;
         let (wake, stored, left_row) = shard.write(|state| {
             let is_this = |row: &FlightRow<K, V, E, T::Stamp>| Arc::ptr_eq(&row.flight, flight);
-            let (wake, present) = match state.flights.find(hash, is_this) {
-                Some(row) => (row.waited, true),
-                // Detached by `invalidate`: whether anyone waits is unknown.
-                None => (true, false),
-            };
             let mut stored = None;
             let mut left_row = None;
-            if present {
-                match to_store {
-                    Some((value, weight, ttl)) => {
-                        if let Ok(row) = state.flights.find_entry(hash, is_this) {
-                            let (row, _) = row.remove();
-                            let FlightRow { key, flight, .. } = row;
+            let remember_for = cache.options.negative_ttl.filter(|ttl| !ttl.is_zero());
+            let wake = match state.flights.find_entry(hash, is_this) {
+                // Detached by `invalidate`: whether anyone waits is unknown.
+                Err(_) => true,
+                Ok(row) => {
+                    let waited = row.get().waited;
+                    match (to_store, remember_for) {
+                        (Some((value, weight, ttl)), _) => {
+                            let (FlightRow { key, flight, .. }, _) = row.remove();
                             left_row = Some(flight);
                             stored = Some(cache.store_in(
                                 &mut state.store,
@@ -127,9 +125,7 @@ where
                                 ttl,
                             ));
                         }
-                    }
-                    None => match cache.options.negative_ttl {
-                        Some(ttl) if !ttl.is_zero() => {
+                        (None, Some(ttl)) => {
                             let until = cache.timer.deadline(ttl);
                             let overdue = |until| cache.timer.overdue(until).is_some();
                             state.remembered.remember(
@@ -140,14 +136,11 @@ where
                                 overdue,
                             );
                         }
-                        _ => {
-                            if let Ok(row) = state.flights.find_entry(hash, is_this) {
-                                left_row = Some(row.remove().0.flight);
-                            }
-                        }
-                    },
+                        (None, None) => left_row = Some(row.remove().0.flight),
+                    }
+                    waited
                 }
-            }
+            };
             // SAFETY: this guard is the flight's only leader and lands it once: it is disarmed
             // right after, before anything else can run, so neither this nor `Drop` runs again.
             unsafe { flight.publish(for_waiters) };

@@ -45,6 +45,15 @@ fn hits_allocate_nothing() {
     );
 }
 
+/// Allocations made by `insert` for keys `keys..until` after it warmed the cache with
+/// `0..keys`.
+fn allocations_once_warm(insert: impl Fn(u64), keys: u64, until: u64) -> usize {
+    for key in 0..keys {
+        insert(key);
+    }
+    allocations_during(|| (keys..until).for_each(&insert)).0
+}
+
 #[test]
 fn a_warm_preallocated_cache_inserts_and_evicts_without_allocating() {
     let (capacity, keys) = if cfg!(miri) {
@@ -57,14 +66,7 @@ fn a_warm_preallocated_cache_inserts_and_evicts_without_allocating() {
         .preallocate()
         .build()
         .unwrap();
-    for key in 0..keys {
-        cache.insert(key, key);
-    }
-    let (allocations, ()) = allocations_during(|| {
-        for key in keys..3 * keys {
-            cache.insert(key, key);
-        }
-    });
+    let allocations = allocations_once_warm(|key| cache.insert(key, key), keys, 3 * keys);
     assert_eq!(
         allocations, 0,
         "inserts and evictions in a warm cache allocate nothing"
@@ -87,15 +89,11 @@ fn a_warm_preallocated_weighted_cache_inserts_and_evicts_without_allocating() {
         .preallocate(entries * 2)
         .build()
         .unwrap();
-    for key in 0..keys {
+    let insert = |key| {
         cache.insert(key, key);
-    }
-    let (allocations, ()) = allocations_during(|| {
-        for key in keys..3 * keys {
-            cache.insert(key, key);
-            assert!(cache.weight() <= entries * 2);
-        }
-    });
+        assert!(cache.weight() <= entries * 2);
+    };
+    let allocations = allocations_once_warm(insert, keys, 3 * keys);
     assert_eq!(
         allocations, 0,
         "inserts and evictions in a warm weighted cache allocate nothing"
@@ -119,14 +117,7 @@ fn a_warm_weighted_cache_evicting_many_entries_per_insert_does_not_allocate() {
         .preallocate(capacity)
         .build()
         .unwrap();
-    for key in 0..keys {
-        cache.insert(key, key);
-    }
-    let (allocations, ()) = allocations_during(|| {
-        for key in keys..4 * keys {
-            cache.insert(key, key);
-        }
-    });
+    let allocations = allocations_once_warm(|key| cache.insert(key, key), keys, 4 * keys);
     assert!(cache.weight() <= capacity);
     assert_eq!(
         allocations, 0,

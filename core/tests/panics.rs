@@ -112,16 +112,17 @@ fn a_panicking_clone_while_landing_does_not_strand_the_waiters() {
     assert_eq!(cache.get(&1).map(|f| f.value), Some(2));
 }
 
-/// A key whose `Eq` and `Hash` spring its trap.
-#[derive(Clone)]
+/// A key whose `Eq` springs one trap and whose `Hash` springs another.
+#[derive(Clone, Default)]
 struct TouchyKey {
     id: u32,
-    trap: Trap,
+    eq_trap: Trap,
+    hash_trap: Trap,
 }
 
 impl PartialEq for TouchyKey {
     fn eq(&self, other: &Self) -> bool {
-        self.trap.spring("Eq");
+        self.eq_trap.spring("Eq");
         self.id == other.id
     }
 }
@@ -130,7 +131,7 @@ impl Eq for TouchyKey {}
 
 impl Hash for TouchyKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.trap.spring("Hash");
+        self.hash_trap.spring("Hash");
         self.id.hash(state);
     }
 }
@@ -140,7 +141,8 @@ fn a_panicking_eq_while_landing_does_not_strand_the_waiters() {
     let trap = Trap::default();
     let key = |id| TouchyKey {
         id,
-        trap: trap.clone(),
+        eq_trap: trap.clone(),
+        hash_trap: trap.clone(),
     };
     // Every key hashes alike, so landing key 2 compares it with key 1.
     let cache = Cache::<TouchyKey, u32, String>::builder()
@@ -191,46 +193,26 @@ fn a_panicking_eq_while_landing_does_not_strand_the_waiters() {
     assert!(cache.len() <= 8);
 }
 
-/// A key whose `Hash` (only) springs its trap: lookups of other keys may still compare it.
-#[derive(Clone)]
-struct HashShyKey {
-    id: u32,
-    trap: Trap,
-}
-
-impl PartialEq for HashShyKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
-    }
-}
-
-impl Eq for HashShyKey {}
-
-impl Hash for HashShyKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.trap.spring("Hash");
-        self.id.hash(state);
-    }
-}
-
 #[test]
 fn eviction_never_hashes_the_evicted_key() {
     let trap = Trap::default();
-    let cache = Cache::<HashShyKey, u32>::builder()
+    // Only `Hash` is trapped: lookups of other keys may compare key 0 when tags collide.
+    let cache = Cache::<TouchyKey, u32>::builder()
         .capacity(4)
         .shards(1)
         .build()
         .unwrap();
-    let first = HashShyKey {
+    let first = TouchyKey {
         id: 0,
-        trap: trap.clone(),
+        hash_trap: trap.clone(),
+        ..TouchyKey::default()
     };
     cache.insert(first, 0);
     trap.arm();
     for id in 1..20 {
-        let other = HashShyKey {
+        let other = TouchyKey {
             id,
-            trap: Trap::default(),
+            ..TouchyKey::default()
         };
         cache.insert(other, id);
         assert!(cache.len() <= 4);
