@@ -18,6 +18,7 @@ use crate::cache::{Cache, Peek};
 use crate::error::Error;
 use crate::flight::{Flight, Landing};
 use crate::listener::Listener;
+use crate::load_guard::LoadGuard;
 use crate::loader::Loader;
 use crate::lock::RawLock;
 use crate::shard::{FlightRow, Shard, row_hash};
@@ -50,142 +51,6 @@ pub(crate) enum Joined<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
     /// A load is in flight and the intent does not wait for it.
     Busy,
     Role(Role<'c, K, V, E, T, S, L, W, N>),
-}
-
-/// The leader's duty to land its load. Dropping it unlanded abandons the flight: whatever
-/// panics before the outcome is published (the loader, a `Clone`, `Eq` or `Drop` of the
-/// user's types, the weigher) leaves it armed, so the waiters are woken and one of them loads.
-pub(crate) struct LoadGuard<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
-    cache: &'c Cache<K, V, E, T, S, L, W, N>,
-    shard: &'c Shard<K, V, E, T::Stamp, L>,
-    hash: u64,
-    flight: Arc<Flight<V, E, T::Stamp>>,
-    /// Set until the outcome is published: then `Drop` has nothing left to do.
-    armed: bool,
-}
-
-impl<K, V, E, T, S, L, W, N> LoadGuard<'_, K, V, E, T, S, L, W, N>
-where
-    K: Hash + Eq,
-    V: Clone,
-    T: Clock,
-    S: BuildHasher,
-    L: RawLock,
-    W: Weigh<K, V>,
-    N: Listener<K, V>,
-{
-    /// Lands the load of `key`: stores a value (unless the flight was detached, or its TTL is
-    /// zero), remembers an error when negative caching is on, publishes the outcome and wakes
-    /// every waiter. Returns the outcome for the leader.
-    ///
-    /// The user's code runs before the shard lock (`Clone`, the weigher), under it only before
-    /// the outcome is published (the key's `Eq`), and after it (the listener, `Drop` of what
-    /// left the cache) only once the waiters are woken.
-    pub(crate) fn complete(
-        mut self,
-        key: &K,
-        outcome: Result<(V, Option<Duration>), Error<E>>,
-    ) -> Result<V, Error<E>> {
-        let cache = self.cache;
-        let shard = self.shard;
-        let hash = self.hash;
-        let (for_waiters, to_store) = match &outcome {
-            Ok((value, ttl)) => {
-                let stored = value.clone();
-                let weight = cache.weigher.weight(key, &stored);
-                (
-                    Ok(value.clone()),
-                    Some((stored, weight, ttl.or(cache.options.ttl))),
-                )
-            }
-            Err(error) => (Err(error.clone()), None),
-        };
-        let flight = &self.flight;
-        let armed = &mut self.armed;
-        let (wake, stored, left_row) = shard.write(|state| {
-            let is_this = |row: &FlightRow<K, V, E, T::Stamp>| Arc::ptr_eq(&row.flight, flight);
-            let mut stored = None;
-            let mut left_row = None;
-            let remember_for = cache.options.negative_ttl.filter(|ttl| !ttl.is_zero());
-            let wake = match state.flights.find_entry(hash, is_this) {
-                // Detached by `invalidate`: whether anyone waits is unknown.
-                Err(_) => true,
-                Ok(row) => {
-                    let waited = row.get().waited;
-                    match (to_store, remember_for) {
-                        (Some((value, weight, ttl)), _) => {
-                            let (FlightRow { key, flight, .. }, _) = row.remove();
-                            left_row = Some(flight);
-                            stored = Some(cache.store_in(
-                                &mut state.store,
-                                hash,
-                                key,
-                                value,
-                                weight,
-                                ttl,
-                            ));
-                        }
-                        (None, Some(ttl)) => {
-                            let until = cache.timer.deadline(ttl);
-                            let overdue = |until| cache.timer.overdue(until).is_some();
-                            state.remembered.remember(
-                                &mut state.flights,
-                                hash,
-                                flight,
-                                until,
-                                overdue,
-                            );
-                        }
-                        (None, None) => left_row = Some(row.remove().0.flight),
-                    }
-                    waited
-                }
-            };
-            // SAFETY: this guard is the flight's only leader and lands it once: it is disarmed
-            // right after, before anything else can run, so neither this nor `Drop` runs again.
-            unsafe { flight.publish(for_waiters) };
-            *armed = false;
-            (wake, stored, left_row)
-        });
-        if wake {
-            flight.wake_all();
-        }
-        drop(left_row);
-        if let Some(stored) = stored {
-            cache.finish_store(shard, stored);
-        }
-        outcome.map(|(value, _)| value)
-    }
-}
-
-impl<K, V, E, T: Clock, S, L: RawLock, W, N> Drop for LoadGuard<'_, K, V, E, T, S, L, W, N> {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        self.armed = false;
-        let flight = &self.flight;
-        let (wake, left_row) = self.shard.write(|state| {
-            let row = state
-                .flights
-                .find_entry(self.hash, |row| Arc::ptr_eq(&row.flight, flight));
-            let (wake, left_row) = match row {
-                Ok(row) => {
-                    let (row, _) = row.remove();
-                    (row.waited, Some(row))
-                }
-                // Detached by `invalidate` (or removed by a landing that then panicked):
-                // whether anyone waits is unknown.
-                Err(_) => (true, None),
-            };
-            flight.abandon();
-            (wake, left_row)
-        });
-        if wake {
-            flight.wake_all();
-        }
-        drop(left_row);
-    }
 }
 
 /// Counts a caller as waiting for as long as it waits, however the wait ends.
@@ -268,7 +133,7 @@ where
     }
 
     /// The miss path: join the key's load (lead, wait or bypass) until there is an answer.
-    async fn load_through<Ld>(
+    pub(crate) async fn load_through<Ld>(
         &self,
         shard: &Shard<K, V, E, T::Stamp, L>,
         hash: u64,
@@ -429,150 +294,8 @@ where
                 waited: false,
             };
             state.flights.insert_unique(hash, row, row_hash);
-            Joined::Role(Role::Leader(LoadGuard {
-                cache: self,
-                shard,
-                hash,
-                flight,
-                armed: true,
-            }))
+            Joined::Role(Role::Leader(LoadGuard::new(self, shard, hash, flight)))
         })
-    }
-
-    /// Stale-while-revalidate, driven by the caller (no task is spawned): a value past its TTL
-    /// but within the stale window is returned at once as [`Status::Stale`] while another
-    /// caller refreshes it; the first caller to find it stale does the refresh and returns the
-    /// fresh value ([`Status::Expired`]). Without a usable stale value this is
-    /// [`get_or_load`](Self::get_or_load).
-    ///
-    /// ```
-    /// # use core::time::Duration;
-    /// use readthrough_core::{Cache, ManualTimer, Status};
-    /// # futures_lite::future::block_on(async {
-    /// let timer = ManualTimer::new();
-    /// let cache = Cache::<u8, u32>::builder()
-    ///     .capacity(8)
-    ///     .timer(timer.clone())
-    ///     .ttl(Duration::from_secs(1))
-    ///     .stale_window(Duration::from_secs(60))
-    ///     .build()
-    ///     .unwrap();
-    /// cache.insert(1, 10);
-    /// timer.advance(Duration::from_secs(5));
-    /// let refreshed = cache.get_or_revalidate(&1, |_: &u8| async { Ok(11) }).await.unwrap();
-    /// assert_eq!((refreshed.value, refreshed.status), (11, Status::Expired));
-    /// # });
-    /// ```
-    pub async fn get_or_revalidate<Ld>(&self, key: &K, loader: Ld) -> Result<Answer<V>, Error<E>>
-    where
-        Ld: Loader<K, Value = V, Error = E>,
-    {
-        let hash = self.hash(key);
-        let shard = self.shard(hash);
-        let split = |value| (value, None);
-        let (stale, overdue) = match self.peek(shard, hash, key, true) {
-            Peek::Fresh(value) => {
-                bump(&shard.counters.hits);
-                return Ok(Answer::new(value, Status::Hit));
-            }
-            Peek::Expired {
-                stale: Some(stale),
-                overdue,
-            } => (stale, overdue),
-            Peek::Expired { stale: None, .. } => {
-                let answer = self
-                    .load_through(shard, hash, key, &loader, &split, Status::Expired)
-                    .await;
-                shard.counters.outcome(&answer);
-                return answer;
-            }
-            Peek::Absent => {
-                let answer = self
-                    .load_through(shard, hash, key, &loader, &split, Status::Miss)
-                    .await;
-                shard.counters.outcome(&answer);
-                return answer;
-            }
-        };
-        let answer = match self.join(shard, hash, key, Intent::Revalidate) {
-            Joined::Ready(Ok(value)) => Ok(Answer::new(value, Status::Hit)),
-            Joined::Role(Role::Leader(guard)) => {
-                let loaded = self.run_load(shard, loader.load(key)).await;
-                let landed = guard.complete(key, loaded.map(split));
-                landed.map(|value| Answer::new(value, Status::Expired))
-            }
-            // A refresh is running (or failed recently): the stale value is the answer.
-            Joined::Ready(Err(_)) | Joined::Busy | Joined::Role(Role::Waiter(_) | Role::Bypass) => {
-                Ok(Answer::new(stale, Status::Stale(overdue)))
-            }
-        };
-        shard.counters.outcome(&answer);
-        answer
-    }
-
-    /// Loads `key` and stores the result, fresh value or not, unless a load for `key` is
-    /// already in flight (or its error is remembered): then `None` at once. Waiters of the load
-    /// receive its result as usual.
-    ///
-    /// This is what the tokio and smol adapters spawn for background stale-while-revalidate.
-    /// It is not a lookup: it counts a load in [`Stats`](crate::Stats), not an answer.
-    ///
-    /// ```
-    /// use readthrough_core::Cache;
-    /// # futures_lite::future::block_on(async {
-    /// let cache = Cache::<u8, u32>::new(8).unwrap();
-    /// cache.insert(1, 10);
-    /// let refreshed = cache.refresh(&1, |_: &u8| async { Ok(11) }).await;
-    /// assert_eq!(refreshed.unwrap().unwrap().value, 11);
-    /// assert_eq!(cache.get(&1), Some(11));
-    /// # });
-    /// ```
-    pub async fn refresh<Ld>(&self, key: &K, loader: Ld) -> Option<Result<Answer<V>, Error<E>>>
-    where
-        Ld: Loader<K, Value = V, Error = E>,
-    {
-        self.load_unless_busy(key, &loader, Intent::Refresh).await
-    }
-
-    /// Like [`refresh`](Self::refresh), but also `None` when the stored value is fresh: the
-    /// entry point for a background stale-while-revalidate task, which may start after another
-    /// refresh already landed.
-    ///
-    /// ```
-    /// use readthrough_core::Cache;
-    /// # futures_lite::future::block_on(async {
-    /// let cache = Cache::<u8, u32>::new(8).unwrap();
-    /// cache.insert(1, 10);
-    /// assert!(cache.revalidate(&1, |_: &u8| async { Ok(11) }).await.is_none());
-    /// let loaded = cache.revalidate(&2, |_: &u8| async { Ok(20) }).await;
-    /// assert_eq!(loaded.unwrap().unwrap().value, 20);
-    /// # });
-    /// ```
-    pub async fn revalidate<Ld>(&self, key: &K, loader: Ld) -> Option<Result<Answer<V>, Error<E>>>
-    where
-        Ld: Loader<K, Value = V, Error = E>,
-    {
-        self.load_unless_busy(key, &loader, Intent::Revalidate)
-            .await
-    }
-
-    async fn load_unless_busy<Ld>(
-        &self,
-        key: &K,
-        loader: &Ld,
-        intent: Intent,
-    ) -> Option<Result<Answer<V>, Error<E>>>
-    where
-        Ld: Loader<K, Value = V, Error = E>,
-    {
-        let hash = self.hash(key);
-        let shard = self.shard(hash);
-        let Joined::Role(Role::Leader(guard)) = self.join(shard, hash, key, intent) else {
-            return None;
-        };
-        let loaded = self.run_load(shard, loader.load(key)).await;
-        let landed = guard.complete(key, loaded.map(|value| (value, None)));
-        Some(landed.map(|value| Answer::new(value, Status::Miss)))
     }
 }
 

@@ -1,0 +1,168 @@
+//! The leader's guard: it lands a load, or abandons it when dropped unlanded.
+
+use core::hash::{BuildHasher, Hash};
+use core::time::Duration;
+
+use crate::cache::Cache;
+use crate::error::Error;
+use crate::flight::Flight;
+use crate::listener::Listener;
+use crate::lock::RawLock;
+use crate::shard::{FlightRow, Shard};
+use crate::sync::Arc;
+use crate::timer::Clock;
+use crate::weigher::Weigh;
+
+/// The leader's duty to land its load. Dropping it unlanded abandons the flight: whatever
+/// panics before the outcome is published (the loader, a `Clone`, `Eq` or `Drop` of the
+/// user's types, the weigher) leaves it armed, so the waiters are woken and one of them loads.
+pub(crate) struct LoadGuard<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
+    cache: &'c Cache<K, V, E, T, S, L, W, N>,
+    shard: &'c Shard<K, V, E, T::Stamp, L>,
+    hash: u64,
+    flight: Arc<Flight<V, E, T::Stamp>>,
+    /// Set until the outcome is published: then `Drop` has nothing left to do.
+    armed: bool,
+}
+
+impl<'c, K, V, E, T: Clock, S, L: RawLock, W, N> LoadGuard<'c, K, V, E, T, S, L, W, N> {
+    /// Arms the guard of a flight just entered in `shard`'s table under `hash`.
+    pub(crate) fn new(
+        cache: &'c Cache<K, V, E, T, S, L, W, N>,
+        shard: &'c Shard<K, V, E, T::Stamp, L>,
+        hash: u64,
+        flight: Arc<Flight<V, E, T::Stamp>>,
+    ) -> Self {
+        LoadGuard {
+            cache,
+            shard,
+            hash,
+            flight,
+            armed: true,
+        }
+    }
+}
+
+impl<K, V, E, T, S, L, W, N> LoadGuard<'_, K, V, E, T, S, L, W, N>
+where
+    K: Hash + Eq,
+    V: Clone,
+    T: Clock,
+    S: BuildHasher,
+    L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
+{
+    /// Lands the load of `key`: stores a value (unless the flight was detached, or its TTL is
+    /// zero), remembers an error when negative caching is on, publishes the outcome and wakes
+    /// every waiter. Returns the outcome for the leader.
+    ///
+    /// The user's code runs before the shard lock (`Clone`, the weigher), under it only before
+    /// the outcome is published (the key's `Eq`), and after it (the listener, `Drop` of what
+    /// left the cache) only once the waiters are woken.
+    pub(crate) fn complete(
+        mut self,
+        key: &K,
+        outcome: Result<(V, Option<Duration>), Error<E>>,
+    ) -> Result<V, Error<E>> {
+        let cache = self.cache;
+        let shard = self.shard;
+        let hash = self.hash;
+        let (for_waiters, to_store) = match &outcome {
+            Ok((value, ttl)) => {
+                let stored = value.clone();
+                let weight = cache.weigher.weight(key, &stored);
+                (
+                    Ok(value.clone()),
+                    Some((stored, weight, ttl.or(cache.options.ttl))),
+                )
+            }
+            Err(error) => (Err(error.clone()), None),
+        };
+        let flight = &self.flight;
+        let armed = &mut self.armed;
+        let (wake, stored, left_row) = shard.write(|state| {
+            let is_this = |row: &FlightRow<K, V, E, T::Stamp>| Arc::ptr_eq(&row.flight, flight);
+            let mut stored = None;
+            let mut left_row = None;
+            let remember_for = cache.options.negative_ttl.filter(|ttl| !ttl.is_zero());
+            let wake = match state.flights.find_entry(hash, is_this) {
+                // Detached by `invalidate`: whether anyone waits is unknown.
+                Err(_) => true,
+                Ok(row) => {
+                    let waited = row.get().waited;
+                    match (to_store, remember_for) {
+                        (Some((value, weight, ttl)), _) => {
+                            let (FlightRow { key, flight, .. }, _) = row.remove();
+                            left_row = Some(flight);
+                            stored = Some(cache.store_in(
+                                &mut state.store,
+                                hash,
+                                key,
+                                value,
+                                weight,
+                                ttl,
+                            ));
+                        }
+                        (None, Some(ttl)) => {
+                            let until = cache.timer.deadline(ttl);
+                            let overdue = |until| cache.timer.overdue(until).is_some();
+                            state.remembered.remember(
+                                &mut state.flights,
+                                hash,
+                                flight,
+                                until,
+                                overdue,
+                            );
+                        }
+                        (None, None) => left_row = Some(row.remove().0.flight),
+                    }
+                    waited
+                }
+            };
+            // SAFETY: this guard is the flight's only leader and lands it once: it is disarmed
+            // right after, before anything else can run, so neither this nor `Drop` runs again.
+            unsafe { flight.publish(for_waiters) };
+            *armed = false;
+            (wake, stored, left_row)
+        });
+        if wake {
+            flight.wake_all();
+        }
+        drop(left_row);
+        if let Some(stored) = stored {
+            cache.finish_store(shard, stored);
+        }
+        outcome.map(|(value, _)| value)
+    }
+}
+
+impl<K, V, E, T: Clock, S, L: RawLock, W, N> Drop for LoadGuard<'_, K, V, E, T, S, L, W, N> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        self.armed = false;
+        let flight = &self.flight;
+        let (wake, left_row) = self.shard.write(|state| {
+            let row = state
+                .flights
+                .find_entry(self.hash, |row| Arc::ptr_eq(&row.flight, flight));
+            let (wake, left_row) = match row {
+                Ok(row) => {
+                    let (row, _) = row.remove();
+                    (row.waited, Some(row))
+                }
+                // Detached by `invalidate` (or removed by a landing that then panicked):
+                // whether anyone waits is unknown.
+                Err(_) => (true, None),
+            };
+            flight.abandon();
+            (wake, left_row)
+        });
+        if wake {
+            flight.wake_all();
+        }
+        drop(left_row);
+    }
+}

@@ -1,0 +1,162 @@
+//! Stale-while-revalidate and refresh: the entry points that answer without waiting for a
+//! load when a usable value is at hand.
+
+use core::hash::{BuildHasher, Hash};
+
+use crate::cache::{Cache, Peek};
+use crate::error::Error;
+use crate::listener::Listener;
+use crate::loader::Loader;
+use crate::lock::RawLock;
+use crate::read_through::{Intent, Joined, Role};
+use crate::stats::bump;
+use crate::status::{Answer, Status};
+use crate::timer::Clock;
+use crate::weigher::Weigh;
+
+impl<K, V, E, T, S, L, W, N> Cache<K, V, E, T, S, L, W, N>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    T: Clock,
+    S: BuildHasher,
+    L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
+{
+    /// Stale-while-revalidate, driven by the caller (no task is spawned): a value past its TTL
+    /// but within the stale window is returned at once as [`Status::Stale`] while another
+    /// caller refreshes it; the first caller to find it stale does the refresh and returns the
+    /// fresh value ([`Status::Expired`]). Without a usable stale value this is
+    /// [`get_or_load`](Self::get_or_load).
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// use readthrough_core::{Cache, ManualTimer, Status};
+    /// # futures_lite::future::block_on(async {
+    /// let timer = ManualTimer::new();
+    /// let cache = Cache::<u8, u32>::builder()
+    ///     .capacity(8)
+    ///     .timer(timer.clone())
+    ///     .ttl(Duration::from_secs(1))
+    ///     .stale_window(Duration::from_secs(60))
+    ///     .build()
+    ///     .unwrap();
+    /// cache.insert(1, 10);
+    /// timer.advance(Duration::from_secs(5));
+    /// let refreshed = cache.get_or_revalidate(&1, |_: &u8| async { Ok(11) }).await.unwrap();
+    /// assert_eq!((refreshed.value, refreshed.status), (11, Status::Expired));
+    /// # });
+    /// ```
+    pub async fn get_or_revalidate<Ld>(&self, key: &K, loader: Ld) -> Result<Answer<V>, Error<E>>
+    where
+        Ld: Loader<K, Value = V, Error = E>,
+    {
+        let hash = self.hash(key);
+        let shard = self.shard(hash);
+        let split = |value| (value, None);
+        let (stale, overdue) = match self.peek(shard, hash, key, true) {
+            Peek::Fresh(value) => {
+                bump(&shard.counters.hits);
+                return Ok(Answer::new(value, Status::Hit));
+            }
+            Peek::Expired {
+                stale: Some(stale),
+                overdue,
+            } => (stale, overdue),
+            Peek::Expired { stale: None, .. } => {
+                let answer = self
+                    .load_through(shard, hash, key, &loader, &split, Status::Expired)
+                    .await;
+                shard.counters.outcome(&answer);
+                return answer;
+            }
+            Peek::Absent => {
+                let answer = self
+                    .load_through(shard, hash, key, &loader, &split, Status::Miss)
+                    .await;
+                shard.counters.outcome(&answer);
+                return answer;
+            }
+        };
+        let answer = match self.join(shard, hash, key, Intent::Revalidate) {
+            Joined::Ready(Ok(value)) => Ok(Answer::new(value, Status::Hit)),
+            Joined::Role(Role::Leader(guard)) => {
+                let loaded = self.run_load(shard, loader.load(key)).await;
+                let landed = guard.complete(key, loaded.map(split));
+                landed.map(|value| Answer::new(value, Status::Expired))
+            }
+            // A refresh is running (or failed recently): the stale value is the answer.
+            Joined::Ready(Err(_)) | Joined::Busy | Joined::Role(Role::Waiter(_) | Role::Bypass) => {
+                Ok(Answer::new(stale, Status::Stale(overdue)))
+            }
+        };
+        shard.counters.outcome(&answer);
+        answer
+    }
+
+    /// Loads `key` and stores the result, fresh value or not, unless a load for `key` is
+    /// already in flight (or its error is remembered): then `None` at once. Waiters of the load
+    /// receive its result as usual.
+    ///
+    /// This is what the tokio and smol adapters spawn for background stale-while-revalidate.
+    /// It is not a lookup: it counts a load in [`Stats`](crate::Stats), not an answer.
+    ///
+    /// ```
+    /// use readthrough_core::Cache;
+    /// # futures_lite::future::block_on(async {
+    /// let cache = Cache::<u8, u32>::new(8).unwrap();
+    /// cache.insert(1, 10);
+    /// let refreshed = cache.refresh(&1, |_: &u8| async { Ok(11) }).await;
+    /// assert_eq!(refreshed.unwrap().unwrap().value, 11);
+    /// assert_eq!(cache.get(&1), Some(11));
+    /// # });
+    /// ```
+    pub async fn refresh<Ld>(&self, key: &K, loader: Ld) -> Option<Result<Answer<V>, Error<E>>>
+    where
+        Ld: Loader<K, Value = V, Error = E>,
+    {
+        self.load_unless_busy(key, &loader, Intent::Refresh).await
+    }
+
+    /// Like [`refresh`](Self::refresh), but also `None` when the stored value is fresh: the
+    /// entry point for a background stale-while-revalidate task, which may start after another
+    /// refresh already landed.
+    ///
+    /// ```
+    /// use readthrough_core::Cache;
+    /// # futures_lite::future::block_on(async {
+    /// let cache = Cache::<u8, u32>::new(8).unwrap();
+    /// cache.insert(1, 10);
+    /// assert!(cache.revalidate(&1, |_: &u8| async { Ok(11) }).await.is_none());
+    /// let loaded = cache.revalidate(&2, |_: &u8| async { Ok(20) }).await;
+    /// assert_eq!(loaded.unwrap().unwrap().value, 20);
+    /// # });
+    /// ```
+    pub async fn revalidate<Ld>(&self, key: &K, loader: Ld) -> Option<Result<Answer<V>, Error<E>>>
+    where
+        Ld: Loader<K, Value = V, Error = E>,
+    {
+        self.load_unless_busy(key, &loader, Intent::Revalidate)
+            .await
+    }
+
+    async fn load_unless_busy<Ld>(
+        &self,
+        key: &K,
+        loader: &Ld,
+        intent: Intent,
+    ) -> Option<Result<Answer<V>, Error<E>>>
+    where
+        Ld: Loader<K, Value = V, Error = E>,
+    {
+        let hash = self.hash(key);
+        let shard = self.shard(hash);
+        let Joined::Role(Role::Leader(guard)) = self.join(shard, hash, key, intent) else {
+            return None;
+        };
+        let loaded = self.run_load(shard, loader.load(key)).await;
+        let landed = guard.complete(key, loaded.map(|value| (value, None)));
+        Some(landed.map(|value| Answer::new(value, Status::Miss)))
+    }
+}
