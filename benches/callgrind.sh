@@ -6,22 +6,29 @@
 #   benches/callgrind.sh                 # in this checkout
 #   benches/callgrind.sh /tmp/before     # in another checkout of the workspace (the example
 #                                        # file must be present there too)
+#   MODES="get load" benches/callgrind.sh # only these modes (see hit_instructions.rs)
+#   DEFAULTS=1 benches/callgrind.sh      # caches from `Cache::new` (default hasher, seeded per
+#                                        # process: counts may move by a fraction between runs)
+# The binary is taken from CARGO_TARGET_DIR when that is set.
 set -euo pipefail
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 n1=${N1:-100000}
 n2=${N2:-300000}
 cd "$root"
 cargo build --release -q -p readthrough-benches --example hit_instructions
-binary="$root/target/release/examples/hit_instructions"
+binary="${CARGO_TARGET_DIR:-$root/target}/release/examples/hit_instructions"
+modes=${MODES:-get load load-struct load-direct load-wrapper miss}
+extra=()
+[[ -n ${DEFAULTS:-} ]] && extra=(defaults)
 out=$(mktemp -d)
 instructions() {
-    valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1.$2" "$binary" "$1" "$2" \
+    valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1.$2" "$binary" "$1" "$2" "${extra[@]}" \
         >"$out/stdout.$1.$2" 2>"$out/stderr.$1.$2"
     grep -m1 '^summary:' "$out/cg.$1.$2" | awk '{print $2}'
 }
 echo "| mode | Ir per op | allocations per op | N1 | N2 |"
 echo "|---|---:|---:|---:|---:|"
-for mode in get load miss; do
+for mode in $modes; do
     low=$(instructions "$mode" "$n1")
     high=$(instructions "$mode" "$n2")
     allocations=$(awk '{print $6}' "$out/stdout.$mode.$n2")
@@ -29,5 +36,5 @@ for mode in get load miss; do
         'BEGIN { printf "| %s | %.1f | %.2f | %d | %d |\n", m, (hi - lo) / (n2 - n1), a / n2, n1, n2 }'
 done
 echo
-echo "get_or_load future (closure loader): $(awk '{print $10}' "$out/stdout.load.$n2") bytes"
+echo "get_or_load future (closure loader): $(awk '{print $10}' "$out/stdout.$mode.$n2") bytes"
 rm -rf "$out"
