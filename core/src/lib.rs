@@ -121,6 +121,7 @@ mod cache;
 mod error;
 mod flight;
 mod hasher;
+mod hit_or_load;
 mod leaving;
 mod listener;
 mod load_guard;
