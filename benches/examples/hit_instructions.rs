@@ -4,7 +4,7 @@
 //! `hit_instructions MODE N [defaults]`: MODE is `get` (plain `get` hits), `load`
 //! (`get_or_load` hits with a closure loader, awaited in an `async fn` of the caller's),
 //! `load-struct` (the same with a `Loader` struct), `load-direct` (awaited in the loop itself,
-//! as `hit_overhead` does), `load-wrapper` (through the comparison's `Contender` wrapper, whose
+//! as `hit_overhead` does), `load-struct-direct` (the `Loader` struct so), `load-wrapper` (through the comparison's `Contender` wrapper, whose
 //! ahash is randomly seeded) or `miss` (`get_or_load` misses with eviction on a full cache); N operations after the same
 //! setup and warm-up. `defaults` builds the cache with `Cache::new` (the default hasher, seeded
 //! per process, so counts may differ by a fraction of an instruction between runs) instead of
@@ -74,12 +74,76 @@ async fn load_struct<S: BuildHasher>(cache: &Rt<S>, key: u64) -> u64 {
     answer.map_or(u64::MAX, |answer| answer.value)
 }
 
+#[inline(never)]
+fn loop_get<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u64 {
+    let mut checksum = 0u64;
+    for index in 0..operations {
+        let key = keys[index % SEQUENCE];
+        checksum = checksum.wrapping_add(cache.get(black_box(&key)).unwrap_or(u64::MAX));
+    }
+    checksum
+}
+
+#[inline(never)]
+fn loop_load<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u64 {
+    block_on(async {
+        let mut checksum = 0u64;
+        for index in 0..operations {
+            checksum = checksum.wrapping_add(load(cache, keys[index % SEQUENCE]).await);
+        }
+        checksum
+    })
+}
+
+#[inline(never)]
+fn loop_load_struct<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u64 {
+    block_on(async {
+        let mut checksum = 0u64;
+        for index in 0..operations {
+            checksum = checksum.wrapping_add(load_struct(cache, keys[index % SEQUENCE]).await);
+        }
+        checksum
+    })
+}
+
+#[inline(never)]
+fn loop_load_direct<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u64 {
+    block_on(async {
+        let mut checksum = 0u64;
+        for index in 0..operations {
+            let key = keys[index % SEQUENCE];
+            let answer = cache
+                .get_or_load(black_box(&key), |key: &u64| {
+                    let key = *key;
+                    async move { Ok(key) }
+                })
+                .await;
+            checksum = checksum.wrapping_add(answer.map_or(u64::MAX, |answer| answer.value));
+        }
+        checksum
+    })
+}
+
+#[inline(never)]
+fn loop_load_struct_direct<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u64 {
+    block_on(async {
+        let mut checksum = 0u64;
+        for index in 0..operations {
+            let key = keys[index % SEQUENCE];
+            let answer = cache.get_or_load(black_box(&key), &Identity).await;
+            checksum = checksum.wrapping_add(answer.map_or(u64::MAX, |answer| answer.value));
+        }
+        checksum
+    })
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Get,
     Load,
     LoadStruct,
     LoadDirect,
+    LoadStructDirect,
     LoadWrapper,
     Miss,
 }
@@ -114,7 +178,7 @@ fn run<S: BuildHasher>(
                 (window.close().0, checksum)
             })
         }
-        Mode::Get | Mode::Load | Mode::LoadStruct | Mode::LoadDirect => {
+        Mode::Get | Mode::Load | Mode::LoadStruct | Mode::LoadDirect | Mode::LoadStructDirect => {
             // Twice the key count, as in the `compare` hit rows.
             let cache = make(KEYS as usize * 2);
             for key in 0..KEYS {
@@ -126,45 +190,18 @@ fn run<S: BuildHasher>(
                     black_box(cache.get(&key));
                     black_box(load(&cache, key).await);
                 }
-                let window = AllocationWindow::open();
-                let mut checksum = 0u64;
-                // One loop per mode, so that no mode's code shapes another's.
-                match mode {
-                    Mode::Load => {
-                        for index in 0..operations {
-                            let value = load(&cache, keys[index % SEQUENCE]).await;
-                            checksum = checksum.wrapping_add(value);
-                        }
-                    }
-                    Mode::LoadStruct => {
-                        for index in 0..operations {
-                            let value = load_struct(&cache, keys[index % SEQUENCE]).await;
-                            checksum = checksum.wrapping_add(value);
-                        }
-                    }
-                    Mode::LoadDirect => {
-                        for index in 0..operations {
-                            let key = keys[index % SEQUENCE];
-                            let answer = cache
-                                .get_or_load(black_box(&key), |key: &u64| {
-                                    let key = *key;
-                                    async move { Ok(key) }
-                                })
-                                .await;
-                            let value = answer.map_or(u64::MAX, |answer| answer.value);
-                            checksum = checksum.wrapping_add(value);
-                        }
-                    }
-                    Mode::Get | Mode::LoadWrapper | Mode::Miss => {
-                        for index in 0..operations {
-                            let key = keys[index % SEQUENCE];
-                            let value = cache.get(black_box(&key)).unwrap_or(u64::MAX);
-                            checksum = checksum.wrapping_add(value);
-                        }
-                    }
-                }
-                (window.close().0, checksum)
-            })
+            });
+            let window = AllocationWindow::open();
+            // One function per mode, compiled on its own, so that no mode's code shapes another's
+            // (LLVM's inlining decisions depend on everything else in the calling function).
+            let checksum = match mode {
+                Mode::Load => loop_load(&cache, keys, operations),
+                Mode::LoadStruct => loop_load_struct(&cache, keys, operations),
+                Mode::LoadDirect => loop_load_direct(&cache, keys, operations),
+                Mode::LoadStructDirect => loop_load_struct_direct(&cache, keys, operations),
+                Mode::Get | Mode::LoadWrapper | Mode::Miss => loop_get(&cache, keys, operations),
+            };
+            (window.close().0, checksum)
         }
         Mode::Miss => {
             let cache = make(KEYS as usize);
@@ -200,10 +237,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "load" => Mode::Load,
         "load-struct" => Mode::LoadStruct,
         "load-direct" => Mode::LoadDirect,
+        "load-struct-direct" => Mode::LoadStructDirect,
         "load-wrapper" => Mode::LoadWrapper,
         "miss" => Mode::Miss,
         other => return Err(format!(
-            "unknown mode {other}: use get, load, load-struct, load-direct, load-wrapper or miss"
+            "unknown mode {other}: use get, load, load-struct, load-direct, load-struct-direct, load-wrapper or miss"
         )
         .into()),
     };
