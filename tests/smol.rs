@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use readthrough::smol::{RevalidateInBackground, SmolTimer};
+use readthrough::smol::SmolTimer;
 use readthrough::{Builder, DefaultHashBuilder, DefaultLock, Status};
 use suite::{Join, Runtime};
 
@@ -49,44 +49,39 @@ impl Runtime for Smol {
 
 behaviour_suite!(Smol);
 
-/// The adapter's own stale-while-revalidate, on smol's global executor and on an executor of
-/// the caller's: the stale value at once, then the refreshed one.
+/// Background stale-while-revalidate on smol's global executor and on an executor of the
+/// caller's ([`SmolTimer::on`]): the stale value at once, then the refreshed one.
 #[test]
 fn background_revalidation() {
-    let executor = Arc::new(smol::Executor::new());
-    smol::block_on(executor.run(async {
-        let cache: Arc<readthrough::smol::Cache<u64, u64>> = Arc::new(
-            readthrough::smol::builder()
-                .capacity(100)
-                .ttl(Duration::from_millis(2))
-                .stale_window(Duration::from_secs(30))
-                .build()
-                .unwrap(),
-        );
-        let loads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let loader = {
-            let loads = Arc::clone(&loads);
-            move |key: &u64| {
-                let (loads, key) = (Arc::clone(&loads), *key);
-                async move {
-                    loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    Ok(key * 10)
+    static EXECUTOR: smol::Executor<'static> = smol::Executor::new();
+    smol::block_on(EXECUTOR.run(async {
+        for (key, timer) in [(1, SmolTimer::new()), (2, SmolTimer::on(&EXECUTOR))] {
+            let cache: Arc<readthrough::smol::Cache<u64, u64>> = Arc::new(
+                readthrough::Cache::builder()
+                    .capacity(100)
+                    .timer(timer)
+                    .ttl(Duration::from_millis(2))
+                    .stale_window(Duration::from_secs(30))
+                    .build()
+                    .unwrap(),
+            );
+            let loads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let loader = {
+                let loads = Arc::clone(&loads);
+                move |key: &u64| {
+                    let (loads, key) = (Arc::clone(&loads), *key);
+                    async move {
+                        loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        Ok(key * 10)
+                    }
                 }
-            }
-        };
-        for (key, on_own_executor) in [(1, false), (2, true)] {
+            };
             cache.insert(key, 100);
             smol::Timer::after(Duration::from_millis(3)).await;
-            let answer = if on_own_executor {
-                cache
-                    .get_or_revalidate_on(&executor, &key, loader.clone())
-                    .await
-            } else {
-                cache
-                    .get_or_revalidate_in_background(&key, loader.clone())
-                    .await
-            };
-            let answer = answer.unwrap();
+            let answer = cache
+                .get_or_revalidate_in_background(&key, loader.clone())
+                .await
+                .unwrap();
             assert_eq!(answer.value, 100);
             assert!(
                 matches!(answer.status, Status::Stale(_)),
@@ -107,8 +102,8 @@ fn background_revalidation() {
                 },
             );
             assert!(refreshed.await, "the background refresh never stored");
+            assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1);
+            assert_eq!(cache.loads_in_flight(), 0);
         }
-        assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 2);
-        assert_eq!(cache.loads_in_flight(), 0);
     }));
 }

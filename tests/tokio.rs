@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use readthrough::tokio::{RevalidateInBackground, TokioTimer};
+use readthrough::tokio::TokioTimer;
 use readthrough::{Builder, DefaultHashBuilder, DefaultLock, Status};
 use suite::{Join, Runtime};
 

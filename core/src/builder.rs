@@ -11,6 +11,7 @@ use crate::cache::{Cache, Options, Parts};
 use crate::error::BuildError;
 use crate::listener::{Listener, NoListener};
 use crate::lock::{DefaultLock, RawLock};
+use crate::refresh_ahead::RefreshAhead;
 use crate::shard::{Shard, ShardSize};
 use crate::timer::{Clock, NoTimer, Timer};
 use crate::weigher::{Unweighted, Weigh, Weigher, Weighted};
@@ -55,6 +56,7 @@ struct Settings {
     shards: Option<usize>,
     preallocate: Preallocation,
     remembered_errors: Option<usize>,
+    refresh_ahead: Option<RefreshAhead>,
     options: Options,
 }
 
@@ -115,6 +117,7 @@ impl<K, V, E> Builder<K, V, E> {
                 shards: None,
                 preallocate: Preallocation::Off,
                 remembered_errors: None,
+                refresh_ahead: None,
                 options: Options::default(),
             },
             hasher: DefaultHashBuilder::default(),
@@ -299,7 +302,8 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
             shards,
             preallocate,
             remembered_errors,
-            options,
+            refresh_ahead,
+            mut options,
         } = self.settings;
         if capacity == 0 {
             return Err(BuildError::ZeroCapacity);
@@ -339,6 +343,10 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
                 return Err(BuildError::ZeroDuration(name));
             }
         }
+        options.refresh_ahead = match refresh_ahead {
+            Some(when) => Some(when.margin(options.ttl)?),
+            None => None,
+        };
         let weighted = !W::UNIT;
         let reserve = match preallocate {
             Preallocation::Off => 0,
@@ -534,6 +542,45 @@ impl<K, V, E, T: Timer, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
     /// ```
     pub fn negative_ttl(mut self, negative_ttl: Duration) -> Self {
         self.settings.options.negative_ttl = Some(negative_ttl);
+        self
+    }
+
+    /// Refresh a value before it expires: a hit through
+    /// [`get_or_revalidate_in_background`](Cache::get_or_revalidate_in_background) on a value
+    /// past this point is answered at once ([`Status::Hit`](crate::Status::Hit)) and starts
+    /// one background refresh, so a key read steadily never expires. However many hits see the
+    /// value due at once, one refresh runs; a refresh that fails leaves the value in place
+    /// until its TTL, and the next hit tries again.
+    ///
+    /// Without a [`Spawn`](crate::Spawn) (embassy), [`get_or_revalidate`](Cache::get_or_revalidate)
+    /// refreshes in the caller instead: the first caller to find the value due loads and
+    /// returns the new value, while the callers that arrive during that load get the current
+    /// one at once. [`get_or_load`](Cache::get_or_load) and [`get`](Cache::get) never refresh
+    /// ahead, so their hits cost what they cost without it.
+    ///
+    /// Checked at build: a fraction lies strictly between 0 and 1 and needs a `ttl`; a
+    /// duration is longer than zero and shorter than the `ttl`.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// use readthrough_core::{BuildError, Cache, ManualTimer, RefreshAhead};
+    /// let cache = Cache::<u32, u32>::builder()
+    ///     .capacity(8)
+    ///     .timer(ManualTimer::new())
+    ///     .ttl(Duration::from_secs(60))
+    ///     .refresh_ahead(RefreshAhead::AfterFraction(0.8))
+    ///     .build();
+    /// assert!(cache.is_ok());
+    ///
+    /// let refused = Cache::<u32, u32>::builder()
+    ///     .capacity(8)
+    ///     .timer(ManualTimer::new())
+    ///     .refresh_ahead(RefreshAhead::AfterFraction(0.8))
+    ///     .build();
+    /// assert_eq!(refused.err(), Some(BuildError::RefreshAheadNeedsTtl));
+    /// ```
+    pub fn refresh_ahead(mut self, when: RefreshAhead) -> Self {
+        self.settings.refresh_ahead = Some(when);
         self
     }
 }

@@ -28,6 +28,8 @@ pub(crate) struct Options {
     pub(crate) load_timeout: Option<Duration>,
     pub(crate) stale_window: Duration,
     pub(crate) negative_ttl: Option<Duration>,
+    /// How long before expiry a hit through the revalidating entry points starts a refresh.
+    pub(crate) refresh_ahead: Option<Duration>,
 }
 
 /// What storing a value did, to be finished once the shard lock is released.

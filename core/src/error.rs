@@ -107,6 +107,14 @@ pub enum BuildError {
     /// A duration option was zero where zero has no meaning (`lock_age`, `lock_timeout`,
     /// `load_timeout`); the name says which.
     ZeroDuration(&'static str),
+    /// [`RefreshAhead::AfterFraction`](crate::RefreshAhead::AfterFraction) outside (0, 1).
+    RefreshAheadFraction,
+    /// [`RefreshAhead::AfterFraction`](crate::RefreshAhead::AfterFraction) without a `ttl`
+    /// (or with a zero one) to take the fraction of.
+    RefreshAheadNeedsTtl,
+    /// [`RefreshAhead::BeforeExpiry`](crate::RefreshAhead::BeforeExpiry) as long as the `ttl`
+    /// or longer: every hit would start a refresh.
+    RefreshAheadNotBeforeTtl,
 }
 
 impl fmt::Display for BuildError {
@@ -135,6 +143,15 @@ impl fmt::Display for BuildError {
                 "`remembered_errors` must be at least 1; leave `negative_ttl` unset to remember none",
             ),
             BuildError::ZeroDuration(option) => write!(f, "`{option}` must be longer than zero"),
+            BuildError::RefreshAheadFraction => f.write_str(
+                "`refresh_ahead(RefreshAhead::AfterFraction(share))` needs a share between 0 and 1 (exclusive), e.g. 0.8",
+            ),
+            BuildError::RefreshAheadNeedsTtl => f.write_str(
+                "`RefreshAhead::AfterFraction` is a share of the TTL: set a non-zero `ttl(..)`, or use `RefreshAhead::BeforeExpiry(duration)`",
+            ),
+            BuildError::RefreshAheadNotBeforeTtl => f.write_str(
+                "`RefreshAhead::BeforeExpiry` must be shorter than the `ttl`, or every hit starts a refresh",
+            ),
         }
     }
 }

@@ -115,6 +115,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+mod background;
 mod batch;
 mod builder;
 mod cache;
@@ -128,9 +130,11 @@ mod loader;
 mod lock;
 mod manual_timer;
 mod read_through;
+mod refresh_ahead;
 mod remembered;
 mod revalidate;
 mod shard;
+mod spawn;
 mod stats;
 mod status;
 mod store;
@@ -144,13 +148,15 @@ pub use cache::Cache;
 pub use error::{BuildError, Error};
 pub use hasher::DefaultHashBuilder;
 pub use listener::{Listener, NoListener, RemovalCause};
-pub use loader::{BatchLoader, Loader};
+pub use loader::{BatchLoader, LoadFn, Loader, SendLoader};
 #[cfg(loom)]
 pub use lock::LoomLock;
 #[cfg(feature = "std")]
 pub use lock::ParkingLotLock;
 pub use lock::{DefaultLock, RawLock, SpinLock};
 pub use manual_timer::{ManualSleep, ManualTimer};
+pub use refresh_ahead::RefreshAhead;
+pub use spawn::{Spawn, WithSpawn};
 pub use stats::Stats;
 pub use status::{Answer, Status};
 pub use sync::Arc;

@@ -143,26 +143,132 @@ impl<K, V, E, T: Clock, S, L: RawLock, W, N> Drop for LoadGuard<'_, K, V, E, T, 
             return;
         }
         self.armed = false;
-        let flight = &self.flight;
-        let (wake, left_row) = self.shard.write(|state| {
-            let row = state
-                .flights
-                .find_entry(self.hash, |row| Arc::ptr_eq(&row.flight, flight));
-            let (wake, left_row) = match row {
-                Ok(row) => {
-                    let (row, _) = row.remove();
-                    (row.waited, Some(row))
-                }
-                // Detached by `invalidate` (or removed by a landing that then panicked):
-                // whether anyone waits is unknown.
-                Err(_) => (true, None),
-            };
-            flight.abandon();
-            (wake, left_row)
-        });
-        if wake {
-            flight.wake_all();
+        abandon(self.shard, self.hash, &self.flight);
+    }
+}
+
+/// Abandons a flight whose leader is gone before it landed: removes its row and wakes its
+/// waiters, one of which then loads.
+fn abandon<K, V, E, X, L: RawLock>(
+    shard: &Shard<K, V, E, X, L>,
+    hash: u64,
+    flight: &Arc<Flight<V, E, X>>,
+) {
+    let (wake, left_row) = shard.write(|state| {
+        let row = state
+            .flights
+            .find_entry(hash, |row| Arc::ptr_eq(&row.flight, flight));
+        let (wake, left_row) = match row {
+            Ok(row) => {
+                let (row, _) = row.remove();
+                (row.waited, Some(row))
+            }
+            // Detached by `invalidate` (or removed by a landing that then panicked):
+            // whether anyone waits is unknown.
+            Err(_) => (true, None),
+        };
+        flight.abandon();
+        (wake, left_row)
+    });
+    if wake {
+        flight.wake_all();
+    }
+    drop(left_row);
+}
+
+/// A cache shared with background tasks.
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+type SharedCache<K, V, E, T, S, L, W, N> = alloc::sync::Arc<Cache<K, V, E, T, S, L, W, N>>;
+
+/// A leader's duty handed to a background task that may not have started yet. It owns a
+/// share of the cache, so a task that is dropped unpolled (its executor shut down) still
+/// abandons the flight and wakes its waiters, as a cancelled leader does.
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+pub(crate) struct DetachedLead<K, V, E, T, S, L, W, N>
+where
+    K: Hash + Eq,
+    T: Clock,
+    S: BuildHasher,
+    L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
+{
+    cache: SharedCache<K, V, E, T, S, L, W, N>,
+    hash: u64,
+    flight: Arc<Flight<V, E, T::Stamp>>,
+    /// Set until a task [attached](Self::attach) a guard: then the guard has the duty.
+    armed: bool,
+}
+
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+impl<'c, K, V, E, T, S, L, W, N> LoadGuard<'c, K, V, E, T, S, L, W, N>
+where
+    K: Hash + Eq,
+    T: Clock,
+    S: BuildHasher,
+    L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
+{
+    /// Hands the duty to land this load to a task that owns `cache` (the cache this guard's
+    /// flight belongs to).
+    pub(crate) fn detach(
+        mut self,
+        cache: SharedCache<K, V, E, T, S, L, W, N>,
+    ) -> DetachedLead<K, V, E, T, S, L, W, N> {
+        debug_assert!(core::ptr::eq(self.cache, &*cache));
+        self.armed = false;
+        DetachedLead {
+            cache,
+            hash: self.hash,
+            flight: Arc::clone(&self.flight),
+            armed: true,
         }
-        drop(left_row);
+    }
+
+    /// The cache this guard lands in.
+    pub(crate) fn cache(&self) -> &'c Cache<K, V, E, T, S, L, W, N> {
+        self.cache
+    }
+}
+
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+impl<K, V, E, T, S, L, W, N> DetachedLead<K, V, E, T, S, L, W, N>
+where
+    K: Hash + Eq,
+    T: Clock,
+    S: BuildHasher,
+    L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
+{
+    /// The guard, now that the task runs: it lands the load or abandons it.
+    pub(crate) fn attach(&mut self) -> LoadGuard<'_, K, V, E, T, S, L, W, N> {
+        self.armed = false;
+        let cache = &*self.cache;
+        LoadGuard::new(
+            cache,
+            cache.shard(self.hash),
+            self.hash,
+            Arc::clone(&self.flight),
+        )
+    }
+}
+
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+impl<K, V, E, T, S, L, W, N> Drop for DetachedLead<K, V, E, T, S, L, W, N>
+where
+    K: Hash + Eq,
+    T: Clock,
+    S: BuildHasher,
+    L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
+{
+    fn drop(&mut self) {
+        if self.armed {
+            self.armed = false;
+            abandon(self.cache.shard(self.hash), self.hash, &self.flight);
+        }
     }
 }

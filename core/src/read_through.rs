@@ -37,6 +37,9 @@ pub(crate) enum Intent {
     Revalidate,
     /// Lead a load even if a fresh value is stored, unless one is in flight.
     Refresh,
+    /// The stored value is due for refresh ahead of its expiry: lead a load unless one is in
+    /// flight or a value that is not yet due landed meanwhile.
+    RefreshAhead,
 }
 
 pub(crate) enum Role<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
@@ -252,7 +255,8 @@ where
         shard.write(|state| {
             if intent != Intent::Refresh
                 && let Some(entry) = state.store.get(hash, key)
-                && self.timer.overdue(entry.deadline).is_none()
+                && let Ok(left) = self.timer.until(entry.deadline)
+                && !(intent == Intent::RefreshAhead && self.due_for_refresh(left))
             {
                 return Joined::Ready(Ok(entry.value.clone()));
             }

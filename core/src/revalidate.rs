@@ -2,17 +2,29 @@
 //! load when a usable value is at hand.
 
 use core::hash::{BuildHasher, Hash};
+use core::time::Duration;
 
-use crate::cache::{Cache, Peek};
+use crate::cache::Cache;
 use crate::error::Error;
 use crate::listener::Listener;
 use crate::loader::Loader;
 use crate::lock::RawLock;
 use crate::read_through::{Intent, Joined, Role};
+use crate::shard::Shard;
 use crate::stats::bump;
 use crate::status::{Answer, Status};
 use crate::timer::Clock;
 use crate::weigher::Weigh;
+
+/// What a revalidating read found.
+pub(crate) enum Serve<V> {
+    /// A fresh value; `due` when it is past the refresh-ahead point.
+    Fresh { value: V, due: bool },
+    /// An expired value within the stale window, this long past its expiry.
+    Stale { value: V, overdue: Duration },
+    /// Nothing to serve: a load answers, with this status.
+    Load(Status),
+}
 
 impl<K, V, E, T, S, L, W, N> Cache<K, V, E, T, S, L, W, N>
 where
@@ -29,6 +41,14 @@ where
     /// caller refreshes it; the first caller to find it stale does the refresh and returns the
     /// fresh value ([`Status::Expired`]). Without a usable stale value this is
     /// [`get_or_load`](Self::get_or_load).
+    ///
+    /// With [`refresh_ahead`](crate::Builder::refresh_ahead), a fresh value past the refresh
+    /// point is refreshed the same way: the first caller to find it due loads and returns the
+    /// new value ([`Status::Hit`]), callers during that load get the current value at once,
+    /// and a failed refresh returns (and keeps) the current value. This is how caches without a
+    /// [`Spawn`](crate::Spawn) (embassy) refresh ahead; with one,
+    /// [`get_or_revalidate_in_background`](Self::get_or_revalidate_in_background) keeps
+    /// every caller from waiting.
     ///
     /// ```
     /// # use core::time::Duration;
@@ -55,44 +75,75 @@ where
         let hash = self.hash(key);
         let shard = self.shard(hash);
         let split = |value| (value, None);
-        let (stale, overdue) = match self.peek(shard, hash, key, true) {
-            Peek::Fresh(value) => {
+        let (current, intent, status) = match self.serve(shard, hash, key) {
+            Serve::Fresh { value, due: false } => {
                 bump(&shard.counters.hits);
                 return Ok(Answer::new(value, Status::Hit));
             }
-            Peek::Expired {
-                stale: Some(stale),
-                overdue,
-            } => (stale, overdue),
-            Peek::Expired { stale: None, .. } => {
+            Serve::Fresh { value, due: true } => (value, Intent::RefreshAhead, Status::Hit),
+            Serve::Stale { value, overdue } => (value, Intent::Revalidate, Status::Stale(overdue)),
+            Serve::Load(status) => {
                 let answer = self
-                    .load_through(shard, hash, key, &loader, &split, Status::Expired)
-                    .await;
-                shard.counters.outcome(&answer);
-                return answer;
-            }
-            Peek::Absent => {
-                let answer = self
-                    .load_through(shard, hash, key, &loader, &split, Status::Miss)
+                    .load_through(shard, hash, key, &loader, &split, status)
                     .await;
                 shard.counters.outcome(&answer);
                 return answer;
             }
         };
-        let answer = match self.join(shard, hash, key, Intent::Revalidate) {
+        let answer = match self.join(shard, hash, key, intent) {
             Joined::Ready(Ok(value)) => Ok(Answer::new(value, Status::Hit)),
             Joined::Role(Role::Leader(guard)) => {
                 let loaded = self.run_load(shard, loader.load(key)).await;
                 let landed = guard.complete(key, loaded.map(split));
-                landed.map(|value| Answer::new(value, Status::Expired))
+                match (landed, intent) {
+                    (Ok(value), Intent::RefreshAhead) => Ok(Answer::new(value, Status::Hit)),
+                    (Ok(value), _) => Ok(Answer::new(value, Status::Expired)),
+                    // A failed refresh ahead leaves the value, still fresh, in place.
+                    (Err(_), Intent::RefreshAhead) => Ok(Answer::new(current, status)),
+                    (Err(error), _) => Err(error),
+                }
             }
-            // A refresh is running (or failed recently): the stale value is the answer.
+            // A refresh is running (or failed recently): the value at hand is the answer.
             Joined::Ready(Err(_)) | Joined::Busy | Joined::Role(Role::Waiter(_) | Role::Bypass) => {
-                Ok(Answer::new(stale, Status::Stale(overdue)))
+                Ok(Answer::new(current, status))
             }
         };
         shard.counters.outcome(&answer);
         answer
+    }
+
+    /// What the revalidating entry points find for `key`, with one clock read. Counts
+    /// nothing: the caller counts its answer.
+    #[inline]
+    pub(crate) fn serve(
+        &self,
+        shard: &Shard<K, V, E, T::Stamp, L>,
+        hash: u64,
+        key: &K,
+    ) -> Serve<V> {
+        let found = shard.read(|state| {
+            let entry = state.store.get(hash, key)?;
+            Some(match self.timer.until(entry.deadline) {
+                Ok(left) => Serve::Fresh {
+                    value: entry.value.clone(),
+                    due: self.due_for_refresh(left),
+                },
+                Err(overdue) if overdue <= self.options.stale_window => Serve::Stale {
+                    value: entry.value.clone(),
+                    overdue,
+                },
+                Err(_) => Serve::Load(Status::Expired),
+            })
+        });
+        found.unwrap_or(Serve::Load(Status::Miss))
+    }
+
+    /// Whether a fresh value with `left` to live is due for refresh ahead.
+    #[inline]
+    pub(crate) fn due_for_refresh(&self, left: Duration) -> bool {
+        self.options
+            .refresh_ahead
+            .is_some_and(|margin| left <= margin)
     }
 
     /// Loads `key` and stores the result, fresh value or not, unless a load for `key` is

@@ -85,6 +85,10 @@ pub trait Clock: sealed::Sealed {
     /// How long ago `deadline` passed; `None` while it lies ahead (or is `NEVER`).
     #[doc(hidden)]
     fn overdue(&self, deadline: Self::Stamp) -> Option<Duration>;
+    /// `Ok(time left)` while `deadline` lies ahead (`Duration::MAX` for `NEVER`), `Err(how
+    /// long ago it passed)` after: one clock read for both questions.
+    #[doc(hidden)]
+    fn until(&self, deadline: Self::Stamp) -> Result<Duration, Duration>;
     #[doc(hidden)]
     fn age(&self, since: Self::Stamp) -> Duration;
     #[doc(hidden)]
@@ -108,6 +112,10 @@ impl Clock for NoTimer {
     #[inline]
     fn overdue(&self, _deadline: ()) -> Option<Duration> {
         None
+    }
+    #[inline]
+    fn until(&self, _deadline: ()) -> Result<Duration, Duration> {
+        Ok(Duration::MAX)
     }
     #[inline]
     fn age(&self, _since: ()) -> Duration {
@@ -146,6 +154,17 @@ impl<T: Timer> Clock for T {
         }
         let now = self.stamp().0;
         (now >= deadline.0).then(|| Duration::from_nanos(now - deadline.0))
+    }
+    #[inline]
+    fn until(&self, deadline: Nanos) -> Result<Duration, Duration> {
+        if deadline == Self::NEVER {
+            return Ok(Duration::MAX);
+        }
+        let now = self.stamp().0;
+        match deadline.0.checked_sub(now) {
+            Some(left) if left > 0 => Ok(Duration::from_nanos(left)),
+            _ => Err(Duration::from_nanos(now - deadline.0)),
+        }
     }
     #[inline]
     fn age(&self, since: Nanos) -> Duration {

@@ -145,3 +145,46 @@ impl Hasher for Colliding {
     }
     fn write(&mut self, _bytes: &[u8]) {}
 }
+
+/// A spawned task.
+pub type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A [`Spawn`](readthrough_core::Spawn) that keeps spawned tasks until the test runs them:
+/// background refreshes become deterministic steps.
+#[derive(Clone, Default)]
+pub struct Tasks(Arc<std::sync::Mutex<Vec<Task>>>);
+
+impl readthrough_core::Spawn for Tasks {
+    fn spawn<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.0.lock().unwrap().push(Box::pin(task));
+    }
+}
+
+impl Tasks {
+    /// How many spawned tasks wait to run.
+    pub fn pending(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
+    /// Runs every task spawned so far to completion, in order; returns how many ran.
+    pub fn run_all(&self) -> usize {
+        let tasks: Vec<_> = self.0.lock().unwrap().drain(..).collect();
+        let ran = tasks.len();
+        for task in tasks {
+            block_on(task);
+        }
+        ran
+    }
+
+    /// Drops every spawned task unrun, as an executor that shuts down does.
+    pub fn drop_all(&self) -> usize {
+        let tasks: Vec<_> = self.0.lock().unwrap().drain(..).collect();
+        tasks.len()
+    }
+}
+
+/// The manual timer with [`Tasks`] as the cache's spawner.
+pub type ManualRuntime = readthrough_core::WithSpawn<ManualTimer, Tasks>;

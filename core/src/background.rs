@@ -1,0 +1,153 @@
+//! Background refresh: stale-while-revalidate and refresh ahead with the load in a task
+//! started through the cache's [`Spawn`].
+
+use alloc::sync::Arc;
+use core::hash::{BuildHasher, Hash};
+
+use crate::cache::Cache;
+use crate::error::Error;
+use crate::listener::Listener;
+use crate::loader::SendLoader;
+use crate::lock::RawLock;
+use crate::read_through::{Intent, Joined, Role};
+use crate::revalidate::Serve;
+use crate::spawn::Spawn;
+use crate::stats::bump;
+use crate::status::{Answer, Status};
+use crate::timer::Timer;
+use crate::weigher::Weigh;
+
+impl<K, V, E, T, S, L, W, N> Cache<K, V, E, T, S, L, W, N>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    E: Send + Sync + 'static,
+    T: Timer<Sleep: Send> + Spawn + Send + Sync + 'static,
+    S: BuildHasher + Send + Sync + 'static,
+    L: RawLock + Send + Sync + 'static,
+    W: Weigh<K, V> + Send + Sync + 'static,
+    N: Listener<K, V> + Send + Sync + 'static,
+{
+    /// Answers at once from the cache when it can, refreshing in the background:
+    ///
+    /// - a fresh value: returned ([`Status::Hit`]); if it is past the
+    ///   [refresh-ahead](crate::Builder::refresh_ahead) point, one background refresh starts;
+    /// - an expired value within the [stale window](crate::Builder::stale_window): returned at
+    ///   once ([`Status::Stale`]), and one background refresh starts;
+    /// - nothing usable: loaded in this call, like [`get_or_load`](Self::get_or_load).
+    ///
+    /// "One" holds however many callers see the value at once: the caller that starts the
+    /// refresh registers it as the key's load before it spawns, so the others find it in
+    /// flight and spawn nothing. Callers that miss meanwhile wait for that load. The refresh's
+    /// outcome is only stored; a failure leaves the value where it was (with
+    /// [`negative_ttl`](crate::Builder::negative_ttl), the error is remembered for waiters).
+    ///
+    /// The task is started with the timer's [`Spawn`] and owns a share of the cache, which is
+    /// why this takes `self: &Arc<Self>`: a refresh outlives the call that starts it, and a
+    /// cache cannot hand out a share of itself without being in an `Arc` (one it kept inside
+    /// itself would never be freed). If the task never runs (its executor shut down), the
+    /// load is abandoned as if cancelled: nothing stays locked.
+    ///
+    /// The loader is a [`SendLoader`], because the load runs in a `Send` task; that trait's
+    /// docs say what that excludes and why.
+    ///
+    /// # Panics
+    ///
+    /// When the timer's [`Spawn::spawn`] panics, e.g. `tokio::spawn` outside a tokio runtime.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use core::future::Future;
+    /// use core::pin::Pin;
+    /// use core::time::Duration;
+    /// use readthrough_core::{Cache, ManualTimer, Spawn, Status, WithSpawn};
+    ///
+    /// /// Keeps spawned tasks until the test runs them.
+    /// #[derive(Clone, Default)]
+    /// struct Later(Arc<Mutex<Vec<Pin<Box<dyn Future<Output = ()> + Send>>>>>);
+    /// impl Spawn for Later {
+    ///     fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F) {
+    ///         self.0.lock().unwrap().push(Box::pin(task));
+    ///     }
+    /// }
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let (timer, tasks) = (ManualTimer::new(), Later::default());
+    /// let cache = Arc::new(
+    ///     Cache::<u32, u32>::builder()
+    ///         .capacity(8)
+    ///         .timer(WithSpawn::new(timer.clone(), tasks.clone()))
+    ///         .ttl(Duration::from_secs(10))
+    ///         .stale_window(Duration::from_secs(60))
+    ///         .build()
+    ///         .unwrap(),
+    /// );
+    /// cache.insert(1, 100);
+    /// timer.advance(Duration::from_secs(11));
+    ///
+    /// let load = |_: &u32| async { Ok(200) };
+    /// let answer = cache.get_or_revalidate_in_background(&1, load).await.unwrap();
+    /// assert_eq!((answer.value, answer.status), (100, Status::Stale(Duration::from_secs(1))));
+    ///
+    /// let spawned: Vec<_> = tasks.0.lock().unwrap().drain(..).collect();
+    /// assert_eq!(spawned.len(), 1);
+    /// for task in spawned {
+    ///     task.await;
+    /// }
+    /// assert_eq!(cache.get(&1), Some(200));
+    /// # });
+    /// ```
+    pub async fn get_or_revalidate_in_background<Ld>(
+        self: &Arc<Self>,
+        key: &K,
+        loader: Ld,
+    ) -> Result<Answer<V>, Error<E>>
+    where
+        Ld: SendLoader<K, Value = V, Error = E>,
+    {
+        let hash = self.hash(key);
+        let shard = self.shard(hash);
+        let answer = match self.serve(shard, hash, key) {
+            Serve::Fresh { value, due } => {
+                if due {
+                    self.refresh_in_background(hash, key, loader, Intent::RefreshAhead);
+                }
+                bump(&shard.counters.hits);
+                return Ok(Answer::new(value, Status::Hit));
+            }
+            Serve::Stale { value, overdue } => {
+                self.refresh_in_background(hash, key, loader, Intent::Revalidate);
+                Ok(Answer::new(value, Status::Stale(overdue)))
+            }
+            Serve::Load(status) => {
+                let split = |value| (value, None);
+                self.load_through(shard, hash, key, &loader, &split, status)
+                    .await
+            }
+        };
+        shard.counters.outcome(&answer);
+        answer
+    }
+
+    /// Registers a load of `key` and spawns it, unless one is in flight or a value that needs
+    /// no refresh landed meanwhile.
+    fn refresh_in_background<Ld>(self: &Arc<Self>, hash: u64, key: &K, loader: Ld, intent: Intent)
+    where
+        Ld: SendLoader<K, Value = V, Error = E>,
+    {
+        let shard = self.shard(hash);
+        let Joined::Role(Role::Leader(guard)) = self.join(shard, hash, key, intent) else {
+            return;
+        };
+        let mut lead = guard.detach(Arc::clone(self));
+        let key = key.clone();
+        self.timer.spawn(async move {
+            let guard = lead.attach();
+            let cache = guard.cache();
+            let loaded = cache
+                .run_load(cache.shard(hash), loader.load_send(&key))
+                .await;
+            let _stored = guard.complete(&key, loaded.map(|value| (value, None)));
+        });
+    }
+}
