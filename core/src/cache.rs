@@ -59,7 +59,7 @@ pub(crate) struct Stored<K, V> {
 /// use readthrough_core::{Cache, Status};
 /// # futures_lite::future::block_on(async {
 /// let cache = Cache::<u64, String>::new(1_000).unwrap();
-/// let load = |id: &u64| { let id = *id; async move { Ok(format!("user {id}")) } };
+/// let load = async |id: &u64| Ok(format!("user {id}"));
 ///
 /// let first = cache.get_or_load(&7, load).await.unwrap();
 /// assert_eq!((first.value.as_str(), first.status), ("user 7", Status::Miss));

@@ -12,7 +12,7 @@
 //! # futures_lite::future::block_on(async {
 //! let cache = Cache::<u64, String, &str>::new(10_000).unwrap();
 //! let answer = cache
-//!     .get_or_load(&42, |id: &u64| { let id = *id; async move { Ok(format!("row {id}")) } })
+//!     .get_or_load(&42, async |id: &u64| Ok(format!("row {id}")))
 //!     .await
 //!     .unwrap();
 //! assert_eq!(answer.value, "row 42");

@@ -95,7 +95,7 @@ where
     /// # futures_lite::future::block_on(async {
     /// let cache = Cache::<u32, u32, &str>::new(100).unwrap();
     ///
-    /// let answer = cache.get_or_load(&3, |k: &u32| { let k = *k; async move { Ok(k + 1) } }).await;
+    /// let answer = cache.get_or_load(&3, async |k: &u32| Ok(k + 1)).await;
     /// assert_eq!(answer.unwrap().value, 4);
     ///
     /// let failed = cache.get_or_load(&9, |_: &u32| async { Err("backend down") }).await;

@@ -12,7 +12,7 @@
 //!     .ttl(Duration::from_secs(60))
 //!     .build()
 //!     .unwrap();
-//! let load = |id: &u64| { let id = *id; async move { Ok(format!("row {id}")) } };
+//! let load = async |id: &u64| Ok(format!("row {id}"));
 //! assert_eq!(cache.get_or_load(&7, load).await.unwrap().status, Status::Miss);
 //! assert_eq!(cache.get_or_load(&7, load).await.unwrap().status, Status::Hit);
 //!
