@@ -115,7 +115,8 @@
 //! # });
 //! ```
 #![no_std]
-#![warn(missing_docs)]
+#![warn(missing_docs, missing_debug_implementations)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(docsrs, doc(auto_cfg(hide(loom, feature = "portable-atomic"))))]
 

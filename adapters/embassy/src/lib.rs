@@ -33,7 +33,8 @@
 //! # });
 //! ```
 #![no_std]
-#![warn(missing_docs)]
+#![warn(missing_docs, missing_debug_implementations)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 use core::cell::Cell;

@@ -25,7 +25,8 @@
 //!     assert_eq!(cache.get_or_load(&7, load).await.unwrap().status, Status::Expired);
 //! });
 //! ```
-#![warn(missing_docs)]
+#![warn(missing_docs, missing_debug_implementations)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 use core::convert::Infallible;

@@ -20,7 +20,8 @@
 //! assert_eq!(cache.get_or_load(&7, load).await.unwrap().status, Status::Expired);
 //! # });
 //! ```
-#![warn(missing_docs)]
+#![warn(missing_docs, missing_debug_implementations)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 use core::convert::Infallible;
@@ -35,8 +36,12 @@ use readthrough_core::{Spawn, Timer};
 /// ([`get_or_revalidate_in_background`](readthrough_core::Cache::get_or_revalidate_in_background))
 /// run in [`tokio::spawn`]ed tasks.
 ///
-/// Sleeping needs a tokio runtime with the time driver enabled (`enable_time()`/`enable_all()`,
-/// or `#[tokio::main]`), as every tokio timer does.
+/// # Panics
+///
+/// Sleeping (every time-bounded wait: `lock_timeout`, `load_timeout`) panics outside a tokio
+/// runtime with the time driver enabled (`enable_time()`/`enable_all()`, or `#[tokio::main]`),
+/// as every tokio timer does; spawning a background refresh panics outside a tokio runtime,
+/// as [`tokio::spawn`] does.
 ///
 /// ```
 /// use readthrough_core::Timer;
