@@ -12,11 +12,19 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use event_listener::Event;
 use readthrough::{Builder, Cache, DefaultHashBuilder, Error, Loader, RawLock, Status, Timer};
+
+#[path = "../../core/tests/common/gate.rs"]
+#[allow(
+    dead_code,
+    reason = "the suite does not use every helper of the core's gate"
+)]
+mod gate;
+
+pub use gate::Gate;
 
 /// A spawned task's result.
 pub type Join<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -47,33 +55,6 @@ pub struct Failure(pub &'static str);
 
 fn units<R: Runtime>(n: u32) -> Duration {
     R::UNIT * n
-}
-
-/// A gate loads wait on until the test opens it.
-#[derive(Clone, Default)]
-pub struct Gate(Arc<GateState>);
-
-#[derive(Default)]
-pub struct GateState {
-    open: AtomicBool,
-    opened: Event,
-}
-
-impl Gate {
-    pub fn open(&self) {
-        self.0.open.store(true, Ordering::SeqCst);
-        self.0.opened.notify(usize::MAX);
-    }
-
-    pub async fn wait(&self) {
-        while !self.0.open.load(Ordering::SeqCst) {
-            let listener = self.0.opened.listen();
-            if self.0.open.load(Ordering::SeqCst) {
-                return;
-            }
-            listener.await;
-        }
-    }
 }
 
 /// A loader that counts its calls, waits at its gate (if any), then answers `key * 10 + offset`

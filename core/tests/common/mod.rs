@@ -2,16 +2,19 @@
 #![allow(dead_code)]
 
 pub mod counting_alloc;
+mod gate;
+
+#[allow(unused_imports, reason = "not every test file uses the gate")]
+pub use gate::Gate;
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use event_listener::{Event, listener};
 use readthrough_core::{ManualTimer, Timer};
 
 #[allow(unused_imports)]
@@ -47,41 +50,6 @@ pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
         .into_iter()
         .map(|output| output.expect("every future finished"))
         .collect()
-}
-
-/// A latch: `wait` finishes once `open` was called.
-#[derive(Clone, Default)]
-pub struct Gate {
-    inner: Arc<(AtomicBool, Event)>,
-}
-
-impl Gate {
-    pub fn open(&self) {
-        self.inner.0.store(true, Ordering::SeqCst);
-        self.inner.1.notify(usize::MAX);
-    }
-
-    /// A future that yields `value` once the gate opens: the body of a held-back loader.
-    pub fn then<T>(&self, value: T) -> impl Future<Output = T> + use<T> {
-        let gate = self.clone();
-        async move {
-            gate.wait().await;
-            value
-        }
-    }
-
-    pub async fn wait(&self) {
-        loop {
-            if self.inner.0.load(Ordering::SeqCst) {
-                return;
-            }
-            listener!(self.inner.1 => opened);
-            if self.inner.0.load(Ordering::SeqCst) {
-                return;
-            }
-            opened.await;
-        }
-    }
 }
 
 /// Counts loader calls.
