@@ -52,6 +52,7 @@ impl Runtime for Tokio {
 }
 
 behaviour_suite!(Tokio);
+behaviour_suite!(background Tokio);
 
 /// The adapter's own stale-while-revalidate: the stale value at once, one refresh in a spawned
 /// task however many callers saw the stale value.

@@ -15,7 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use readthrough::{Builder, Cache, DefaultHashBuilder, Error, Loader, RawLock, Status, Timer};
+use readthrough::{
+    Builder, Cache, DefaultHashBuilder, Error, Loader, RawLock, RefreshAhead, SendLoader, Spawn,
+    Status, Timer,
+};
 
 #[path = "../../core/tests/common/gate.rs"]
 #[allow(
@@ -126,6 +129,12 @@ impl Loader<u64> for TestLoader {
         } else {
             Ok(key * 10 + self.offset)
         }
+    }
+}
+
+impl SendLoader<u64> for TestLoader {
+    fn load_send(&self, key: &u64) -> impl Future<Output = Result<u64, Failure>> + Send {
+        self.load(key)
     }
 }
 
@@ -527,12 +536,129 @@ pub async fn shared_error<R: Runtime>() {
     assert_eq!(cache.get(&1), None);
 }
 
+/// A cache with a TTL of ten units that refreshes values in their second half.
+fn refreshing_ahead<R: Runtime>() -> Arc<TestCache<R>> {
+    Arc::new(
+        R::builder()
+            .capacity(100)
+            .ttl(units::<R>(10))
+            .refresh_ahead(RefreshAhead::AfterFraction(0.5))
+            .build()
+            .unwrap(),
+    )
+}
+
+/// Refresh ahead without a spawner (how embassy does it): the first caller to find a value past
+/// the refresh point reloads it; callers during that load get the current value at once.
+pub async fn refresh_ahead_in_the_caller<R: Runtime>() {
+    let cache = refreshing_ahead::<R>();
+    cache.insert(1, 7);
+    R::sleep(units::<R>(6)).await;
+    let gate = Gate::default();
+    let refresh = TestLoader::gated(&gate);
+    let refresher = {
+        let (cache, refresh) = (Arc::clone(&cache), refresh.clone());
+        R::spawn(async move { cache.get_or_revalidate(&1, refresh).await })
+    };
+    settle_until::<R>("the refresh starts", || refresh.loads() == 1).await;
+    for _ in 0..10 {
+        let meanwhile = cache.get_or_revalidate(&1, refresh.clone()).await.unwrap();
+        assert_eq!((meanwhile.value, meanwhile.status), (7, Status::Hit));
+    }
+    gate.open();
+    let refreshed = refresher.await.unwrap();
+    assert_eq!((refreshed.value, refreshed.status), (10, Status::Hit));
+    assert_eq!(refresh.loads(), 1);
+    assert_eq!(cache.get(&1), Some(10));
+    assert_eq!(cache.loads_in_flight(), 0);
+}
+
+/// Refresh ahead through the runtime's spawner: 1,000 concurrent hits past the refresh point
+/// are answered at once and start one refresh; then a key read every unit never expires, with
+/// one refresh per half TTL.
+#[allow(
+    dead_code,
+    reason = "embassy has no Spawn: the background behaviours run on tokio and smol"
+)]
+pub async fn refresh_ahead_in_the_background<R: Runtime>()
+where
+    R::Timer: Spawn,
+{
+    let cache = refreshing_ahead::<R>();
+    cache.insert(1, 7);
+    R::sleep(units::<R>(6)).await;
+    let gate = Gate::default();
+    let refresh = TestLoader::gated(&gate);
+    let hits: Vec<_> = (0..1_000)
+        .map(|_| {
+            let (cache, refresh) = (Arc::clone(&cache), refresh.clone());
+            R::spawn(async move { cache.get_or_revalidate_in_background(&1, refresh).await })
+        })
+        .collect();
+    for hit in hits {
+        let hit = hit.await.unwrap();
+        assert_eq!((hit.value, hit.status), (7, Status::Hit));
+    }
+    settle_until::<R>("the refresh starts", || refresh.loads() == 1).await;
+    settle::<R>().await;
+    assert_eq!(refresh.loads(), 1, "one refresh for 1,000 hits");
+    assert_eq!(cache.loads_in_flight(), 1);
+    gate.open();
+    settle_until::<R>("the refresh lands", || cache.get(&1) == Some(10)).await;
+    assert_eq!(cache.loads_in_flight(), 0);
+
+    let steady = TestLoader::new().offset(1);
+    for _ in 0..50 {
+        R::sleep(R::UNIT).await;
+        let hit = cache
+            .get_or_revalidate_in_background(&1, steady.clone())
+            .await
+            .unwrap();
+        assert_eq!(hit.status, Status::Hit, "a key read steadily never expires");
+        settle::<R>().await;
+    }
+    if R::VIRTUAL_TIME {
+        assert_eq!(steady.loads(), 10, "one refresh per five units");
+    }
+    assert_eq!(cache.stats().misses + cache.stats().expired, 0);
+}
+
+/// A refresh that fails leaves the value in place until its TTL.
+#[allow(
+    dead_code,
+    reason = "embassy has no Spawn: the background behaviours run on tokio and smol"
+)]
+pub async fn failed_refresh_keeps_the_value<R: Runtime>()
+where
+    R::Timer: Spawn,
+{
+    let cache = refreshing_ahead::<R>();
+    cache.insert(1, 7);
+    R::sleep(units::<R>(6)).await;
+    let failing = TestLoader::new().failing();
+    let hit = cache
+        .get_or_revalidate_in_background(&1, failing.clone())
+        .await;
+    assert_eq!(hit.unwrap().value, 7);
+    settle_until::<R>("the refresh fails", || {
+        failing.loads() == 1 && cache.loads_in_flight() == 0
+    })
+    .await;
+    assert_eq!(cache.get(&1), Some(7), "the failure removed nothing");
+    R::sleep(units::<R>(4)).await;
+    assert_eq!(cache.get(&1), None, "gone at its TTL");
+}
+
 /// One `#[test]` per behaviour for runtime `$runtime`.
 macro_rules! behaviour_suite {
     ($runtime:ty) => {
         behaviour_suite!(@tests $runtime;
             coalescing, ttl_expiry, lock_age, lock_timeout, load_timeout, stale_serving,
-            leader_cancellation, leader_panic, shared_error);
+            leader_cancellation, leader_panic, shared_error, refresh_ahead_in_the_caller);
+    };
+    (background $runtime:ty) => {
+        behaviour_suite!(@tests $runtime;
+            refresh_ahead_in_the_background, failed_refresh_keeps_the_value);
     };
     (@tests $runtime:ty; $($behaviour:ident),*) => {
         $(
