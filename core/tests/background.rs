@@ -31,6 +31,14 @@ fn cache(
     Arc::new(builder.build().unwrap())
 }
 
+/// A cache holding 7 for key 1, one second past its TTL (within the stale window).
+fn stale_for_a_second(timer: &ManualTimer, tasks: &Tasks) -> Arc<Background> {
+    let cache = cache(timer, tasks, None);
+    cache.insert(1, 7);
+    timer.advance(Duration::from_secs(61));
+    cache
+}
+
 /// A loader that counts its calls and answers `100 + call number`, or fails when `fails`.
 fn counting(
     calls: &Calls,
@@ -202,9 +210,7 @@ fn refresh_ahead_off_starts_nothing_on_a_fresh_hit() {
 #[test]
 fn a_refresh_task_dropped_unrun_leaves_nothing_locked() {
     let (timer, tasks, calls) = (ManualTimer::new(), Tasks::default(), Calls::default());
-    let cache = cache(&timer, &tasks, None);
-    cache.insert(1, 7);
-    timer.advance(Duration::from_secs(61));
+    let cache = stale_for_a_second(&timer, &tasks);
     let load = counting(&calls, false);
     block_on(async {
         let stale = cache
@@ -227,9 +233,7 @@ fn a_refresh_task_dropped_unrun_leaves_nothing_locked() {
 #[test]
 fn a_waiter_on_a_refresh_dropped_unrun_takes_over() {
     let (timer, tasks, calls) = (ManualTimer::new(), Tasks::default(), Calls::default());
-    let cache = cache(&timer, &tasks, None);
-    cache.insert(1, 7);
-    timer.advance(Duration::from_secs(61));
+    let cache = stale_for_a_second(&timer, &tasks);
     let load = counting(&calls, false);
     block_on(async {
         let _ = cache

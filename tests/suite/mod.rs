@@ -536,24 +536,26 @@ pub async fn shared_error<R: Runtime>() {
     assert_eq!(cache.get(&1), None);
 }
 
-/// A cache with a TTL of ten units that refreshes values in their second half.
-fn refreshing_ahead<R: Runtime>() -> Arc<TestCache<R>> {
-    Arc::new(
+/// A cache with a TTL of ten units that refreshes values in their second half, holding 7 for
+/// key 1, stored six units ago: due for refresh.
+async fn due_for_refresh<R: Runtime>() -> Arc<TestCache<R>> {
+    let cache = Arc::new(
         R::builder()
             .capacity(100)
             .ttl(units::<R>(10))
             .refresh_ahead(RefreshAhead::AfterFraction(0.5))
             .build()
             .unwrap(),
-    )
+    );
+    cache.insert(1, 7);
+    R::sleep(units::<R>(6)).await;
+    cache
 }
 
 /// Refresh ahead without a spawner (how embassy does it): the first caller to find a value past
 /// the refresh point reloads it; callers during that load get the current value at once.
 pub async fn refresh_ahead_in_the_caller<R: Runtime>() {
-    let cache = refreshing_ahead::<R>();
-    cache.insert(1, 7);
-    R::sleep(units::<R>(6)).await;
+    let cache = due_for_refresh::<R>().await;
     let gate = Gate::default();
     let refresh = TestLoader::gated(&gate);
     let refresher = {
@@ -584,9 +586,7 @@ pub async fn refresh_ahead_in_the_background<R: Runtime>()
 where
     R::Timer: Spawn,
 {
-    let cache = refreshing_ahead::<R>();
-    cache.insert(1, 7);
-    R::sleep(units::<R>(6)).await;
+    let cache = due_for_refresh::<R>().await;
     let gate = Gate::default();
     let refresh = TestLoader::gated(&gate);
     let hits: Vec<_> = (0..1_000)
@@ -632,9 +632,7 @@ pub async fn failed_refresh_keeps_the_value<R: Runtime>()
 where
     R::Timer: Spawn,
 {
-    let cache = refreshing_ahead::<R>();
-    cache.insert(1, 7);
-    R::sleep(units::<R>(6)).await;
+    let cache = due_for_refresh::<R>().await;
     let failing = TestLoader::new().failing();
     let hit = cache
         .get_or_revalidate_in_background(&1, failing.clone())
