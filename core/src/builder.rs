@@ -334,10 +334,12 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
                 shards_needed: capacity.div_ceil(MAX_SHARD_CAPACITY),
             });
         }
+        let fail_safe = options.fail_safe.map(|fail_safe| fail_safe.throttle);
         for (name, duration) in [
             ("lock_age", options.lock_age),
             ("lock_timeout", options.lock_timeout),
             ("load_timeout", options.load_timeout),
+            ("fail_safe throttle", fail_safe),
         ] {
             if duration == Some(Duration::ZERO) {
                 return Err(BuildError::ZeroDuration(name));
@@ -581,6 +583,48 @@ impl<K, V, E, T: Timer, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
     /// ```
     pub fn refresh_ahead(mut self, when: RefreshAhead) -> Self {
         self.settings.refresh_ahead = Some(when);
+        self
+    }
+
+    /// Fail-safe: when a load fails (its error, or [`load_timeout`](Self::load_timeout)) and
+    /// the key's value expired no longer than `max_stale` ago, every caller that waited for the
+    /// load gets that value with [`Status::Stale`](crate::Status::Stale) instead of the error,
+    /// and so does every caller for `throttle` after it, without a new load: a backend that is
+    /// down is tried once per `throttle`, not by every caller. The failure still counts in
+    /// [`Stats::load_errors`](crate::Stats::load_errors). With no such value at hand, the error
+    /// is returned as without fail-safe.
+    ///
+    /// The expired value is the one still stored: it stays until it is replaced or evicted, so
+    /// `max_stale` is a limit, not a promise. A batch call
+    /// ([`get_or_load_many`](Cache::get_or_load_many)) still returns its error to its own caller;
+    /// the callers that waited for its keys fail safe. The throttled fallbacks are kept like
+    /// remembered errors, within [`remembered_errors`](Self::remembered_errors). `throttle`
+    /// must be longer than zero.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// use readthrough_core::{Cache, ManualTimer, Status};
+    /// # futures_lite::future::block_on(async {
+    /// let timer = ManualTimer::new();
+    /// let cache = Cache::<u8, u32, &str>::builder()
+    ///     .capacity(8)
+    ///     .timer(timer.clone())
+    ///     .ttl(Duration::from_secs(60))
+    ///     .fail_safe(Duration::from_secs(3_600), Duration::from_secs(5))
+    ///     .build()
+    ///     .unwrap();
+    /// cache.insert(1, 10);
+    /// timer.advance(Duration::from_secs(70));
+    /// let down = |_: &u8| async { Err("backend down") };
+    /// let answer = cache.get_or_load(&1, down).await.unwrap();
+    /// assert_eq!((answer.value, answer.status), (10, Status::Stale(Duration::from_secs(10))));
+    /// # });
+    /// ```
+    pub fn fail_safe(mut self, max_stale: Duration, throttle: Duration) -> Self {
+        self.settings.options.fail_safe = Some(crate::fail_safe::FailSafe {
+            max_stale,
+            throttle,
+        });
         self
     }
 }

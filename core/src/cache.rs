@@ -30,6 +30,7 @@ pub(crate) struct Options {
     pub(crate) negative_ttl: Option<Duration>,
     /// How long before expiry a hit through the revalidating entry points starts a refresh.
     pub(crate) refresh_ahead: Option<Duration>,
+    pub(crate) fail_safe: Option<crate::fail_safe::FailSafe>,
 }
 
 /// What storing a value did, to be finished once the shard lock is released.

@@ -105,7 +105,7 @@ pub enum BuildError {
     /// `remembered_errors(0)`: to remember no errors, leave `negative_ttl` unset.
     ZeroRememberedErrors,
     /// A duration option was zero where zero has no meaning (`lock_age`, `lock_timeout`,
-    /// `load_timeout`); the name says which.
+    /// `load_timeout`, `refresh_ahead`, `fail_safe throttle`); the name says which.
     ZeroDuration(&'static str),
     /// [`RefreshAhead::AfterFraction`](crate::RefreshAhead::AfterFraction) outside (0, 1).
     RefreshAheadFraction,

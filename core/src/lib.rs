@@ -122,6 +122,7 @@ mod batch;
 mod builder;
 mod cache;
 mod error;
+mod fail_safe;
 mod flight;
 mod hasher;
 mod leaving;

@@ -5,10 +5,11 @@ use core::time::Duration;
 
 use crate::cache::Cache;
 use crate::error::Error;
-use crate::flight::Flight;
+use crate::flight::{Flight, Outcome};
 use crate::listener::Listener;
 use crate::lock::RawLock;
 use crate::shard::{FlightRow, Shard};
+use crate::status::{Answer, Status};
 use crate::sync::Arc;
 use crate::timer::Clock;
 use crate::weigher::Weigh;
@@ -64,20 +65,38 @@ where
         mut self,
         key: &K,
         outcome: Result<(V, Option<Duration>), Error<E>>,
-    ) -> Result<V, Error<E>> {
+    ) -> Result<Served<V>, Error<E>> {
         let cache = self.cache;
         let shard = self.shard;
         let hash = self.hash;
-        let (for_waiters, to_store) = match &outcome {
-            Ok((value, ttl)) => {
+        let fallback = match (&outcome, cache.options.fail_safe) {
+            (Err(_), Some(fail_safe)) => {
+                cache.fail_safe_value(shard, hash, key, fail_safe.max_stale)
+            }
+            _ => None,
+        };
+        let (for_waiters, to_store) = match (&outcome, &fallback) {
+            (Ok((value, ttl)), _) => {
                 let stored = value.clone();
                 let weight = cache.weigher.weight(key, &stored);
                 (
-                    Ok(value.clone()),
+                    Outcome::Loaded(Ok(value.clone())),
                     Some((stored, weight, ttl.or(cache.options.ttl))),
                 )
             }
-            Err(error) => (Err(error.clone()), None),
+            (Err(_), Some((value, expired))) => (
+                Outcome::FailSafe {
+                    value: value.clone(),
+                    expired: *expired,
+                },
+                None,
+            ),
+            (Err(error), None) => (Outcome::Loaded(Err(error.clone())), None),
+        };
+        // A fallback answers for its throttle; an error is remembered for `negative_ttl`.
+        let remember_for = match (&fallback, cache.options.fail_safe) {
+            (Some(_), Some(fail_safe)) => Some(fail_safe.throttle),
+            _ => cache.options.negative_ttl.filter(|ttl| !ttl.is_zero()),
         };
         let flight = &self.flight;
         let armed = &mut self.armed;
@@ -85,7 +104,6 @@ where
             let is_this = |row: &FlightRow<K, V, E, T::Stamp>| Arc::ptr_eq(&row.flight, flight);
             let mut stored = None;
             let mut left_row = None;
-            let remember_for = cache.options.negative_ttl.filter(|ttl| !ttl.is_zero());
             let wake = match state.flights.find_entry(hash, is_this) {
                 // Detached by `invalidate`: whether anyone waits is unknown.
                 Err(_) => true,
@@ -133,7 +151,32 @@ where
         if let Some(stored) = stored {
             cache.finish_store(shard, stored);
         }
-        outcome.map(|(value, _)| value)
+        match (outcome, fallback) {
+            (Ok((value, _)), _) => Ok(Served::Loaded(value)),
+            (Err(_), Some((value, expired))) => Ok(Served::FailSafe {
+                value,
+                age: cache.timer.age(expired),
+            }),
+            (Err(error), None) => Err(error),
+        }
+    }
+}
+
+/// What a landed load gives its leader.
+pub(crate) enum Served<V> {
+    /// The loaded value.
+    Loaded(V),
+    /// The load failed; fail-safe answers with this expired value, this long past its expiry.
+    FailSafe { value: V, age: Duration },
+}
+
+impl<V> Served<V> {
+    /// The answer: with `status` for a loaded value, [`Status::Stale`] for a fallback.
+    pub(crate) fn answer(self, status: Status) -> Answer<V> {
+        match self {
+            Served::Loaded(value) => Answer::new(value, status),
+            Served::FailSafe { value, age } => Answer::new(value, Status::Stale(age)),
+        }
     }
 }
 

@@ -51,6 +51,9 @@ pub(crate) enum Role<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
 pub(crate) enum Joined<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
     /// A fresh value landed meanwhile, or a remembered error is still current.
     Ready(Result<V, Error<E>>),
+    /// A load failed a moment ago and fail-safe answers, within its throttle, with this
+    /// expired value, this long past its expiry.
+    FailSafe(V, Duration),
     /// A load is in flight and the intent does not wait for it.
     Busy,
     Role(Role<'c, K, V, E, T, S, L, W, N>),
@@ -153,6 +156,7 @@ where
                 Joined::Ready(result) => {
                     return result.map(|value| Answer::new(value, Status::Hit));
                 }
+                Joined::FailSafe(value, age) => return Ok(Answer::new(value, Status::Stale(age))),
                 // `Intent::Load` always gets a role; a load that cannot be waited for is bypassed.
                 Joined::Busy => Role::Bypass,
                 Joined::Role(role) => role,
@@ -161,11 +165,15 @@ where
                 Role::Leader(guard) => {
                     let loaded = self.run_load(shard, loader.load(key)).await;
                     let landed = guard.complete(key, loaded.map(split));
-                    return landed.map(|value| Answer::new(value, status));
+                    return landed.map(|served| served.answer(status));
                 }
                 Role::Waiter(flight) => match self.wait(shard, &flight).await {
                     Some(Landing::Loaded(Ok(value))) => {
                         return Ok(Answer::new(value, Status::LockHit));
+                    }
+                    Some(Landing::FailSafe { value, expired }) => {
+                        let age = self.timer.age(expired);
+                        return Ok(Answer::new(value, Status::Stale(age)));
                     }
                     Some(Landing::Loaded(Err(error))) => return Err(error),
                     Some(Landing::Abandoned) => continue,
@@ -223,7 +231,7 @@ where
         &self,
         shard: &Shard<K, V, E, T::Stamp, L>,
         flight: &Flight<V, E, T::Stamp>,
-    ) -> Option<Landing<V, E>> {
+    ) -> Option<Landing<V, E, T::Stamp>> {
         let _waiting = Waiting::start(&shard.counters.waiting);
         let landing = async {
             loop {
@@ -264,10 +272,16 @@ where
                 let current = row.get();
                 match current.remembered {
                     Some(kept) => {
-                        if self.timer.overdue(kept.until).is_none()
-                            && let Some(Landing::Loaded(Err(error))) = current.flight.landing()
-                        {
-                            return Joined::Ready(Err(error));
+                        if self.timer.overdue(kept.until).is_none() {
+                            match current.flight.landing() {
+                                Some(Landing::Loaded(Err(error))) => {
+                                    return Joined::Ready(Err(error));
+                                }
+                                Some(Landing::FailSafe { value, expired }) => {
+                                    return Joined::FailSafe(value, self.timer.age(expired));
+                                }
+                                _ => {}
+                            }
                         }
                         row.remove();
                         state.remembered.forgot();

@@ -7,6 +7,7 @@ use core::time::Duration;
 use crate::cache::Cache;
 use crate::error::Error;
 use crate::listener::Listener;
+use crate::load_guard::Served;
 use crate::loader::Loader;
 use crate::lock::RawLock;
 use crate::read_through::{Intent, Joined, Role};
@@ -96,17 +97,22 @@ where
                 let loaded = self.run_load(shard, loader.load(key)).await;
                 let landed = guard.complete(key, loaded.map(split));
                 match (landed, intent) {
-                    (Ok(value), Intent::RefreshAhead) => Ok(Answer::new(value, Status::Hit)),
-                    (Ok(value), _) => Ok(Answer::new(value, Status::Expired)),
+                    (Ok(Served::Loaded(value)), Intent::RefreshAhead) => {
+                        Ok(Answer::new(value, Status::Hit))
+                    }
+                    // Fail-safe: the value at hand is the answer.
+                    (Ok(Served::FailSafe { .. }), _) => Ok(Answer::new(current, status)),
+                    (Ok(Served::Loaded(value)), _) => Ok(Answer::new(value, Status::Expired)),
                     // A failed refresh ahead leaves the value, still fresh, in place.
                     (Err(_), Intent::RefreshAhead) => Ok(Answer::new(current, status)),
                     (Err(error), _) => Err(error),
                 }
             }
             // A refresh is running (or failed recently): the value at hand is the answer.
-            Joined::Ready(Err(_)) | Joined::Busy | Joined::Role(Role::Waiter(_) | Role::Bypass) => {
-                Ok(Answer::new(current, status))
-            }
+            Joined::Ready(Err(_))
+            | Joined::FailSafe(..)
+            | Joined::Busy
+            | Joined::Role(Role::Waiter(_) | Role::Bypass) => Ok(Answer::new(current, status)),
         };
         shard.counters.outcome(&answer);
         answer
@@ -208,6 +214,6 @@ where
         };
         let loaded = self.run_load(shard, loader.load(key)).await;
         let landed = guard.complete(key, loaded.map(|value| (value, None)));
-        Some(landed.map(|value| Answer::new(value, Status::Miss)))
+        Some(landed.map(|served| served.answer(Status::Miss)))
     }
 }

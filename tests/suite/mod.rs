@@ -536,6 +536,59 @@ pub async fn shared_error<R: Runtime>() {
     assert_eq!(cache.get(&1), None);
 }
 
+/// Fail-safe with the backend down: 1,000 callers of an expired key get its value (`Stale`)
+/// from one failed load; for the throttle after it, callers get it without a load; then one
+/// caller tries the backend again; once it is back, the value is fresh again.
+pub async fn fail_safe<R: Runtime>() {
+    let ttl = units::<R>(4);
+    let throttle = units::<R>(2);
+    let cache = Arc::new(
+        R::builder()
+            .capacity(100)
+            .ttl(ttl)
+            .fail_safe(units::<R>(100), throttle)
+            .build()
+            .unwrap(),
+    );
+    cache.insert(1, 7);
+    R::sleep(ttl + R::UNIT).await;
+    let gate = Gate::default();
+    let down = TestLoader::gated(&gate).failing();
+    let callers: Vec<_> = (0..1_000)
+        .map(|_| {
+            let (cache, down) = (Arc::clone(&cache), down.clone());
+            R::spawn(async move { cache.get_or_load(&1, down).await })
+        })
+        .collect();
+    arrived::<R>(&cache, 1_000).await;
+    gate.open();
+    for caller in callers {
+        let answer = caller
+            .await
+            .expect("fail-safe answers with the stale value");
+        assert_eq!(answer.value, 7);
+        assert_age::<R>(answer.status, R::UNIT);
+    }
+    assert_eq!(down.loads(), 1, "one backend call for 1,000 callers");
+
+    let throttled = cache.get_or_load(&1, down.clone()).await.unwrap();
+    assert_eq!(throttled.value, 7);
+    assert_eq!(down.loads(), 1, "no backend call within the throttle");
+    R::sleep(throttle).await;
+    let retried = cache.get_or_load(&1, down.clone()).await.unwrap();
+    assert_eq!(retried.value, 7);
+    assert_age::<R>(retried.status, R::UNIT + throttle);
+    assert_eq!(down.loads(), 2, "one backend call per throttle");
+    assert_eq!(cache.stats().load_errors, 2);
+    assert_eq!(cache.loads_in_flight(), 0);
+
+    R::sleep(throttle).await;
+    let back = TestLoader::new();
+    let fresh = cache.get_or_load(&1, back.clone()).await.unwrap();
+    assert_eq!((fresh.value, fresh.status), (10, Status::Expired));
+    assert_eq!(back.loads(), 1);
+}
+
 /// A cache with a TTL of ten units that refreshes values in their second half, holding 7 for
 /// key 1, stored six units ago: due for refresh.
 async fn due_for_refresh<R: Runtime>() -> Arc<TestCache<R>> {
@@ -652,7 +705,8 @@ macro_rules! behaviour_suite {
     ($runtime:ty) => {
         behaviour_suite!(@tests $runtime;
             coalescing, ttl_expiry, lock_age, lock_timeout, load_timeout, stale_serving,
-            leader_cancellation, leader_panic, shared_error, refresh_ahead_in_the_caller);
+            leader_cancellation, leader_panic, shared_error, refresh_ahead_in_the_caller,
+            fail_safe);
     };
     (background $runtime:ty) => {
         behaviour_suite!(@tests $runtime;
