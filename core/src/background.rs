@@ -3,10 +3,13 @@
 
 use alloc::sync::Arc;
 use core::hash::{BuildHasher, Hash};
+use core::time::Duration;
 
 use crate::cache::Cache;
 use crate::error::Error;
+use crate::flight::Landing;
 use crate::listener::Listener;
+use crate::load_guard::LoadGuard;
 use crate::loader::SendLoader;
 use crate::lock::RawLock;
 use crate::read_through::{Intent, Joined, Role};
@@ -14,7 +17,7 @@ use crate::revalidate::Serve;
 use crate::spawn::Spawn;
 use crate::stats::bump;
 use crate::status::{Answer, Status};
-use crate::timer::Timer;
+use crate::timer::{Clock, Timer};
 use crate::weigher::Weigh;
 
 impl<K, V, E, T, S, L, W, N> Cache<K, V, E, T, S, L, W, N>
@@ -120,13 +123,77 @@ where
                 Ok(Answer::new(value, Status::Stale(overdue)))
             }
             Serve::Load(status) => {
-                let split = |value| (value, None);
-                self.load_through(shard, hash, key, &loader, &split, status)
-                    .await
+                let at_hand = match (self.options.soft_timeout, self.options.fail_safe) {
+                    (Some(soft), Some(fail_safe)) if status == Status::Expired => self
+                        .fail_safe_value(shard, hash, key, fail_safe.max_stale)
+                        .map(|at_hand| (soft, at_hand)),
+                    _ => None,
+                };
+                match at_hand {
+                    Some((soft, (value, expired))) => {
+                        self.load_within(hash, key, loader, soft, value, expired)
+                            .await
+                    }
+                    None => {
+                        let split = |value| (value, None);
+                        self.load_through(shard, hash, key, &loader, &split, status)
+                            .await
+                    }
+                }
             }
         };
         shard.counters.outcome(&answer);
         answer
+    }
+
+    /// The load of an expired key with a fail-safe value at hand under a soft timeout: the load
+    /// runs in a spawned task (led by this caller, or already in flight), and this caller waits
+    /// for it at most `soft`, then answers with the value at hand.
+    async fn load_within<Ld>(
+        self: &Arc<Self>,
+        hash: u64,
+        key: &K,
+        loader: Ld,
+        soft: Duration,
+        at_hand: V,
+        expired: <T as Clock>::Stamp,
+    ) -> Result<Answer<V>, Error<E>>
+    where
+        Ld: SendLoader<K, Value = V, Error = E>,
+    {
+        let shard = self.shard(hash);
+        // Aged when answered: the soft timeout passes before it is.
+        let stale = |at_hand| Answer::new(at_hand, Status::Stale(self.timer.age(expired)));
+        loop {
+            let (landing, status) = match self.join(shard, hash, key, Intent::Load) {
+                Joined::Ready(result) => {
+                    return result.map(|value| Answer::new(value, Status::Hit));
+                }
+                Joined::FailSafe(value, age) => return Ok(Answer::new(value, Status::Stale(age))),
+                Joined::Busy | Joined::Role(Role::Bypass) => return Ok(stale(at_hand)),
+                Joined::Role(Role::Waiter(flight)) => {
+                    match self.wait_at_most(shard, &flight, Some(soft)).await {
+                        // Its leader is gone: join again, perhaps to lead.
+                        Some(Landing::Abandoned) => continue,
+                        landing => (landing, Status::LockHit),
+                    }
+                }
+                Joined::Role(Role::Leader(guard)) => {
+                    let flight = guard.watch();
+                    self.spawn_load(guard, hash, key, loader);
+                    let landing = self.wait_at_most(shard, &flight, Some(soft)).await;
+                    (landing, Status::Expired)
+                }
+            };
+            return match landing {
+                Some(Landing::Loaded(result)) => result.map(|value| Answer::new(value, status)),
+                Some(Landing::FailSafe { value, expired }) => {
+                    Ok(Answer::new(value, Status::Stale(self.timer.age(expired))))
+                }
+                // Past the soft timeout (or the task was dropped unrun): the value at hand.
+                Some(Landing::Abandoned) | None => Ok(stale(at_hand)),
+            };
+        }
     }
 
     /// Registers a load of `key` and spawns it, unless one is in flight or a value that needs
@@ -136,9 +203,21 @@ where
         Ld: SendLoader<K, Value = V, Error = E>,
     {
         let shard = self.shard(hash);
-        let Joined::Role(Role::Leader(guard)) = self.join(shard, hash, key, intent) else {
-            return;
-        };
+        if let Joined::Role(Role::Leader(guard)) = self.join(shard, hash, key, intent) {
+            self.spawn_load(guard, hash, key, loader);
+        }
+    }
+
+    /// Hands the load `guard` leads to a spawned task.
+    fn spawn_load<Ld>(
+        self: &Arc<Self>,
+        guard: LoadGuard<'_, K, V, E, T, S, L, W, N>,
+        hash: u64,
+        key: &K,
+        loader: Ld,
+    ) where
+        Ld: SendLoader<K, Value = V, Error = E>,
+    {
         let mut lead = guard.detach(Arc::clone(self));
         let key = key.clone();
         self.timer.spawn(async move {

@@ -340,9 +340,18 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
             ("lock_timeout", options.lock_timeout),
             ("load_timeout", options.load_timeout),
             ("fail_safe throttle", fail_safe),
+            ("soft_timeout", options.soft_timeout),
         ] {
             if duration == Some(Duration::ZERO) {
                 return Err(BuildError::ZeroDuration(name));
+            }
+        }
+        if let Some(soft) = options.soft_timeout {
+            if options.fail_safe.is_none() {
+                return Err(BuildError::SoftTimeoutNeedsFailSafe);
+            }
+            if options.load_timeout.is_some_and(|hard| soft >= hard) {
+                return Err(BuildError::SoftTimeoutNotBelowLoadTimeout);
             }
         }
         options.refresh_ahead = match refresh_ahead {
@@ -625,6 +634,33 @@ impl<K, V, E, T: Timer, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
             max_stale,
             throttle,
         });
+        self
+    }
+
+    /// A soft timeout for [`get_or_revalidate_in_background`](Cache::get_or_revalidate_in_background):
+    /// a caller of an expired key whose [fail-safe](Self::fail_safe) value is at hand waits at
+    /// most this long for the load, then gets that value ([`Status::Stale`](crate::Status::Stale))
+    /// while the load goes on in a spawned task, up to the hard
+    /// [`load_timeout`](Self::load_timeout), and stores its value when it lands. A load that
+    /// lands within the soft timeout answers as usual. Needs `fail_safe`; shorter than
+    /// `load_timeout`, longer than zero.
+    ///
+    /// Only that entry point has a task to leave the load in; [`get_or_load`](Cache::get_or_load)
+    /// waits for the load (a dropped caller cancels its own load, see
+    /// [`Cache`]'s docs).
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// use readthrough_core::{BuildError, Cache, ManualTimer};
+    /// let refused = Cache::<u8, u32>::builder()
+    ///     .capacity(8)
+    ///     .timer(ManualTimer::new())
+    ///     .soft_timeout(Duration::from_millis(100))
+    ///     .build();
+    /// assert_eq!(refused.err(), Some(BuildError::SoftTimeoutNeedsFailSafe));
+    /// ```
+    pub fn soft_timeout(mut self, soft_timeout: Duration) -> Self {
+        self.settings.options.soft_timeout = Some(soft_timeout);
         self
     }
 }

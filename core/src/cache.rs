@@ -31,6 +31,9 @@ pub(crate) struct Options {
     /// How long before expiry a hit through the revalidating entry points starts a refresh.
     pub(crate) refresh_ahead: Option<Duration>,
     pub(crate) fail_safe: Option<crate::fail_safe::FailSafe>,
+    /// How long a caller of the background entry point waits for a load before it takes the
+    /// fail-safe value at hand (the load goes on).
+    pub(crate) soft_timeout: Option<Duration>,
 }
 
 /// What storing a value did, to be finished once the shard lock is released.

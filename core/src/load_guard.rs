@@ -273,6 +273,21 @@ where
     pub(crate) fn cache(&self) -> &'c Cache<K, V, E, T, S, L, W, N> {
         self.cache
     }
+
+    /// The flight this guard lands, marked as waited for: its leader will wait for it too (the
+    /// landing wakes only flights someone waits for).
+    pub(crate) fn watch(&self) -> Arc<Flight<V, E, T::Stamp>> {
+        let flight = &self.flight;
+        self.shard.write(|state| {
+            if let Ok(mut row) = state
+                .flights
+                .find_entry(self.hash, |row| Arc::ptr_eq(&row.flight, flight))
+            {
+                row.get_mut().waited = true;
+            }
+        });
+        Arc::clone(flight)
+    }
 }
 
 #[cfg(all(target_has_atomic = "ptr", not(loom)))]

@@ -232,6 +232,17 @@ where
         shard: &Shard<K, V, E, T::Stamp, L>,
         flight: &Flight<V, E, T::Stamp>,
     ) -> Option<Landing<V, E, T::Stamp>> {
+        self.wait_at_most(shard, flight, self.options.lock_timeout)
+            .await
+    }
+
+    /// Waits for `flight` to land, for at most `limit` (if any); `None` when that ran out.
+    pub(crate) async fn wait_at_most(
+        &self,
+        shard: &Shard<K, V, E, T::Stamp, L>,
+        flight: &Flight<V, E, T::Stamp>,
+        limit: Option<Duration>,
+    ) -> Option<Landing<V, E, T::Stamp>> {
         let _waiting = Waiting::start(&shard.counters.waiting);
         let landing = async {
             loop {
@@ -246,7 +257,7 @@ where
                 listener.await;
             }
         };
-        match self.options.lock_timeout {
+        match limit {
             Some(limit) => clock_timeout(&self.timer, limit, landing).await.ok(),
             None => Some(landing.await),
         }

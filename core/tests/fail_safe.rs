@@ -154,3 +154,131 @@ fn a_zero_throttle_is_refused() {
         Some(BuildError::ZeroDuration("fail_safe throttle"))
     );
 }
+
+/// With a soft timeout, callers of the background entry point wait for the load at most that
+/// long, then get the fail-safe value; the load goes on in its task up to the hard timeout.
+mod soft_timeout {
+    use std::sync::Arc;
+
+    use super::*;
+    use common::{ManualRuntime, Tasks};
+    use readthrough_core::WithSpawn;
+
+    type Soft = Cache<u32, u32, String, ManualRuntime>;
+
+    fn soft_cache(timer: &ManualTimer, tasks: &Tasks) -> Arc<Soft> {
+        let cache = Cache::builder()
+            .capacity(16)
+            .timer(WithSpawn::new(timer.clone(), tasks.clone()))
+            .ttl(Duration::from_secs(60))
+            .fail_safe(MAX_STALE, THROTTLE)
+            .soft_timeout(Duration::from_secs(1))
+            .load_timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        cache.insert(1, 7);
+        timer.advance(Duration::from_secs(70));
+        Arc::new(cache)
+    }
+
+    /// A loader that counts its calls, waits at `gate`, then answers 8.
+    fn slow(
+        calls: &Calls,
+        gate: &Gate,
+    ) -> impl Fn(&u32) -> std::pin::Pin<Box<dyn Future<Output = Result<u32, String>> + Send>>
+    + Clone
+    + Send
+    + Sync
+    + 'static {
+        let (calls, gate) = (calls.clone(), gate.clone());
+        move |_: &u32| {
+            calls.record();
+            Box::pin(gate.then(Ok(8)))
+        }
+    }
+
+    #[test]
+    fn callers_get_the_value_at_hand_at_the_soft_timeout_and_the_load_still_lands() {
+        let (timer, tasks) = (ManualTimer::new(), Tasks::default());
+        let (calls, gate) = (Calls::default(), Gate::default());
+        let cache = soft_cache(&timer, &tasks);
+        let load = slow(&calls, &gate);
+        let mut leader = pin!(cache.get_or_revalidate_in_background(&1, load.clone()));
+        let mut waiter = pin!(cache.get_or_revalidate_in_background(&1, load.clone()));
+        assert!(poll_once(leader.as_mut()).is_pending());
+        assert!(poll_once(waiter.as_mut()).is_pending());
+        assert_eq!(tasks.pending(), 1, "the load runs in a task");
+        timer.advance(Duration::from_millis(999));
+        assert!(poll_once(leader.as_mut()).is_pending());
+        timer.advance(Duration::from_millis(1));
+        for caller in [leader, waiter] {
+            let answer = block_on(caller).unwrap();
+            assert_eq!(
+                (answer.value, answer.status),
+                (7, Status::Stale(Duration::from_secs(11)))
+            );
+        }
+        assert_eq!(cache.loads_in_flight(), 1, "the load goes on");
+        gate.open();
+        assert_eq!(tasks.run_all(), 1);
+        assert_eq!((cache.get(&1), calls.count()), (Some(8), 1));
+        assert_eq!(cache.loads_in_flight(), 0);
+    }
+
+    #[test]
+    fn a_load_within_the_soft_timeout_answers_as_usual() {
+        let (timer, tasks) = (ManualTimer::new(), Tasks::default());
+        let (calls, gate) = (Calls::default(), Gate::default());
+        let cache = soft_cache(&timer, &tasks);
+        let mut caller = pin!(cache.get_or_revalidate_in_background(&1, slow(&calls, &gate)));
+        assert!(poll_once(caller.as_mut()).is_pending());
+        gate.open();
+        assert_eq!(tasks.run_all(), 1);
+        let answer = block_on(caller).unwrap();
+        assert_eq!((answer.value, answer.status), (8, Status::Expired));
+    }
+
+    #[test]
+    fn the_load_goes_on_until_the_hard_timeout() {
+        let (timer, tasks) = (ManualTimer::new(), Tasks::default());
+        let (calls, never) = (Calls::default(), Gate::default());
+        let cache = soft_cache(&timer, &tasks);
+        let mut caller = pin!(cache.get_or_revalidate_in_background(&1, slow(&calls, &never)));
+        assert!(poll_once(caller.as_mut()).is_pending());
+        let mut task = tasks.take().pop().unwrap();
+        assert!(poll_once(task.as_mut()).is_pending(), "the load starts");
+        timer.advance(Duration::from_secs(1));
+        assert_eq!(block_on(caller).unwrap().value, 7);
+        timer.advance(Duration::from_secs(28));
+        assert!(
+            poll_once(task.as_mut()).is_pending(),
+            "before the hard timeout"
+        );
+        timer.advance(Duration::from_secs(1));
+        assert!(poll_once(task.as_mut()).is_ready(), "at the hard timeout");
+        assert_eq!(cache.loads_in_flight(), 0);
+        assert_eq!(cache.stats().load_errors, 1);
+        assert_eq!(calls.count(), 1);
+    }
+
+    #[test]
+    fn the_builder_refuses_a_soft_timeout_that_makes_no_sense() {
+        let refused = Cache::<u32, u32>::builder()
+            .capacity(8)
+            .timer(ManualTimer::new())
+            .fail_safe(MAX_STALE, THROTTLE)
+            .load_timeout(Duration::from_secs(1))
+            .soft_timeout(Duration::from_secs(1))
+            .build();
+        assert_eq!(
+            refused.err(),
+            Some(BuildError::SoftTimeoutNotBelowLoadTimeout)
+        );
+        let refused = Cache::<u32, u32>::builder()
+            .capacity(8)
+            .timer(ManualTimer::new())
+            .soft_timeout(Duration::from_secs(1))
+            .build();
+        assert_eq!(refused.err(), Some(BuildError::SoftTimeoutNeedsFailSafe));
+    }
+}

@@ -700,6 +700,56 @@ where
     assert_eq!(cache.get(&1), None, "gone at its TTL");
 }
 
+/// A soft timeout: with a fail-safe value at hand, callers get it at the soft bound while the
+/// slow load goes on in its task and lands later.
+#[allow(
+    dead_code,
+    reason = "embassy has no Spawn: the background behaviours run on tokio and smol"
+)]
+pub async fn soft_timeout<R: Runtime>()
+where
+    R::Timer: Spawn,
+{
+    let ttl = units::<R>(4);
+    let soft = units::<R>(1);
+    let cache = Arc::new(
+        R::builder()
+            .capacity(100)
+            .ttl(ttl)
+            .fail_safe(units::<R>(100), units::<R>(2))
+            .soft_timeout(soft)
+            .load_timeout(units::<R>(20))
+            .build()
+            .unwrap(),
+    );
+    cache.insert(1, 7);
+    R::sleep(ttl + R::UNIT).await;
+    let gate = Gate::default();
+    let slow = TestLoader::gated(&gate);
+    let started = cache.timer().now();
+    let callers: Vec<_> = (0..10)
+        .map(|_| {
+            let (cache, slow) = (Arc::clone(&cache), slow.clone());
+            R::spawn(async move { cache.get_or_revalidate_in_background(&1, slow).await })
+        })
+        .collect();
+    for caller in callers {
+        let answer = caller.await.unwrap();
+        assert_eq!(answer.value, 7);
+        assert_age::<R>(answer.status, R::UNIT + soft);
+    }
+    let waited = cache.timer().now() - started;
+    if R::VIRTUAL_TIME {
+        assert_eq!(waited, soft, "answered at the soft bound");
+    }
+    assert_eq!(slow.loads(), 1);
+    assert_eq!(cache.loads_in_flight(), 1, "the slow load goes on");
+    gate.open();
+    settle_until::<R>("the slow load lands", || cache.get(&1) == Some(10)).await;
+    assert_eq!(cache.loads_in_flight(), 0);
+    assert_eq!(slow.loads(), 1);
+}
+
 /// One `#[test]` per behaviour for runtime `$runtime`.
 macro_rules! behaviour_suite {
     ($runtime:ty) => {
@@ -710,7 +760,7 @@ macro_rules! behaviour_suite {
     };
     (background $runtime:ty) => {
         behaviour_suite!(@tests $runtime;
-            refresh_ahead_in_the_background, failed_refresh_keeps_the_value);
+            refresh_ahead_in_the_background, failed_refresh_keeps_the_value, soft_timeout);
     };
     (@tests $runtime:ty; $($behaviour:ident),*) => {
         $(

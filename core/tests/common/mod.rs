@@ -147,6 +147,11 @@ impl Tasks {
         ran
     }
 
+    /// Takes every task spawned so far, for the test to poll.
+    pub fn take(&self) -> Vec<Task> {
+        self.0.lock().unwrap().drain(..).collect()
+    }
+
     /// Drops every spawned task unrun, as an executor that shuts down does.
     pub fn drop_all(&self) -> usize {
         let tasks: Vec<_> = self.0.lock().unwrap().drain(..).collect();
