@@ -191,7 +191,13 @@ where
                     Ok(Answer::new(value, Status::Stale(self.timer.age(expired))))
                 }
                 // Past the soft timeout (or the task was dropped unrun): the value at hand.
-                Some(Landing::Abandoned) | None => Ok(stale(at_hand)),
+                Some(Landing::Abandoned) | None => {
+                    crate::events::event!(
+                        info,
+                        "soft timeout: answering with the fail-safe value while the load goes on"
+                    );
+                    Ok(stale(at_hand))
+                }
             };
         }
     }
@@ -218,6 +224,7 @@ where
     ) where
         Ld: SendLoader<K, Value = V, Error = E>,
     {
+        crate::events::event!(debug, "load started in a background task");
         let mut lead = guard.detach(Arc::clone(self));
         let key = key.clone();
         self.timer.spawn(async move {

@@ -221,6 +221,10 @@ where
                     Some(Landing::Abandoned) => pending.push(item),
                     None => {
                         bump(&self.shard(item.hash).counters.lock_timeouts);
+                        crate::events::event!(
+                            warn,
+                            "lock timeout: gave up waiting for another caller's load, loading alone"
+                        );
                         pending.push(Pending {
                             bypass: true,
                             ..item

@@ -102,6 +102,7 @@
 //! | `std` | yes | OS-parking shard locks ([`ParkingLotLock`]), event-listener's std list |
 //! | `portable-atomic` | no | atomics and `Arc` from portable-atomic, for targets without CAS (thumbv6m) |
 //! | `critical-section` | no | critical sections for event-listener's list and portable-atomic's fallback |
+//! | `tracing` | no | `tracing` events (target `readthrough`): load failures, lock timeouts, fail-safe answers, soft timeouts, refresh starts; nothing is spent without it |
 //!
 //! Without `std`, shards use [`SpinLock`]; pick another with [`Builder::lock`] (the embassy
 //! adapter offers a critical-section lock).
@@ -122,6 +123,7 @@ mod batch;
 mod builder;
 mod cache;
 mod error;
+mod events;
 mod fail_safe;
 mod flight;
 mod hasher;

@@ -153,10 +153,15 @@ where
         }
         match (outcome, fallback) {
             (Ok((value, _)), _) => Ok(Served::Loaded(value)),
-            (Err(_), Some((value, expired))) => Ok(Served::FailSafe {
-                value,
-                age: cache.timer.age(expired),
-            }),
+            (Err(_), Some((value, expired))) => {
+                let age = cache.timer.age(expired);
+                crate::events::event!(
+                    warn,
+                    "fail-safe: the load failed, answering with the expired value",
+                    expired_ms_ago = crate::events::millis(age),
+                );
+                Ok(Served::FailSafe { value, age })
+            }
             (Err(error), None) => Err(error),
         }
     }

@@ -179,6 +179,10 @@ where
                     Some(Landing::Abandoned) => continue,
                     None => {
                         bump(&shard.counters.lock_timeouts);
+                        crate::events::event!(
+                            warn,
+                            "lock timeout: gave up waiting for another caller's load, loading alone"
+                        );
                         return self.load_alone(shard, key, loader, split, status).await;
                     }
                 },
@@ -217,8 +221,13 @@ where
             },
             None => load.await.map_err(|error| Error::Load(Arc::new(error))),
         };
-        if result.is_err() {
+        if let Err(_error) = &result {
             bump(&shard.counters.load_errors);
+            crate::events::event!(
+                warn,
+                "load failed",
+                timed_out = matches!(_error, Error::LoadTimeout)
+            );
         }
         result
     }

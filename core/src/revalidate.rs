@@ -94,6 +94,7 @@ where
         let answer = match self.join(shard, hash, key, intent) {
             Joined::Ready(Ok(value)) => Ok(Answer::new(value, Status::Hit)),
             Joined::Role(Role::Leader(guard)) => {
+                crate::events::event!(debug, "refresh started in the caller");
                 let loaded = self.run_load(shard, loader.load(key)).await;
                 let landed = guard.complete(key, loaded.map(split));
                 match (landed, intent) {
