@@ -47,6 +47,18 @@
 //! only on a builder that has a timer, so using one without time is a compile error, not a
 //! runtime surprise. [`ManualTimer`] moves only when told to, for deterministic tests.
 //!
+//! # Serving: background refresh, refresh ahead, fail-safe
+//!
+//! A timer that is also a [`Spawn`] (the tokio and smol adapters' are; [`WithSpawn`] makes one)
+//! gives a cache in an `Arc` [`Cache::get_or_revalidate_in_background`]: a stale value is
+//! answered at once while one spawned task reloads it, and with [`Builder::refresh_ahead`] a
+//! value near its expiry is refreshed the same way, so a key read steadily never expires.
+//! [`Builder::fail_safe`] answers the callers of a failed load with the expired value at hand
+//! (once per throttle, not once per caller), and [`Builder::soft_timeout`] stops waiting for a
+//! slow load at a soft bound while the load goes on. Caches without a spawner (embassy) refresh
+//! in the caller ([`Cache::get_or_revalidate`]). The policy is written once, here; an adapter
+//! only says how to spawn.
+//!
 //! # Eviction and bounds
 //!
 //! The capacity is a number of entries, or with [`Builder::weigher`] a total weight (usually
