@@ -360,7 +360,10 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
             }
         }
         options.refresh_ahead = match refresh_ahead {
-            Some(when) => Some(when.margin(options.ttl)?),
+            Some(when) => {
+                let margin = when.margin(options.ttl)?;
+                Some(u64::try_from(margin.as_nanos()).unwrap_or(u64::MAX))
+            }
             None => None,
         };
         let weighted = !W::UNIT;

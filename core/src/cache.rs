@@ -29,7 +29,8 @@ pub(crate) struct Options {
     pub(crate) stale_window: Duration,
     pub(crate) negative_ttl: Option<Duration>,
     /// How long before expiry a hit through the revalidating entry points starts a refresh.
-    pub(crate) refresh_ahead: Option<Duration>,
+    /// In nanoseconds, compared with the time a value has left without building a `Duration`.
+    pub(crate) refresh_ahead: Option<u64>,
     pub(crate) fail_safe: Option<crate::fail_safe::FailSafe>,
     /// How long a caller of the background entry point waits for a load before it takes the
     /// fail-safe value at hand (the load goes on).

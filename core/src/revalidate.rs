@@ -145,9 +145,9 @@ where
         found.unwrap_or(Serve::Load(Status::Miss))
     }
 
-    /// Whether a fresh value with `left` to live is due for refresh ahead.
+    /// Whether a fresh value with `left` nanoseconds to live is due for refresh ahead.
     #[inline]
-    pub(crate) fn due_for_refresh(&self, left: Duration) -> bool {
+    pub(crate) fn due_for_refresh(&self, left: u64) -> bool {
         self.options
             .refresh_ahead
             .is_some_and(|margin| left <= margin)

@@ -85,10 +85,11 @@ pub trait Clock: sealed::Sealed {
     /// How long ago `deadline` passed; `None` while it lies ahead (or is `NEVER`).
     #[doc(hidden)]
     fn overdue(&self, deadline: Self::Stamp) -> Option<Duration>;
-    /// `Ok(time left)` while `deadline` lies ahead (`Duration::MAX` for `NEVER`), `Err(how
-    /// long ago it passed)` after: one clock read for both questions.
+    /// `Ok(nanoseconds left)` while `deadline` lies ahead (`u64::MAX` for `NEVER`), `Err(how
+    /// long ago it passed)` after: one clock read for both questions, and no `Duration` built
+    /// for a fresh value (a hit).
     #[doc(hidden)]
-    fn until(&self, deadline: Self::Stamp) -> Result<Duration, Duration>;
+    fn until(&self, deadline: Self::Stamp) -> Result<u64, Duration>;
     #[doc(hidden)]
     fn age(&self, since: Self::Stamp) -> Duration;
     #[doc(hidden)]
@@ -114,8 +115,8 @@ impl Clock for NoTimer {
         None
     }
     #[inline]
-    fn until(&self, _deadline: ()) -> Result<Duration, Duration> {
-        Ok(Duration::MAX)
+    fn until(&self, _deadline: ()) -> Result<u64, Duration> {
+        Ok(u64::MAX)
     }
     #[inline]
     fn age(&self, _since: ()) -> Duration {
@@ -156,14 +157,15 @@ impl<T: Timer> Clock for T {
         (now >= deadline.0).then(|| Duration::from_nanos(now - deadline.0))
     }
     #[inline]
-    fn until(&self, deadline: Nanos) -> Result<Duration, Duration> {
+    fn until(&self, deadline: Nanos) -> Result<u64, Duration> {
         if deadline == Self::NEVER {
-            return Ok(Duration::MAX);
+            return Ok(u64::MAX);
         }
         let now = self.stamp().0;
-        match deadline.0.checked_sub(now) {
-            Some(left) if left > 0 => Ok(Duration::from_nanos(left)),
-            _ => Err(Duration::from_nanos(now - deadline.0)),
+        if now < deadline.0 {
+            Ok(deadline.0 - now)
+        } else {
+            Err(Duration::from_nanos(now - deadline.0))
         }
     }
     #[inline]
