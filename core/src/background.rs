@@ -118,8 +118,14 @@ where
                 bump(&shard.counters.hits);
                 return Ok(Answer::new(value, Status::Hit));
             }
-            Serve::Stale { value, overdue } => {
-                self.refresh_in_background(hash, key, loader, Intent::Revalidate);
+            Serve::Stale {
+                value,
+                overdue,
+                refreshing,
+            } => {
+                if !refreshing {
+                    self.refresh_in_background(hash, key, loader, Intent::Revalidate);
+                }
                 Ok(Answer::new(value, Status::Stale(overdue)))
             }
             Serve::Load(status) => {

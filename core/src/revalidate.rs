@@ -19,10 +19,16 @@ use crate::weigher::Weigh;
 
 /// What a revalidating read found.
 pub(crate) enum Serve<V> {
-    /// A fresh value; `due` when it is past the refresh-ahead point.
+    /// A fresh value; `due` when it is past the refresh-ahead point and no load for it is in
+    /// flight.
     Fresh { value: V, due: bool },
-    /// An expired value within the stale window, this long past its expiry.
-    Stale { value: V, overdue: Duration },
+    /// An expired value within the stale window, this long past its expiry; `refreshing` when
+    /// a load for it is in flight already.
+    Stale {
+        value: V,
+        overdue: Duration,
+        refreshing: bool,
+    },
     /// Nothing to serve: a load answers, with this status.
     Load(Status),
 }
@@ -82,7 +88,19 @@ where
                 return Ok(Answer::new(value, Status::Hit));
             }
             Serve::Fresh { value, due: true } => (value, Intent::RefreshAhead, Status::Hit),
-            Serve::Stale { value, overdue } => (value, Intent::Revalidate, Status::Stale(overdue)),
+            Serve::Stale {
+                value,
+                overdue,
+                refreshing: true,
+            } => {
+                bump(&shard.counters.stale);
+                return Ok(Answer::new(value, Status::Stale(overdue)));
+            }
+            Serve::Stale {
+                value,
+                overdue,
+                refreshing: false,
+            } => (value, Intent::Revalidate, Status::Stale(overdue)),
             Serve::Load(status) => {
                 let answer = self
                     .load_through(shard, hash, key, &loader, &split, status)
@@ -130,14 +148,23 @@ where
     ) -> Serve<V> {
         let found = shard.read(|state| {
             let entry = state.store.get(hash, key)?;
+            // Looked up only for a value that needs a refresh: while one is loading, the
+            // callers need not take the write lock to find that out.
+            let loading = || {
+                state
+                    .flights
+                    .find(hash, |row| row.key == *key)
+                    .is_some_and(|row| row.flight.is_loading())
+            };
             Some(match self.timer.until(entry.deadline) {
                 Ok(left) => Serve::Fresh {
                     value: entry.value.clone(),
-                    due: self.due_for_refresh(left),
+                    due: self.due_for_refresh(left) && !loading(),
                 },
                 Err(overdue) if overdue <= self.options.stale_window => Serve::Stale {
                     value: entry.value.clone(),
                     overdue,
+                    refreshing: loading(),
                 },
                 Err(_) => Serve::Load(Status::Expired),
             })
