@@ -17,7 +17,7 @@ n2=${N2:-300000}
 cd "$root"
 cargo build --release -q -p readthrough-benches --example hit_instructions
 binary="${CARGO_TARGET_DIR:-$root/target}/release/examples/hit_instructions"
-modes=${MODES:-get load load-struct load-direct load-struct-direct load-wrapper miss}
+modes=${MODES:-get load load-struct load-direct load-struct-direct load-async-closure-direct load-wrapper miss}
 extra=()
 [[ -n ${DEFAULTS:-} ]] && extra=(defaults)
 out=$(mktemp -d)

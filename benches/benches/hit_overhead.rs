@@ -1,7 +1,7 @@
 //! What the read-through API adds to a hit in readthrough itself: `get` vs `get_or_load` on the
 //! same preloaded keys of one cache, 1 thread, interleaved rounds, medians, with the loader
-//! written as a closure and as a `Loader` struct. Also `get_or_load` awaited through the
-//! comparison's `Contender` wrapper, to show what the harness adds.
+//! written as a closure, as an async closure and as a `Loader` struct. Also `get_or_load`
+//! awaited through the comparison's `Contender` wrapper, to show what the harness adds.
 //!
 //! `cargo bench -p readthrough-benches --bench hit_overhead` (`BENCH_QUICK=1` for tiny sizes).
 
@@ -40,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut get = Vec::new();
     let mut get_or_load = Vec::new();
     let mut with_struct = Vec::new();
+    let mut with_async_closure = Vec::new();
     let mut through_wrapper = Vec::new();
     for _ in 0..sizes.rounds {
         let start = Instant::now();
@@ -74,6 +75,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let start = Instant::now();
         block_on(async {
             for &key in &keys {
+                let answer = cache
+                    .get_or_load(black_box(&key), async |key: &u64| Ok(*key))
+                    .await;
+                black_box(answer.ok());
+            }
+        });
+        with_async_closure.push(per_op(start));
+
+        let start = Instant::now();
+        block_on(async {
+            for &key in &keys {
                 black_box(wrapped.get_or_load(black_box(key)).await);
             }
         });
@@ -98,6 +110,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "| `get_or_load` (`Loader` struct) | {} |",
         show(&with_struct)
+    );
+    println!(
+        "| `get_or_load` (async closure) | {} |",
+        show(&with_async_closure)
     );
     println!(
         "| `get_or_load` through the benchmark's wrapper | {} |",

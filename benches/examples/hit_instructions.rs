@@ -4,7 +4,8 @@
 //! `hit_instructions MODE N [defaults]`: MODE is `get` (plain `get` hits), `load`
 //! (`get_or_load` hits with a closure loader, awaited in an `async fn` of the caller's),
 //! `load-struct` (the same with a `Loader` struct), `load-direct` (awaited in the loop itself,
-//! as `hit_overhead` does), `load-struct-direct` (the `Loader` struct so), `load-wrapper` (through the comparison's `Contender` wrapper, whose
+//! as `hit_overhead` does), `load-struct-direct` (the `Loader` struct so), `load-async-closure-direct` (an async
+//! closure so), `load-wrapper` (through the comparison's `Contender` wrapper, whose
 //! ahash is randomly seeded) or `miss` (`get_or_load` misses with eviction on a full cache); N operations after the same
 //! setup and warm-up. `defaults` builds the cache with `Cache::new` (the default hasher, seeded
 //! per process, so counts may differ by a fraction of an instruction between runs) instead of
@@ -137,6 +138,25 @@ fn loop_load_struct_direct<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operatio
     })
 }
 
+#[inline(never)]
+fn loop_load_async_closure_direct<S: BuildHasher>(
+    cache: &Rt<S>,
+    keys: &[u64],
+    operations: usize,
+) -> u64 {
+    block_on(async {
+        let mut checksum = 0u64;
+        for index in 0..operations {
+            let key = keys[index % SEQUENCE];
+            let answer = cache
+                .get_or_load(black_box(&key), async |key: &u64| Ok(*key))
+                .await;
+            checksum = checksum.wrapping_add(answer.map_or(u64::MAX, |answer| answer.value));
+        }
+        checksum
+    })
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Get,
@@ -144,6 +164,7 @@ enum Mode {
     LoadStruct,
     LoadDirect,
     LoadStructDirect,
+    LoadAsyncClosureDirect,
     LoadWrapper,
     Miss,
 }
@@ -178,7 +199,12 @@ fn run<S: BuildHasher>(
                 (window.close().0, checksum)
             })
         }
-        Mode::Get | Mode::Load | Mode::LoadStruct | Mode::LoadDirect | Mode::LoadStructDirect => {
+        Mode::Get
+        | Mode::Load
+        | Mode::LoadStruct
+        | Mode::LoadDirect
+        | Mode::LoadStructDirect
+        | Mode::LoadAsyncClosureDirect => {
             // Twice the key count, as in the `compare` hit rows.
             let cache = make(KEYS as usize * 2);
             for key in 0..KEYS {
@@ -199,6 +225,9 @@ fn run<S: BuildHasher>(
                 Mode::LoadStruct => loop_load_struct(&cache, keys, operations),
                 Mode::LoadDirect => loop_load_direct(&cache, keys, operations),
                 Mode::LoadStructDirect => loop_load_struct_direct(&cache, keys, operations),
+                Mode::LoadAsyncClosureDirect => {
+                    loop_load_async_closure_direct(&cache, keys, operations)
+                }
                 Mode::Get | Mode::LoadWrapper | Mode::Miss => loop_get(&cache, keys, operations),
             };
             (window.close().0, checksum)
@@ -238,10 +267,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "load-struct" => Mode::LoadStruct,
         "load-direct" => Mode::LoadDirect,
         "load-struct-direct" => Mode::LoadStructDirect,
+        "load-async-closure-direct" => Mode::LoadAsyncClosureDirect,
         "load-wrapper" => Mode::LoadWrapper,
         "miss" => Mode::Miss,
         other => return Err(format!(
-            "unknown mode {other}: use get, load, load-struct, load-direct, load-struct-direct, load-wrapper or miss"
+            "unknown mode {other}: use get, load, load-struct, load-direct, load-struct-direct, \
+                 load-async-closure-direct, load-wrapper or miss"
         )
         .into()),
     };
