@@ -107,6 +107,10 @@ pub enum BuildError {
     /// A duration option was zero where zero has no meaning (`lock_age`, `lock_timeout`,
     /// `load_timeout`); the name says which.
     ZeroDuration(&'static str),
+    /// A [`Tiered`](crate::Tiered) cache was built on a cache without this option:
+    /// `lock_timeout` (how long to wait for another node's load) or `ttl` (how long values
+    /// live in the shared tier).
+    TierNeeds(&'static str),
 }
 
 impl fmt::Display for BuildError {
@@ -135,6 +139,9 @@ impl fmt::Display for BuildError {
                 "`remembered_errors` must be at least 1; leave `negative_ttl` unset to remember none",
             ),
             BuildError::ZeroDuration(option) => write!(f, "`{option}` must be longer than zero"),
+            BuildError::TierNeeds(option) => {
+                write!(f, "a cache with a shared tier needs `{option}` to be set")
+            }
         }
     }
 }

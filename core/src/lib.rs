@@ -136,6 +136,7 @@ mod status;
 mod store;
 mod sync;
 mod tier;
+mod tiered;
 mod timer;
 mod weigher;
 
@@ -158,5 +159,6 @@ pub use tier::{
     Announced, Announcement, Deleted, Fetched, InvalidationSink, Lifetime, LockOutcome, MemoryTier,
     MemoryTierNode, MemoryToken, Stored, Tier, Unavailable, Unlocked,
 };
+pub use tiered::Tiered;
 pub use timer::{Clock, NoTimer, Timeout, TimeoutError, Timer, with_timeout};
 pub use weigher::{Unweighted, Weigh, Weigher, Weighted};

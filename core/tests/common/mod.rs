@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod counting_alloc;
+pub mod tier;
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
@@ -144,4 +145,24 @@ impl Hasher for Colliding {
         0x5eed_5eed_5eed_5eed
     }
     fn write(&mut self, _bytes: &[u8]) {}
+}
+
+/// Runs `body` on a thread of its own and fails the test if it has not finished within
+/// `bound` (a deadlock under `block_on` would otherwise hang the test binary).
+pub fn bounded(bound: Duration, body: impl FnOnce() + Send + 'static) {
+    let (done, finished) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        body();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(bound) {
+        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = thread.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the test did not finish within {bound:?}: something hangs")
+        }
+    }
 }
