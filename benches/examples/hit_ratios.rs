@@ -1,0 +1,146 @@
+//! readthrough's hit ratio on every trace and size the hit-ratio issue names, beside Belady's
+//! optimal, in one quick run (no peers, no timing): the loop for trying an eviction idea.
+//!
+//! ```text
+//! cargo run --release -p readthrough-benches --example hit_ratios            # all workloads
+//! cargo run --release -p readthrough-benches --example hit_ratios -- OLTP zipf  # a subset
+//! ```
+//!
+//! Traces are read from `../shared/data/traces/` beside the repository (`READTHROUGH_TRACES`
+//! overrides the folder); a missing one is skipped with a message. Every request is counted;
+//! the Zipf rows count after a warm-up of 1M requests, as the `compare` bench does.
+
+use std::collections::{BinaryHeap, HashMap};
+use std::path::PathBuf;
+
+use readthrough_benches::block_trace::read_block_trace;
+use readthrough_benches::zipf::Zipf;
+use readthrough_core::{Cache, NoTimer};
+
+const OLTP_SIZES: [usize; 8] = [250, 500, 750, 1_000, 1_250, 1_500, 1_750, 2_000];
+const BLOCK_SIZES: [usize; 4] = [8_192, 32_768, 131_072, 524_288];
+const ZIPF_UNIVERSE: usize = 1_000_000;
+const ZIPF_REQUESTS: usize = 5_000_000;
+const ZIPF_WARMUP: usize = 1_000_000;
+
+fn main() {
+    let wanted: Vec<String> = std::env::args().skip(1).map(|a| a.to_lowercase()).collect();
+    let selected =
+        |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == &name.to_lowercase());
+    let folder = std::env::var_os("READTHROUGH_TRACES").map_or_else(
+        || {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/data/traces"
+            ))
+        },
+        PathBuf::from,
+    );
+    println!("| workload | capacity | readthrough % | Belady % |");
+    println!("|---|---:|---:|---:|");
+    for (name, sizes) in [
+        ("OLTP", &OLTP_SIZES[..]),
+        ("P2", &BLOCK_SIZES[..]),
+        ("P6", &BLOCK_SIZES[..]),
+    ] {
+        if !selected(name) {
+            continue;
+        }
+        let path = folder.join(format!("{name}.lis.zst"));
+        let requests = match read_block_trace(&path, usize::MAX) {
+            Ok(requests) => requests,
+            Err(error) => {
+                eprintln!("skipping {name}: {} ({error})", path.display());
+                continue;
+            }
+        };
+        for &capacity in sizes {
+            let ours = replay(&requests, capacity, 0);
+            let best = belady(&requests, capacity, 0);
+            println!(
+                "| {name} | {capacity} | {:.2} | {:.2} |",
+                ours * 100.0,
+                best * 100.0
+            );
+        }
+    }
+    if selected("zipf") {
+        for exponent in [0.99, 0.8] {
+            let requests = Zipf::new(ZIPF_UNIVERSE, exponent)
+                .expect("a valid Zipf")
+                .keys(ZIPF_REQUESTS, 2);
+            for percent in [1, 10] {
+                let capacity = ZIPF_UNIVERSE * percent / 100;
+                let ours = replay(&requests, capacity, ZIPF_WARMUP);
+                let best = belady(&requests, capacity, ZIPF_WARMUP);
+                println!(
+                    "| Zipf {exponent} | {percent}% | {:.2} | {:.2} |",
+                    ours * 100.0,
+                    best * 100.0
+                );
+            }
+        }
+    }
+}
+
+/// readthrough as the `compare` bench builds it (its default shards, ahash), replayed with a
+/// plain lookup and an insert on a miss: what a read-through call with an instant loader does.
+/// The hasher's seeds are fixed so that two runs of one build agree to the last digit: an
+/// idea's effect is then not hidden in the noise of random seeds (a few tenths at OLTP 250).
+fn replay(requests: &[u64], capacity: usize, warmup: usize) -> f64 {
+    let cache: Cache<u64, u64, (), NoTimer, ahash::RandomState> = Cache::builder()
+        .capacity(capacity)
+        .hasher(ahash::RandomState::with_seeds(1, 2, 3, 4))
+        .build()
+        .expect("a valid capacity");
+    let mut hits = 0u64;
+    for (index, &key) in requests.iter().enumerate() {
+        if cache.get(&key).is_some() {
+            hits += u64::from(index >= warmup);
+        } else {
+            cache.insert(key, key);
+        }
+    }
+    hits as f64 / (requests.len() - warmup).max(1) as f64
+}
+
+/// Belady's optimal: on a miss with a full cache, the key used furthest in the future leaves
+/// (possibly the one just requested, which is then not stored).
+fn belady(requests: &[u64], capacity: usize, warmup: usize) -> f64 {
+    let mut next_use = vec![usize::MAX; requests.len()];
+    let mut seen: HashMap<u64, usize> = HashMap::new();
+    for (index, &key) in requests.iter().enumerate().rev() {
+        if let Some(next) = seen.insert(key, index) {
+            next_use[index] = next;
+        }
+    }
+    drop(seen);
+    // Each cached key's next use; the heap holds (next use, key) with stale rows skipped.
+    let mut cached: HashMap<u64, usize> = HashMap::with_capacity(capacity * 2);
+    let mut furthest: BinaryHeap<(usize, u64)> = BinaryHeap::new();
+    let mut hits = 0u64;
+    for (index, &key) in requests.iter().enumerate() {
+        let next = next_use[index];
+        if cached.contains_key(&key) {
+            hits += u64::from(index >= warmup);
+        } else if cached.len() == capacity {
+            // The key needed furthest ahead leaves: a cached one, or this one (not admitted).
+            while let Some(&(when, victim)) = furthest.peek() {
+                if cached.get(&victim) == Some(&when) {
+                    break;
+                }
+                furthest.pop();
+            }
+            match furthest.peek() {
+                Some(&(when, victim)) if when > next => {
+                    furthest.pop();
+                    cached.remove(&victim);
+                }
+                _ => continue,
+            }
+        }
+        cached.insert(key, next);
+        furthest.push((next, key));
+    }
+    hits as f64 / (requests.len() - warmup).max(1) as f64
+}
