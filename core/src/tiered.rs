@@ -195,6 +195,20 @@ impl<Token> FleetLock<'_, Token> {
     }
 }
 
+impl<Token> FleetLock<'_, Token> {
+    /// Releases the lock without announcing anything (nothing was loaded).
+    async fn release_quietly<K, V, R>(mut self, tier: &R, key: &K)
+    where
+        R: Tier<K, V, Token = Token>,
+    {
+        if let Some(token) = self.token.take()
+            && let Unlocked::Unavailable(_) = tier.unlock(key, token).await
+        {
+            bump(&self.counters.tier_errors);
+        }
+    }
+}
+
 impl<Token> Drop for FleetLock<'_, Token> {
     fn drop(&mut self) {
         if self.token.is_some() {
@@ -496,6 +510,12 @@ where
                         counters,
                         token: Some(token),
                     };
+                    // Another node may have landed between our fetch and our lock: look once
+                    // more, so the fleet never repeats a load that just finished.
+                    if let Fetched::Hit { value, lifetime } = self.tier.fetch(key).await {
+                        lock.release_quietly(&self.tier, key).await;
+                        return self.land_shared(guard, key, value, lifetime, Status::TierHit);
+                    }
                     let loaded = self.load_locked(guard, shard, key, loader, split, lock);
                     return loaded.await.map(|value| Answer::new(value, status));
                 }

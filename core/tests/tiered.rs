@@ -63,7 +63,7 @@ fn count(outcomes: &[Outcome], wanted: Status) -> usize {
 }
 
 #[test]
-fn a_local_storm_sends_one_tier_request_and_a_hit_sends_none() {
+fn a_local_storm_sends_one_leaders_tier_requests_and_a_hit_sends_none() {
     bounded(BOUND, || {
         let timer = ManualTimer::new();
         let tier = MemoryTier::new(timer.clone());
@@ -90,10 +90,11 @@ fn a_local_storm_sends_one_tier_request_and_a_hit_sends_none() {
                 tier_calls.locks(),
                 tier_calls.stores()
             ),
-            (1, 1, 1)
+            (2, 1, 1),
+            "one leader's requests: fetch, lock, fetch again, store"
         );
         assert_eq!(block_on(call(&a, 1, load)), Ok((7, Status::Hit)));
-        assert_eq!(tier_calls.fetches(), 1, "an L1 hit asked the tier");
+        assert_eq!(tier_calls.fetches(), 2, "an L1 hit asked the tier");
         assert_eq!(a.cache().loads_in_flight(), 0);
         assert_eq!(tier.len(), 1);
     });
@@ -136,6 +137,7 @@ fn two_nodes_sharing_a_tier_load_each_key_once() {
             2,
             "B fetched before locking and after the landing"
         );
+        assert_eq!(b_calls.locks(), 1);
         assert_eq!((a.stats().tier_lock_hits, b.stats().tier_lock_hits), (0, 1));
         assert_eq!(a.cache().loads_in_flight() + b.cache().loads_in_flight(), 0);
     });
@@ -359,5 +361,34 @@ fn writes_reach_the_other_nodes_and_a_node_ignores_its_own() {
         b.tier().node.deliver_invalidations(&b);
         assert_eq!((b.cache().get(&2), tier.len()), (None, 1));
         assert_eq!(calls.count(), 2);
+    });
+}
+
+#[test]
+fn a_landing_between_the_fetch_and_the_lock_is_not_loaded_again() {
+    bounded(BOUND, || {
+        let timer = ManualTimer::new();
+        let tier = MemoryTier::new(timer.clone());
+        let (b, b_calls) = node(&tier, &timer);
+        let other = tier.node();
+        // Another node lands key 1 just after B's first fetch missed.
+        b_calls.before_lock(move || {
+            assert_eq!(block_on(other.store(&1, &5, TTL)), Stored::Stored);
+        });
+        let (calls, gate) = (Calls::default(), Gate::default());
+        gate.open();
+        assert_eq!(
+            block_on(call(&b, 1, gated(&calls, &gate, Ok(0)))),
+            Ok((5, Status::TierHit))
+        );
+        assert_eq!(calls.count(), 0);
+        assert_eq!(b_calls.stores(), 0);
+        assert!(
+            matches!(
+                block_on(tier.node().lock(&1, Duration::from_secs(1))),
+                LockOutcome::Acquired(_)
+            ),
+            "B kept the lock it took for nothing"
+        );
     });
 }

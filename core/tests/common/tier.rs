@@ -22,6 +22,8 @@ pub struct TierCalls {
     pub locks: AtomicUsize,
     pub stores: AtomicUsize,
     pub announcements: AtomicUsize,
+    /// Runs once, just before the next lock is taken: lets a test interleave another node.
+    pub before_lock: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 impl TierCalls {
@@ -33,6 +35,9 @@ impl TierCalls {
     }
     pub fn stores(&self) -> usize {
         self.stores.load(Ordering::SeqCst)
+    }
+    pub fn before_lock(&self, action: impl FnOnce() + Send + 'static) {
+        *self.before_lock.lock().unwrap() = Some(Box::new(action));
     }
 }
 
@@ -65,6 +70,10 @@ impl Tier<u32, u32> for CountingNode {
 
     async fn lock(&self, key: &u32, hold_for: Duration) -> LockOutcome<MemoryToken> {
         count(&self.calls.locks);
+        let action = self.calls.before_lock.lock().unwrap().take();
+        if let Some(action) = action {
+            action();
+        }
         self.node.lock(key, hold_for).await
     }
 
