@@ -11,11 +11,11 @@ use readthrough_tokio::TokioTimer;
 const BOUND: Duration = Duration::from_secs(60);
 
 macro_rules! on_tokio {
-    ($($name:ident),* $(,)?) => {$(
+    ($module:ident: $($name:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
             let timer = TokioTimer::new();
-            with_timeout(&timer, BOUND, common::suite::$name(timer))
+            with_timeout(&timer, BOUND, common::$module::$name(timer))
                 .await
                 .expect("the test did not finish in time");
         }
@@ -23,6 +23,7 @@ macro_rules! on_tokio {
 }
 
 on_tokio!(
+    suite:
     connecting_to_a_dead_server_fails_within_the_connect_timeout,
     stores_and_fetches_with_the_remaining_ttl,
     a_value_expires_after_its_ttl,
@@ -34,6 +35,13 @@ on_tokio!(
     a_value_over_the_size_limit_is_not_written,
     a_paused_server_times_out_within_the_call_timeout,
     the_breaker_opens_on_failures_and_closes_when_the_server_is_back,
+);
+
+on_tokio!(
+    fleet:
+    a_fleet_storm_loads_each_key_once,
+    writes_on_one_node_reach_the_others,
+    a_server_killed_mid_storm_costs_local_loads_then_is_used_again,
 );
 
 /// The cache spawns work on tokio's multi-threaded runtime, so every tier future must be
