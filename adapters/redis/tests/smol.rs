@@ -41,4 +41,7 @@ on_smol!(
     a_fleet_storm_loads_each_key_once,
     writes_on_one_node_reach_the_others,
     a_server_killed_mid_storm_costs_local_loads_then_is_used_again,
+    a_node_cancelled_holding_the_fleet_lock_delays_the_others_less_than_the_lock_timeout,
+    a_stalled_server_costs_the_call_timeout_then_local_loads,
+    garbage_in_the_tier_is_a_miss_and_gets_overwritten,
 );

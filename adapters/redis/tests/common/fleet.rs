@@ -369,3 +369,121 @@ where
     );
     assert_eq!(a.tier().stats().breaker, BreakerState::Closed);
 }
+
+/// A node whose caller is cancelled while it holds the fleet lock: the lock is left to expire
+/// and counted; the other node loads after its fleet wait, within the lock timeout.
+pub async fn a_node_cancelled_holding_the_fleet_lock_delays_the_others_less_than_the_lock_timeout<
+    T,
+>(
+    timer: T,
+) where
+    T: Timer + Clone + Send + Sync + 'static,
+{
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let config = RedisTierConfig::new()
+        .prefix("test:fleet-cancel")
+        .call_timeout(Duration::from_secs(1));
+    let lock_timeout = Duration::from_secs(1);
+    let a = fleet_node(&server, config.clone(), lock_timeout, &timer).await;
+    let b = fleet_node(&server, config, lock_timeout, &timer).await;
+    let slow = Origin::new(&timer, Duration::from_secs(30));
+    let fast = Origin::new(&timer, Duration::ZERO);
+    let key = "k".to_string();
+    let cancelled = with_timeout(
+        &timer,
+        Duration::from_millis(300),
+        a.get_or_load(&key, &slow),
+    );
+    assert!(cancelled.await.is_err(), "the slow load finished");
+    assert_eq!(
+        slow.loads_of("k"),
+        1,
+        "A was not loading under the fleet lock"
+    );
+    assert_eq!(a.stats().fleet_locks_dropped, 1);
+    assert_eq!(a.cache().loads_in_flight(), 0);
+
+    let start = Instant::now();
+    let answer = b.get_or_load(&key, &fast).await.unwrap();
+    let waited = start.elapsed();
+    eprintln!("B answered {waited:?} after A's cancelled leader left the lock behind");
+    assert_eq!(answer.status, Status::Miss);
+    assert_eq!(b.stats().fleet_lock_timeouts, 1);
+    assert!(
+        waited < lock_timeout,
+        "B waited {waited:?}, past the lock timeout"
+    );
+}
+
+/// A server that stops answering (`DEBUG SLEEP`): callers load locally after the call timeout
+/// instead of waiting for the server.
+pub async fn a_stalled_server_costs_the_call_timeout_then_local_loads<T>(timer: T)
+where
+    T: Timer + Clone + Send + Sync + 'static,
+{
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let call_timeout = Duration::from_millis(100);
+    let config = RedisTierConfig::new()
+        .prefix("test:fleet-stalled")
+        .call_timeout(call_timeout);
+    let a = fleet_node(&server, config, Duration::from_secs(2), &timer).await;
+    let origin = Origin::new(&timer, Duration::from_millis(20));
+    let pause = Duration::from_secs(2);
+    let paused = server.pause(pause.as_secs_f64());
+    timer.sleep(Duration::from_millis(100)).await;
+    let start = Instant::now();
+    let statuses = storm(std::slice::from_ref(&a), &origin, 50, "key", 5).await;
+    let took = start.elapsed();
+    eprintln!("50 callers over 5 keys with the server stalled: last answer after {took:?}");
+    assert_eq!(origin.total_loads(), 5, "one local load per key");
+    assert_eq!(count(&statuses[0], Status::Miss), 5);
+    assert!(a.stats().tier_errors >= 5, "{:?}", a.stats());
+    // Each leader: one fetch that times out, then its load; nobody waits for the server.
+    assert!(
+        took < pause / 2,
+        "callers waited {took:?} for a stalled server"
+    );
+    paused.join().unwrap();
+}
+
+/// Bytes under a key that do not decode: a miss for the node that reads them, overwritten by
+/// its load, so the next node gets the value from the tier.
+pub async fn garbage_in_the_tier_is_a_miss_and_gets_overwritten<T>(timer: T)
+where
+    T: Timer + Clone + Send + Sync + 'static,
+{
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let prefix = "test:fleet-garbage";
+    let config = RedisTierConfig::new().prefix(prefix);
+    let a = fleet_node(&server, config.clone(), Duration::from_secs(2), &timer).await;
+    let b = fleet_node(&server, config.clone(), Duration::from_secs(2), &timer).await;
+    let origin = Origin::new(&timer, Duration::ZERO);
+    let key = "k".to_string();
+    a.get_or_load(&key, &origin).await.unwrap();
+    let name = super::suite::value_name(&server, prefix, "k");
+    redis::cmd("SET")
+        .arg(&name)
+        .arg(&b"\xff\xff\xff\xff"[..])
+        .exec(&mut server.raw())
+        .unwrap();
+    let answer = b.get_or_load(&key, &origin).await.unwrap();
+    assert_eq!(
+        (answer.value.as_str(), answer.status),
+        ("value of k", Status::Miss)
+    );
+    // Read twice: before taking the fleet lock, and once more after.
+    assert_eq!(b.tier().stats().undecodable, 2);
+    let c = fleet_node(&server, config, Duration::from_secs(2), &timer).await;
+    let answer = c.get_or_load(&key, &origin).await.unwrap();
+    assert_eq!(
+        (answer.value.as_str(), answer.status),
+        ("value of k", Status::TierHit)
+    );
+    assert_eq!(origin.loads_of("k"), 2);
+}
