@@ -487,3 +487,41 @@ where
     );
     assert_eq!(origin.loads_of("k"), 2);
 }
+
+/// What one OS process of [`two_processes_load_each_key_once`] does: one node, `callers`
+/// callers over `keys` keys, starting at `start_at` (so that both processes storm at once).
+/// Prints its origin loads and statuses for the parent to add up. (Only the tokio binary
+/// starts processes: the runtime makes no difference to a process.)
+#[allow(dead_code, reason = "the smol test binary starts no processes")]
+pub async fn one_process_of_a_fleet<T>(timer: T, url: String, start_at: std::time::SystemTime)
+where
+    T: Timer + Clone + Send + Sync + 'static,
+{
+    let config = RedisTierConfig::new()
+        .prefix("test:fleet-processes")
+        .call_timeout(Duration::from_secs(2));
+    let tier = RedisTier::connect(url, config, Postcard, timer.clone())
+        .await
+        .expect("connect to the parent's server");
+    let cache = Cache::<String, String, String>::builder()
+        .capacity(10_000)
+        .timer(timer.clone())
+        .ttl(TTL)
+        .lock_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let node = Arc::new(Tiered::new(cache, tier).unwrap());
+    let origin = Origin::new(&timer, Duration::from_millis(20));
+    if let Ok(wait) = start_at.duration_since(std::time::SystemTime::now()) {
+        timer.sleep(wait).await;
+    }
+    let statuses = storm(std::slice::from_ref(&node), &origin, 1_000, "key", 100).await;
+    assert_counted(&Stats::default(), &node.stats(), &statuses[0]);
+    println!(
+        "FLEET-PROCESS loads={} tier_hits={} tier_lock_hits={} tier_errors={}",
+        origin.total_loads(),
+        node.stats().tier_hits,
+        node.stats().tier_lock_hits,
+        node.stats().tier_errors
+    );
+}
