@@ -146,3 +146,28 @@ fn one_process_of_a_fleet() {
             .expect("the fleet process did not finish in time");
     });
 }
+
+/// A tiered cache's futures are `Send` too, so a request handler spawned on tokio's
+/// multi-threaded runtime can await them; this does not compile otherwise.
+#[allow(dead_code)]
+fn tiered_futures_are_send(
+    tiered: &readthrough_core::Tiered<
+        readthrough_tokio::Cache<String, String, std::io::Error>,
+        readthrough_redis::RedisTier<String, readthrough_redis::Postcard, TokioTimer>,
+    >,
+    key: &String,
+) {
+    fn send<F: Send>(_: F) {}
+    let load = |key: &String| {
+        let key = key.clone();
+        async move { Ok(key) }
+    };
+    send(tiered.get_or_load(key, load));
+    send(tiered.get_or_load_with_ttl(key, |key: &String| {
+        let key = key.clone();
+        async move { Ok((key, None)) }
+    }));
+    send(tiered.insert(key.clone(), key.clone()));
+    send(tiered.remove(key));
+    send(tiered.invalidate(key));
+}
