@@ -22,6 +22,8 @@ pub(crate) struct Remembered {
     count: usize,
     limit: usize,
     next_serial: u32,
+    /// Whether the in-flight table was sized for the remembered rows (once).
+    sized: bool,
 }
 
 impl Remembered {
@@ -31,6 +33,7 @@ impl Remembered {
             count: 0,
             limit,
             next_serial: 0,
+            sized: false,
         }
     }
 
@@ -82,8 +85,13 @@ impl Remembered {
     /// Sizes the in-flight table for this shard's remembered errors (and a few loads) once,
     /// so that it reaches its final size with the first error: hashbrown rehashes a table
     /// whose tombstones ran out of room in place while at most half of it is live, and only
-    /// grows it past that.
+    /// grows it past that. Only once: hashbrown's `capacity()` shrinks as tombstones use up
+    /// the spare room, and asking again for `wanted` then would grow a table that has room.
     fn make_room_for_rows<K, V, E, X>(&mut self, flights: &mut Flights<K, V, E, X>) {
+        if self.sized {
+            return;
+        }
+        self.sized = true;
         let wanted = 2 * (self.limit + ROOM_FOR_LOADS);
         if flights.capacity() < wanted {
             flights.reserve(wanted - flights.len(), row_hash);
