@@ -392,3 +392,33 @@ fn a_landing_between_the_fetch_and_the_lock_is_not_loaded_again() {
         );
     });
 }
+
+#[test]
+fn a_node_that_keeps_abandoning_is_tried_once_more_then_loaded_around() {
+    bounded(BOUND, || {
+        let timer = ManualTimer::new();
+        let tier = MemoryTier::new(timer.clone());
+        let (b, b_calls) = node(&tier, &timer);
+        let other = tier.node();
+        assert!(matches!(
+            block_on(other.lock(&1, Duration::from_secs(30))),
+            LockOutcome::Acquired(_)
+        ));
+        let (calls, gate) = (Calls::default(), Gate::default());
+        gate.open();
+        let mut waiting = Box::pin(call(&b, 1, gated(&calls, &gate, Ok(3))));
+        assert!(poll_once(waiting.as_mut()).is_pending());
+        // The holder says it gave up but still holds the lock: B tries the lock once more...
+        block_on(other.announce(&1, Announcement::Abandoned));
+        assert!(poll_once(waiting.as_mut()).is_pending());
+        assert_eq!(b_calls.locks(), 2);
+        // ...and after a second such announcement loads without it, sharing the value.
+        block_on(other.announce(&1, Announcement::Invalidated));
+        assert_eq!(block_on(waiting), Ok((3, Status::Miss)));
+        assert_eq!(
+            (calls.count(), b_calls.locks(), b_calls.stores()),
+            (1, 2, 1)
+        );
+        assert_eq!(b.stats().fleet_lock_timeouts, 0, "no time passed");
+    });
+}
