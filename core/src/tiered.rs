@@ -6,7 +6,9 @@
 //! change at all, and every tier concern (the fleet lock, the landing wait, the writes that
 //! reach the other nodes) lives here.
 
+use core::future::Future;
 use core::hash::{BuildHasher, Hash};
+use core::pin::pin;
 use core::time::Duration;
 
 use crate::cache::{Cache, Peek};
@@ -90,6 +92,21 @@ struct Fleet {
     wait: Duration,
     /// The tier lifetime of a value whose loader named none.
     ttl: Duration,
+}
+
+/// How many times a leader waiting for another node's landing looks in the tier meanwhile.
+const LOOKS: u32 = 10;
+
+/// How a wait for another node's landing ended.
+enum Waited<V> {
+    /// The other node announced something.
+    Announced(Announcement),
+    /// No announcement, but the value is in the tier.
+    Found(V, Lifetime),
+    /// A look in the tier got no answer.
+    Unavailable,
+    /// Nothing within the fleet wait.
+    TimedOut,
 }
 
 /// Whether a value loaded without the fleet lock goes to the tier.
@@ -525,8 +542,11 @@ where
                 }
                 LockOutcome::HeldElsewhere => {}
             }
-            match with_timeout(&self.cache.timer, self.fleet.wait, landing).await {
-                Ok(Announcement::Landed) => match self.tier.fetch(key).await {
+            match self.await_landing(key, landing).await {
+                Waited::Found(value, lifetime) => {
+                    return self.land_shared(guard, key, value, lifetime, Status::TierLockHit);
+                }
+                Waited::Announced(Announcement::Landed) => match self.tier.fetch(key).await {
                     Fetched::Hit { value, lifetime } => {
                         return self.land_shared(guard, key, value, lifetime, Status::TierLockHit);
                     }
@@ -537,9 +557,16 @@ where
                         break Share::No;
                     }
                 },
-                Ok(Announcement::Abandoned | Announcement::Invalidated) if lock_attempts > 0 => {}
-                Ok(Announcement::Abandoned | Announcement::Invalidated) => break Share::Store,
-                Err(_) => {
+                Waited::Announced(Announcement::Abandoned | Announcement::Invalidated)
+                    if lock_attempts > 0 => {}
+                Waited::Announced(Announcement::Abandoned | Announcement::Invalidated) => {
+                    break Share::Store;
+                }
+                Waited::Unavailable => {
+                    bump(&counters.tier_errors);
+                    break Share::No;
+                }
+                Waited::TimedOut => {
                     bump(&counters.fleet_lock_timeouts);
                     break Share::Store;
                 }
@@ -547,6 +574,38 @@ where
         };
         let loaded = self.load(guard, shard, key, loader, split, share);
         loaded.await.map(|value| Answer::new(value, status))
+    }
+
+    /// Waits for another node's landing of `key`, for at most the fleet wait, and looks in the
+    /// tier every [`LOOKS`]th of it as well: an announcement can be lost (a reconnect, a publish
+    /// that timed out) while the value landed all the same.
+    async fn await_landing(
+        &self,
+        key: &K,
+        landing: impl Future<Output = Announcement>,
+    ) -> Waited<V> {
+        let mut landing = pin!(landing);
+        let timer = &self.cache.timer;
+        let started = timer.now();
+        let look_every = self.fleet.wait / LOOKS;
+        loop {
+            let left = self
+                .fleet
+                .wait
+                .saturating_sub(timer.now().saturating_sub(started));
+            if left.is_zero() {
+                return Waited::TimedOut;
+            }
+            match with_timeout(timer, left.min(look_every), landing.as_mut()).await {
+                Ok(announcement) => return Waited::Announced(announcement),
+                Err(_) if left <= look_every => return Waited::TimedOut,
+                Err(_) => match self.tier.fetch(key).await {
+                    Fetched::Hit { value, lifetime } => return Waited::Found(value, lifetime),
+                    Fetched::Miss | Fetched::Undecodable => {}
+                    Fetched::Unavailable(_) => return Waited::Unavailable,
+                },
+            }
+        }
     }
 
     /// Lands a value the tier had, for what is left of its tier lifetime (at most `ttl`).

@@ -422,3 +422,27 @@ fn a_node_that_keeps_abandoning_is_tried_once_more_then_loaded_around() {
         assert_eq!(b.stats().fleet_lock_timeouts, 0, "no time passed");
     });
 }
+
+#[test]
+fn a_landing_whose_announcement_was_lost_is_found_by_looking() {
+    bounded(BOUND, || {
+        let timer = ManualTimer::new();
+        let tier = MemoryTier::new(timer.clone());
+        let (b, b_calls) = node(&tier, &timer);
+        let other = tier.node();
+        let LockOutcome::Acquired(token) = block_on(other.lock(&1, Duration::from_secs(30))) else {
+            panic!("the lock was free");
+        };
+        let (calls, gate) = (Calls::default(), Gate::default());
+        let mut waiting = Box::pin(call(&b, 1, gated(&calls, &gate, Ok(0))));
+        assert!(poll_once(waiting.as_mut()).is_pending());
+        // The other node lands and releases, but its announcement never arrives.
+        block_on(other.store(&1, &5, TTL));
+        block_on(other.unlock(&1, token));
+        assert!(poll_once(waiting.as_mut()).is_pending());
+        timer.advance(FLEET_WAIT / 10);
+        assert_eq!(block_on(waiting), Ok((5, Status::TierLockHit)));
+        assert_eq!((calls.count(), b_calls.fetches()), (0, 2));
+        assert_eq!(b.stats().fleet_lock_timeouts, 0);
+    });
+}
