@@ -5,13 +5,15 @@
 //! `BENCH_SECTIONS=hit,miss` runs only the named sections (hit, miss, storm, heap, zipf, trace,
 //! weighted, defaults). `defaults` runs the hit and miss rows again with each cache as its own
 //! `::new(capacity)` configures it (rows marked `[defaults]`); the other rows give every cache
-//! ahash. The `trace` section replays P6 next to the repository, or the trace
-//! `READTHROUGH_TRACE` names, at the capacities `READTHROUGH_TRACE_CAPACITIES` lists
-//! (comma-separated) if set.
+//! ahash. The `trace` section replays OLTP, P2 and P6 from `../shared/data/traces/` (or the
+//! folder `READTHROUGH_TRACES` names) at the capacities the traces are known by, with Belady's
+//! optimal beside each row; `READTHROUGH_TRACE` replays one file instead, at the capacities
+//! `READTHROUGH_TRACE_CAPACITIES` lists (comma-separated) if set.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use readthrough_benches::belady::belady_hit_ratio;
 use readthrough_benches::block_trace::read_block_trace;
 use readthrough_benches::body::body_sizes;
 use readthrough_benches::counting_alloc::CountingAllocator;
@@ -19,6 +21,7 @@ use readthrough_benches::loader::StormOutcome;
 use readthrough_benches::report::Table;
 use readthrough_benches::sizes::Sizes;
 use readthrough_benches::stats::median;
+use readthrough_benches::traces::{TRACES, traces_folder};
 use readthrough_benches::workloads::allocations::{AllocationsPerLookup, BytesPerEntry};
 use readthrough_benches::workloads::hit_path::HitPath;
 use readthrough_benches::workloads::hit_ratio::HitRatio;
@@ -33,12 +36,6 @@ use readthrough_benches::zipf::Zipf;
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
-
-/// Where the P6 trace sits next to the repository; `READTHROUGH_TRACE` overrides it.
-const TRACE_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/data/traces/P6.lis.zst"
-);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sizes = Sizes::from_env();
@@ -314,22 +311,18 @@ fn zipf_hit_ratios(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::
     Ok(())
 }
 
-/// Hit ratios on a block trace: P6 next to the repository, or the file `READTHROUGH_TRACE`
-/// names, at the sizes' capacities or those `READTHROUGH_TRACE_CAPACITIES` lists
-/// (comma-separated, e.g. `250,500,1000` for OLTP).
+/// Hit ratios on the block traces ([`TRACES`], each at its capacities, skipped with a message
+/// when absent), or on the one file `READTHROUGH_TRACE` names at the sizes' capacities or those
+/// `READTHROUGH_TRACE_CAPACITIES` lists (comma-separated, e.g. `250,500,1000`).
 fn trace_hit_ratios(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::Error>> {
-    let configured = std::env::var_os("READTHROUGH_TRACE");
-    let path = configured
-        .as_deref()
-        .map_or(Path::new(TRACE_PATH), Path::new);
-    let name = trace_name(path);
-    if !path.exists() {
-        eprintln!(
-            "skipping the {name} trace hit ratios: {} is absent",
-            path.display()
-        );
+    let Some(path) = std::env::var_os("READTHROUGH_TRACE") else {
+        let folder = traces_folder();
+        for trace in TRACES {
+            let capacities = &trace.capacities[..trace.capacities.len().min(sizes.trace_sizes)];
+            trace_rows(&folder.join(trace.file), capacities, sizes, table)?;
+        }
         return Ok(());
-    }
+    };
     let capacities = match std::env::var("READTHROUGH_TRACE_CAPACITIES") {
         Ok(listed) => listed
             .split(',')
@@ -338,18 +331,38 @@ fn trace_hit_ratios(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std:
             .map_err(|error| format!("READTHROUGH_TRACE_CAPACITIES={listed:?}: {error}"))?,
         Err(_) => sizes.trace_capacities.clone(),
     };
+    trace_rows(Path::new(&path), &capacities, sizes, table)
+}
+
+/// One row per capacity: the four caches replaying the trace at `path`, Belady's optimal in
+/// the row's name.
+fn trace_rows(
+    path: &Path,
+    capacities: &[usize],
+    sizes: &Sizes,
+    table: &mut Table,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let name = trace_name(path);
+    if !path.exists() {
+        eprintln!(
+            "skipping the {name} trace hit ratios: {} is absent",
+            path.display()
+        );
+        return Ok(());
+    }
     eprintln!("hit ratio: {name} block trace (Megiddo & Modha, ARC, FAST 2003)");
     let requests = Arc::new(read_block_trace(path, sizes.trace_limit)?);
-    for capacity in capacities {
+    for &capacity in capacities {
         let workload = HitRatio {
             requests: requests.clone(),
             capacity,
             warmup: 0,
         };
         let runs = interleaved(&workload, 1);
+        let optimal = belady_hit_ratio(&requests, capacity, 0) * 100.0;
         table.row(
             &format!(
-                "hit ratio %, {name} trace ({} requests), capacity {capacity}",
+                "hit ratio %, {name} trace ({} requests), capacity {capacity} (Belady {optimal:.1})",
                 requests.len()
             ),
             medians(&runs, |ratio| Some(ratio * 100.0)),

@@ -10,15 +10,12 @@
 //! overrides the folder); a missing one is skipped with a message. Every request is counted;
 //! the Zipf rows count after a warm-up of 1M requests, as the `compare` bench does.
 
-use std::collections::{BinaryHeap, HashMap};
-use std::path::PathBuf;
-
+use readthrough_benches::belady::belady_hit_ratio;
 use readthrough_benches::block_trace::read_block_trace;
+use readthrough_benches::traces::{TRACES, traces_folder};
 use readthrough_benches::zipf::Zipf;
 use readthrough_core::{Cache, NoTimer};
 
-const OLTP_SIZES: [usize; 8] = [250, 500, 750, 1_000, 1_250, 1_500, 1_750, 2_000];
-const BLOCK_SIZES: [usize; 4] = [8_192, 32_768, 131_072, 524_288];
 const ZIPF_UNIVERSE: usize = 1_000_000;
 const ZIPF_REQUESTS: usize = 5_000_000;
 const ZIPF_WARMUP: usize = 1_000_000;
@@ -27,26 +24,15 @@ fn main() {
     let wanted: Vec<String> = std::env::args().skip(1).map(|a| a.to_lowercase()).collect();
     let selected =
         |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == &name.to_lowercase());
-    let folder = std::env::var_os("READTHROUGH_TRACES").map_or_else(
-        || {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/data/traces"
-            ))
-        },
-        PathBuf::from,
-    );
+    let folder = traces_folder();
     println!("| workload | capacity | readthrough % | Belady % |");
     println!("|---|---:|---:|---:|");
-    for (name, sizes) in [
-        ("OLTP", &OLTP_SIZES[..]),
-        ("P2", &BLOCK_SIZES[..]),
-        ("P6", &BLOCK_SIZES[..]),
-    ] {
+    for trace in TRACES {
+        let name = trace.name;
         if !selected(name) {
             continue;
         }
-        let path = folder.join(format!("{name}.lis.zst"));
+        let path = folder.join(trace.file);
         let requests = match read_block_trace(&path, usize::MAX) {
             Ok(requests) => requests,
             Err(error) => {
@@ -54,9 +40,9 @@ fn main() {
                 continue;
             }
         };
-        for &capacity in sizes {
+        for &capacity in trace.capacities {
             let ours = replay(&requests, capacity, 0);
-            let best = belady(&requests, capacity, 0);
+            let best = belady_hit_ratio(&requests, capacity, 0);
             println!(
                 "| {name} | {capacity} | {:.2} | {:.2} |",
                 ours * 100.0,
@@ -72,7 +58,7 @@ fn main() {
             for percent in [1, 10] {
                 let capacity = ZIPF_UNIVERSE * percent / 100;
                 let ours = replay(&requests, capacity, ZIPF_WARMUP);
-                let best = belady(&requests, capacity, ZIPF_WARMUP);
+                let best = belady_hit_ratio(&requests, capacity, ZIPF_WARMUP);
                 println!(
                     "| Zipf {exponent} | {percent}% | {:.2} | {:.2} |",
                     ours * 100.0,
@@ -100,47 +86,6 @@ fn replay(requests: &[u64], capacity: usize, warmup: usize) -> f64 {
         } else {
             cache.insert(key, key);
         }
-    }
-    hits as f64 / (requests.len() - warmup).max(1) as f64
-}
-
-/// Belady's optimal: on a miss with a full cache, the key used furthest in the future leaves
-/// (possibly the one just requested, which is then not stored).
-fn belady(requests: &[u64], capacity: usize, warmup: usize) -> f64 {
-    let mut next_use = vec![usize::MAX; requests.len()];
-    let mut seen: HashMap<u64, usize> = HashMap::new();
-    for (index, &key) in requests.iter().enumerate().rev() {
-        if let Some(next) = seen.insert(key, index) {
-            next_use[index] = next;
-        }
-    }
-    drop(seen);
-    // Each cached key's next use; the heap holds (next use, key) with stale rows skipped.
-    let mut cached: HashMap<u64, usize> = HashMap::with_capacity(capacity * 2);
-    let mut furthest: BinaryHeap<(usize, u64)> = BinaryHeap::new();
-    let mut hits = 0u64;
-    for (index, &key) in requests.iter().enumerate() {
-        let next = next_use[index];
-        if cached.contains_key(&key) {
-            hits += u64::from(index >= warmup);
-        } else if cached.len() == capacity {
-            // The key needed furthest ahead leaves: a cached one, or this one (not admitted).
-            while let Some(&(when, victim)) = furthest.peek() {
-                if cached.get(&victim) == Some(&when) {
-                    break;
-                }
-                furthest.pop();
-            }
-            match furthest.peek() {
-                Some(&(when, victim)) if when > next => {
-                    furthest.pop();
-                    cached.remove(&victim);
-                }
-                _ => continue,
-            }
-        }
-        cached.insert(key, next);
-        furthest.push((next, key));
     }
     hits as f64 / (requests.len() - warmup).max(1) as f64
 }

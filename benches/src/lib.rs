@@ -1,6 +1,7 @@
 //! Workloads, peers and measuring tools for comparing `readthrough` with
 //! `pingora-memory-cache`, `moka` and `quick_cache` (see `benches/compare.rs`).
 
+pub mod belady;
 pub mod block_trace;
 pub mod body;
 pub mod contender;
@@ -11,5 +12,6 @@ pub mod report;
 pub mod rng;
 pub mod sizes;
 pub mod stats;
+pub mod traces;
 pub mod workloads;
 pub mod zipf;

@@ -29,8 +29,10 @@ pub struct Sizes {
     pub zipf_warmup: usize,
     /// Block requests read from the trace.
     pub trace_limit: usize,
-    /// Cache capacities for the trace.
+    /// Cache capacities for the one trace `READTHROUGH_TRACE` names.
     pub trace_capacities: Vec<usize>,
+    /// How many of each known trace's capacities are replayed (the smallest first).
+    pub trace_sizes: usize,
     /// Keys of the weighted workload (each with a body of 16 B to 64 KiB).
     pub weighted_keys: usize,
     /// Zipf(0.99) requests per weighted run, warm-up included.
@@ -66,6 +68,7 @@ impl Sizes {
             zipf_warmup: 1_000_000,
             trace_limit: usize::MAX,
             trace_capacities: vec![8_192, 32_768, 131_072],
+            trace_sizes: usize::MAX,
             weighted_keys: 100_000,
             weighted_requests: 1_000_000,
             weighted_warmup: 200_000,
@@ -96,6 +99,7 @@ impl Sizes {
             zipf_warmup: 50_000,
             trace_limit: 300_000,
             trace_capacities: vec![1_024, 8_192],
+            trace_sizes: 2,
             weighted_keys: 10_000,
             weighted_requests: 50_000,
             weighted_warmup: 10_000,
