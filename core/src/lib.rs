@@ -131,6 +131,7 @@ mod batch;
 mod builder;
 mod cache;
 mod error;
+mod fleet_lock;
 mod flight;
 mod hasher;
 mod leaving;

@@ -13,6 +13,7 @@ use core::time::Duration;
 
 use crate::cache::{Cache, Peek};
 use crate::error::{BuildError, Error};
+use crate::fleet_lock::FleetLock;
 use crate::flight::Landing;
 use crate::listener::Listener;
 use crate::load_guard::LoadGuard;
@@ -24,7 +25,7 @@ use crate::stats::{Counters, Stats, bump};
 use crate::status::{Answer, Status};
 use crate::tier::{
     Announced, Announcement, Deleted, Fetched, InvalidationSink, Lifetime, LockOutcome, Stored,
-    Tier, Unlocked,
+    Tier,
 };
 use crate::timer::{Clock, Timer, with_timeout};
 use crate::weigher::Weigh;
@@ -185,55 +186,6 @@ where
             ttl,
         };
         Ok(Tiered { cache, tier, fleet })
-    }
-}
-
-/// The fleet lock while this node holds it. Released (and the outcome announced) by
-/// [`release`](FleetLock::release); dropped unreleased, it is left to expire and counted.
-struct FleetLock<'a, Token> {
-    counters: &'a Counters,
-    token: Option<Token>,
-}
-
-impl<Token> FleetLock<'_, Token> {
-    async fn release<K, V, R>(mut self, tier: &R, key: &K, announcement: Announcement)
-    where
-        R: Tier<K, V, Token = Token>,
-    {
-        let Some(token) = self.token.take() else {
-            return;
-        };
-        if let Unlocked::Unavailable(_) = tier.unlock(key, token).await {
-            bump(&self.counters.tier_errors);
-        }
-        if let Announced::Unavailable(_) = tier.announce(key, announcement).await {
-            bump(&self.counters.tier_errors);
-        }
-    }
-}
-
-impl<Token> FleetLock<'_, Token> {
-    /// Releases the lock without announcing anything (nothing was loaded).
-    async fn release_quietly<K, V, R>(mut self, tier: &R, key: &K)
-    where
-        R: Tier<K, V, Token = Token>,
-    {
-        if let Some(token) = self.token.take()
-            && let Unlocked::Unavailable(_) = tier.unlock(key, token).await
-        {
-            bump(&self.counters.tier_errors);
-        }
-    }
-}
-
-impl<Token> Drop for FleetLock<'_, Token> {
-    fn drop(&mut self) {
-        if self.token.is_some() {
-            // The holder was cancelled or panicked between taking the lock and releasing it.
-            // Releasing is a network call; the lock's own expiry bounds what this costs the
-            // other nodes.
-            bump(&self.counters.fleet_locks_dropped);
-        }
     }
 }
 
@@ -523,15 +475,17 @@ where
             match self.tier.lock(key, self.fleet.hold_for).await {
                 LockOutcome::Acquired(token) => {
                     drop(landing);
-                    let lock = FleetLock {
-                        counters,
-                        token: Some(token),
-                    };
+                    let lock = FleetLock::held(counters, token);
                     // Another node may have landed between our fetch and our lock: look once
                     // more, so the fleet never repeats a load that just finished.
-                    if let Fetched::Hit { value, lifetime } = self.tier.fetch(key).await {
-                        lock.release_quietly(&self.tier, key).await;
-                        return self.land_shared(guard, key, value, lifetime, Status::TierHit);
+                    match self.tier.fetch(key).await {
+                        Fetched::Hit { value, lifetime } => {
+                            lock.release_quietly(&self.tier, key).await;
+                            return self.land_shared(guard, key, value, lifetime, Status::TierHit);
+                        }
+                        Fetched::Miss | Fetched::Undecodable => {}
+                        // Load all the same: holding the lock, this node is the one to load.
+                        Fetched::Unavailable(_) => bump(&counters.tier_errors),
                     }
                     let loaded = self.load_locked(guard, shard, key, loader, split, lock);
                     return loaded.await.map(|value| Answer::new(value, status));
