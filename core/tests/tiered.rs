@@ -446,3 +446,43 @@ fn a_landing_whose_announcement_was_lost_is_found_by_looking() {
         assert_eq!(b.stats().fleet_lock_timeouts, 0);
     });
 }
+
+#[test]
+fn a_leader_whose_load_panics_leaves_the_fleet_lock_to_expire_and_its_cache_clean() {
+    bounded(BOUND, || {
+        let timer = ManualTimer::new();
+        let tier = MemoryTier::new(timer.clone());
+        let (a, _) = node(&tier, &timer);
+        let (b, _) = node(&tier, &timer);
+        let panicking = |_: &u32| async {
+            if true {
+                panic!("the loader panics");
+            }
+            Ok::<u32, String>(0)
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            block_on(a.get_or_load(&1, panicking))
+        }));
+        assert!(outcome.is_err(), "the panic did not reach the caller");
+        assert_eq!(a.stats().fleet_locks_dropped, 1);
+        assert_eq!(a.cache().loads_in_flight(), 0);
+        // B waits out its fleet wait (the lock is still held), then loads; once the lock's hold
+        // time (the lock timeout) is over, it is free for anyone.
+        let (calls, gate) = (Calls::default(), Gate::default());
+        gate.open();
+        let mut second = Box::pin(call(&b, 1, gated(&calls, &gate, Ok(2))));
+        assert!(poll_once(second.as_mut()).is_pending());
+        timer.advance(FLEET_WAIT);
+        assert_eq!(block_on(second), Ok((2, Status::Miss)));
+        timer.advance(LOCK_TIMEOUT - FLEET_WAIT);
+        assert!(matches!(
+            block_on(tier.node().lock(&1, Duration::from_secs(1))),
+            LockOutcome::Acquired(_)
+        ));
+        // A itself is usable: the value B shared is a tier hit for it.
+        assert_eq!(
+            block_on(call(&a, 1, gated(&calls, &gate, Ok(9)))),
+            Ok((2, Status::TierHit))
+        );
+    });
+}
