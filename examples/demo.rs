@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use readthrough::tokio::RevalidateInBackground;
 use readthrough::{Error, Status};
 
 /// A backend that is slow, counts its queries and can be told to fail.

@@ -11,6 +11,7 @@
 //! | `smol` | [`readthrough::smol` module](crate::smol): `Cache` on async-io timers, background refresh on smol's executor | smol and async-std services |
 //! | `embassy` | [`readthrough::embassy` module](crate::embassy): `Cache` on embassy-time, shard locks from embassy-sync (`no_std`) | embassy firmware |
 //! | `pingora` | [`readthrough::pingora` module](crate::pingora): `RTCache`, `MemoryCache`, `Lookup`, `MultiLookup`, `CacheStatus` with pingora-memory-cache's signatures | moving off Pingora's `RTCache` by changing an import |
+//! | `tracing` | `tracing` events (target `readthrough`): load failures, lock timeouts, fail-safe answers, soft timeouts, refresh starts | services that log with `tracing` |
 //! | `portable-atomic` | atomics and `Arc` from portable-atomic | chips without compare-and-swap (thumbv6m) |
 //! | `critical-section` | the `critical-section` crate for the few global locks | with `portable-atomic` |
 //!
@@ -54,7 +55,7 @@
 //!     .lock_timeout(Duration::from_secs(2))
 //!     .build()
 //!     .unwrap();
-//! let fetch = |id: &u64| { let id = *id; async move { Ok(format!("user {id}")) } };
+//! let fetch = async |id: &u64| Ok(format!("user {id}"));
 //!
 //! let first = users.get_or_load(&7, fetch).await.unwrap();
 //! assert_eq!((first.value.as_str(), first.status), ("user 7", Status::Miss));
@@ -75,7 +76,7 @@
 //!         .ttl(Duration::from_secs(30))
 //!         .build()
 //!         .unwrap();
-//!     let query = |id: &u32| { let id = *id; async move { Ok(format!("row {id}")) } };
+//!     let query = async |id: &u32| Ok(format!("row {id}"));
 //!     assert_eq!(rows.get_or_load(&1, query).await.unwrap().status, Status::Miss);
 //!     assert_eq!(rows.get_or_load(&1, query).await.unwrap().status, Status::Hit);
 //! });
@@ -99,7 +100,7 @@
 //!     .load_timeout(Duration::from_millis(200))
 //!     .build()
 //!     .unwrap();
-//! let read_sensor = |channel: &u8| { let channel = *channel; async move { Ok(1000 + u16::from(channel)) } };
+//! let read_sensor = async |channel: &u8| Ok(1000 + u16::from(*channel));
 //! assert_eq!(calibration.get_or_load(&3, read_sensor).await.unwrap().value, 1003);
 //! assert_eq!(calibration.get_or_load(&3, read_sensor).await.unwrap().status, Status::Hit);
 //! # });
@@ -110,12 +111,13 @@
 //! ```
 //! # futures_lite::future::block_on(async {
 //! let cache = readthrough::Cache::<&str, usize>::new(100).unwrap();
-//! let answer = cache.get_or_load(&"coalesced", |k: &&str| { let n = k.len(); async move { Ok(n) } }).await;
+//! let answer = cache.get_or_load(&"coalesced", async |k: &&str| Ok(k.len())).await;
 //! assert_eq!(answer.unwrap().value, 9);
 //! # });
 //! ```
 #![no_std]
-#![warn(missing_docs)]
+#![warn(missing_docs, missing_debug_implementations)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(docsrs, doc(auto_cfg(hide(loom, feature = "portable-atomic"))))]
 

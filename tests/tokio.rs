@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use readthrough::tokio::{RevalidateInBackground, TokioTimer};
+use readthrough::tokio::TokioTimer;
 use readthrough::{Builder, DefaultHashBuilder, DefaultLock, Status};
 use suite::{Join, Runtime};
 
@@ -52,6 +52,7 @@ impl Runtime for Tokio {
 }
 
 behaviour_suite!(Tokio);
+behaviour_suite!(background Tokio);
 
 /// The adapter's own stale-while-revalidate: the stale value at once, one refresh in a spawned
 /// task however many callers saw the stale value.

@@ -11,6 +11,7 @@ use crate::cache::{Cache, Peek};
 use crate::error::Error;
 use crate::flight::Landing;
 use crate::listener::Listener;
+use crate::load_guard::Served;
 use crate::loader::BatchLoader;
 use crate::lock::RawLock;
 use crate::read_through::{Intent, Joined, Role};
@@ -156,6 +157,9 @@ where
                         answers[item.index] = Some(Answer::new(value, Status::Hit));
                     }
                     Joined::Ready(Err(error)) => return Err(error),
+                    Joined::FailSafe(value, age) => {
+                        answers[item.index] = Some(Answer::new(value, Status::Stale(age)));
+                    }
                     Joined::Role(Role::Leader(guard)) => leading.push((item, Some(guard))),
                     Joined::Role(Role::Waiter(flight)) => waiting.push((item, flight)),
                     Joined::Role(Role::Bypass) | Joined::Busy => leading.push((item, None)),
@@ -182,9 +186,11 @@ where
                         for ((item, guard), value) in leading.into_iter().zip(values) {
                             let (value, ttl) = split(value);
                             let value = match guard {
-                                Some(guard) => {
-                                    guard.complete(&keys[item.index], Ok((value, ttl)))?
-                                }
+                                Some(guard) => match guard
+                                    .complete(&keys[item.index], Ok((value, ttl)))?
+                                {
+                                    Served::Loaded(value) | Served::FailSafe { value, .. } => value,
+                                },
                                 None => value,
                             };
                             answers[item.index] = Some(Answer::new(value, item.status));
@@ -207,10 +213,18 @@ where
                     Some(Landing::Loaded(Ok(value))) => {
                         answers[item.index] = Some(Answer::new(value, Status::LockHit));
                     }
+                    Some(Landing::FailSafe { value, expired }) => {
+                        let age = self.timer.age(expired);
+                        answers[item.index] = Some(Answer::new(value, Status::Stale(age)));
+                    }
                     Some(Landing::Loaded(Err(error))) => return Err(error),
                     Some(Landing::Abandoned) => pending.push(item),
                     None => {
                         bump(&self.shard(item.hash).counters.lock_timeouts);
+                        crate::events::event!(
+                            warn,
+                            "lock timeout: gave up waiting for another caller's load, loading alone"
+                        );
                         pending.push(Pending {
                             bypass: true,
                             ..item

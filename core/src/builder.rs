@@ -11,9 +11,12 @@ use crate::cache::{Cache, Options, Parts};
 use crate::error::BuildError;
 use crate::listener::{Listener, NoListener};
 use crate::lock::{DefaultLock, RawLock};
+use crate::refresh_ahead::RefreshAhead;
 use crate::shard::{Shard, ShardSize};
 use crate::timer::{Clock, NoTimer, Timer};
 use crate::weigher::{Unweighted, Weigh, Weigher, Weighted};
+
+mod serving;
 
 #[cfg(feature = "std")]
 const MAX_DEFAULT_SHARDS: usize = 64;
@@ -58,6 +61,7 @@ struct Settings {
     shards: Option<usize>,
     preallocate: Preallocation,
     remembered_errors: Option<usize>,
+    refresh_ahead: Option<RefreshAhead>,
     options: Options,
 }
 
@@ -118,6 +122,7 @@ impl<K, V, E> Builder<K, V, E> {
                 shards: None,
                 preallocate: Preallocation::Off,
                 remembered_errors: None,
+                refresh_ahead: None,
                 options: Options::default(),
             },
             hasher: DefaultHashBuilder::default(),
@@ -302,7 +307,8 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
             shards,
             preallocate,
             remembered_errors,
-            options,
+            refresh_ahead,
+            mut options,
         } = self.settings;
         if capacity == 0 {
             return Err(BuildError::ZeroCapacity);
@@ -333,15 +339,33 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
                 shards_needed: capacity.div_ceil(MAX_SHARD_CAPACITY),
             });
         }
+        let fail_safe = options.fail_safe.map(|fail_safe| fail_safe.throttle);
         for (name, duration) in [
             ("lock_age", options.lock_age),
             ("lock_timeout", options.lock_timeout),
             ("load_timeout", options.load_timeout),
+            ("fail_safe throttle", fail_safe),
+            ("soft_timeout", options.soft_timeout),
         ] {
             if duration == Some(Duration::ZERO) {
                 return Err(BuildError::ZeroDuration(name));
             }
         }
+        if let Some(soft) = options.soft_timeout {
+            if options.fail_safe.is_none() {
+                return Err(BuildError::SoftTimeoutNeedsFailSafe);
+            }
+            if options.load_timeout.is_some_and(|hard| soft >= hard) {
+                return Err(BuildError::SoftTimeoutNotBelowLoadTimeout);
+            }
+        }
+        options.refresh_ahead = match refresh_ahead {
+            Some(when) => {
+                let margin = when.margin(options.ttl)?;
+                Some(u64::try_from(margin.as_nanos()).unwrap_or(u64::MAX))
+            }
+            None => None,
+        };
         let weighted = !W::UNIT;
         let reserve = match preallocate {
             Preallocation::Off => 0,

@@ -28,6 +28,13 @@ pub(crate) struct Options {
     pub(crate) load_timeout: Option<Duration>,
     pub(crate) stale_window: Duration,
     pub(crate) negative_ttl: Option<Duration>,
+    /// How long before expiry a hit through the revalidating entry points starts a refresh.
+    /// In nanoseconds, compared with the time a value has left without building a `Duration`.
+    pub(crate) refresh_ahead: Option<u64>,
+    pub(crate) fail_safe: Option<crate::fail_safe::FailSafe>,
+    /// How long a caller of the background entry point waits for a load before it takes the
+    /// fail-safe value at hand (the load goes on).
+    pub(crate) soft_timeout: Option<Duration>,
 }
 
 /// What storing a value did, to be finished once the shard lock is released.
@@ -57,7 +64,7 @@ pub(crate) struct Stored<K, V> {
 /// use readthrough_core::{Cache, Status};
 /// # futures_lite::future::block_on(async {
 /// let cache = Cache::<u64, String>::new(1_000).unwrap();
-/// let load = |id: &u64| { let id = *id; async move { Ok(format!("user {id}")) } };
+/// let load = async |id: &u64| Ok(format!("user {id}"));
 ///
 /// let first = cache.get_or_load(&7, load).await.unwrap();
 /// assert_eq!((first.value.as_str(), first.status), ("user 7", Status::Miss));

@@ -105,12 +105,25 @@ pub enum BuildError {
     /// `remembered_errors(0)`: to remember no errors, leave `negative_ttl` unset.
     ZeroRememberedErrors,
     /// A duration option was zero where zero has no meaning (`lock_age`, `lock_timeout`,
-    /// `load_timeout`); the name says which.
+    /// `load_timeout`, `refresh_ahead`, `fail_safe throttle`, `soft_timeout`); the name says
+    /// which.
     ZeroDuration(&'static str),
     /// A [`Tiered`](crate::Tiered) cache was built on a cache without this option:
     /// `lock_timeout` (how long to wait for another node's load) or `ttl` (how long values
     /// live in the shared tier).
     TierNeeds(&'static str),
+    /// [`RefreshAhead::AfterFraction`](crate::RefreshAhead::AfterFraction) outside (0, 1).
+    RefreshAheadFraction,
+    /// [`RefreshAhead::AfterFraction`](crate::RefreshAhead::AfterFraction) without a `ttl`
+    /// (or with a zero one) to take the fraction of.
+    RefreshAheadNeedsTtl,
+    /// [`RefreshAhead::BeforeExpiry`](crate::RefreshAhead::BeforeExpiry) as long as the `ttl`
+    /// or longer: every hit would start a refresh.
+    RefreshAheadNotBeforeTtl,
+    /// `soft_timeout` without `fail_safe`: the soft timeout answers with the fail-safe value.
+    SoftTimeoutNeedsFailSafe,
+    /// `soft_timeout` as long as `load_timeout` or longer: the load would end first.
+    SoftTimeoutNotBelowLoadTimeout,
 }
 
 impl fmt::Display for BuildError {
@@ -142,6 +155,21 @@ impl fmt::Display for BuildError {
             BuildError::TierNeeds(option) => {
                 write!(f, "a cache with a shared tier needs `{option}` to be set")
             }
+            BuildError::RefreshAheadFraction => f.write_str(
+                "`refresh_ahead(RefreshAhead::AfterFraction(share))` needs a share between 0 and 1 (exclusive), e.g. 0.8",
+            ),
+            BuildError::RefreshAheadNeedsTtl => f.write_str(
+                "`RefreshAhead::AfterFraction` is a share of the TTL: set a non-zero `ttl(..)`, or use `RefreshAhead::BeforeExpiry(duration)`",
+            ),
+            BuildError::SoftTimeoutNeedsFailSafe => f.write_str(
+                "`soft_timeout` answers with the fail-safe value: set `fail_safe(max_stale, throttle)` too",
+            ),
+            BuildError::SoftTimeoutNotBelowLoadTimeout => f.write_str(
+                "`soft_timeout` must be shorter than `load_timeout`, the hard limit of the load it stops waiting for",
+            ),
+            BuildError::RefreshAheadNotBeforeTtl => f.write_str(
+                "`RefreshAhead::BeforeExpiry` must be shorter than the `ttl`, or every hit starts a refresh",
+            ),
         }
     }
 }

@@ -12,7 +12,7 @@
 //! # futures_lite::future::block_on(async {
 //! let cache = Cache::<u64, String, &str>::new(10_000).unwrap();
 //! let answer = cache
-//!     .get_or_load(&42, |id: &u64| { let id = *id; async move { Ok(format!("row {id}")) } })
+//!     .get_or_load(&42, async |id: &u64| Ok(format!("row {id}")))
 //!     .await
 //!     .unwrap();
 //! assert_eq!(answer.value, "row 42");
@@ -58,6 +58,18 @@
 //! (TTLs, `lock_age`, `lock_timeout`, `load_timeout`, `stale_window`, `negative_ttl`) exist
 //! only on a builder that has a timer, so using one without time is a compile error, not a
 //! runtime surprise. [`ManualTimer`] moves only when told to, for deterministic tests.
+//!
+//! # Serving: background refresh, refresh ahead, fail-safe
+//!
+//! A timer that is also a [`Spawn`] (the tokio and smol adapters' are; [`WithSpawn`] makes one)
+//! gives a cache in an `Arc` [`Cache::get_or_revalidate_in_background`]: a stale value is
+//! answered at once while one spawned task reloads it, and with [`Builder::refresh_ahead`] a
+//! value near its expiry is refreshed the same way, so a key read steadily never expires.
+//! [`Builder::fail_safe`] answers the callers of a failed load with the expired value at hand
+//! (once per throttle, not once per caller), and [`Builder::soft_timeout`] stops waiting for a
+//! slow load at a soft bound while the load goes on. Caches without a spawner (embassy) refresh
+//! in the caller ([`Cache::get_or_revalidate`]). The policy is written once, here; an adapter
+//! only says how to spawn.
 //!
 //! # Eviction and bounds
 //!
@@ -114,12 +126,14 @@
 //! | `std` | yes | OS-parking shard locks ([`ParkingLotLock`]), event-listener's std list |
 //! | `portable-atomic` | no | atomics and `Arc` from portable-atomic, for targets without CAS (thumbv6m) |
 //! | `critical-section` | no | critical sections for event-listener's list and portable-atomic's fallback |
+//! | `tracing` | no | `tracing` events (target `readthrough`): load failures, lock timeouts, fail-safe answers, soft timeouts, refresh starts; nothing is spent without it |
 //!
 //! Without `std`, shards use [`SpinLock`]; pick another with [`Builder::lock`] (the embassy
 //! adapter offers a critical-section lock).
 
 #![no_std]
-#![warn(missing_docs)]
+#![warn(missing_docs, missing_debug_implementations)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(docsrs, doc(auto_cfg(hide(loom, feature = "portable-atomic"))))]
 
@@ -127,10 +141,14 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+mod background;
 mod batch;
 mod builder;
 mod cache;
 mod error;
+mod events;
+mod fail_safe;
 mod fleet_lock;
 mod flight;
 mod hasher;
@@ -141,9 +159,11 @@ mod loader;
 mod lock;
 mod manual_timer;
 mod read_through;
+mod refresh_ahead;
 mod remembered;
 mod revalidate;
 mod shard;
+mod spawn;
 mod stats;
 mod status;
 mod store;
@@ -158,13 +178,15 @@ pub use cache::Cache;
 pub use error::{BuildError, Error};
 pub use hasher::DefaultHashBuilder;
 pub use listener::{Listener, NoListener, RemovalCause};
-pub use loader::{BatchLoader, Loader};
+pub use loader::{BatchLoader, LoadFn, Loader, SendLoader};
 #[cfg(loom)]
 pub use lock::LoomLock;
 #[cfg(feature = "std")]
 pub use lock::ParkingLotLock;
 pub use lock::{DefaultLock, RawLock, SpinLock};
 pub use manual_timer::{ManualSleep, ManualTimer};
+pub use refresh_ahead::RefreshAhead;
+pub use spawn::{Spawn, WithSpawn};
 pub use stats::Stats;
 pub use status::{Answer, Status};
 pub use sync::Arc;

@@ -5,10 +5,11 @@ use core::time::Duration;
 
 use crate::cache::Cache;
 use crate::error::Error;
-use crate::flight::Flight;
+use crate::flight::{Flight, Outcome};
 use crate::listener::Listener;
 use crate::lock::RawLock;
 use crate::shard::{FlightRow, Shard};
+use crate::status::{Answer, Status};
 use crate::sync::Arc;
 use crate::timer::Clock;
 use crate::weigher::Weigh;
@@ -64,20 +65,38 @@ where
         mut self,
         key: &K,
         outcome: Result<(V, Option<Duration>), Error<E>>,
-    ) -> Result<V, Error<E>> {
+    ) -> Result<Served<V>, Error<E>> {
         let cache = self.cache;
         let shard = self.shard;
         let hash = self.hash;
-        let (for_waiters, to_store) = match &outcome {
-            Ok((value, ttl)) => {
+        let fallback = match (&outcome, cache.options.fail_safe) {
+            (Err(_), Some(fail_safe)) => {
+                cache.fail_safe_value(shard, hash, key, fail_safe.max_stale)
+            }
+            _ => None,
+        };
+        let (for_waiters, to_store) = match (&outcome, &fallback) {
+            (Ok((value, ttl)), _) => {
                 let stored = value.clone();
                 let weight = cache.weigher.weight(key, &stored);
                 (
-                    Ok(value.clone()),
+                    Outcome::Loaded(Ok(value.clone())),
                     Some((stored, weight, ttl.or(cache.options.ttl))),
                 )
             }
-            Err(error) => (Err(error.clone()), None),
+            (Err(_), Some((value, expired))) => (
+                Outcome::FailSafe {
+                    value: value.clone(),
+                    expired: *expired,
+                },
+                None,
+            ),
+            (Err(error), None) => (Outcome::Loaded(Err(error.clone())), None),
+        };
+        // A fallback answers for its throttle; an error is remembered for `negative_ttl`.
+        let remember_for = match (&fallback, cache.options.fail_safe) {
+            (Some(_), Some(fail_safe)) => Some(fail_safe.throttle),
+            _ => cache.options.negative_ttl.filter(|ttl| !ttl.is_zero()),
         };
         let flight = &self.flight;
         let armed = &mut self.armed;
@@ -85,7 +104,6 @@ where
             let is_this = |row: &FlightRow<K, V, E, T::Stamp>| Arc::ptr_eq(&row.flight, flight);
             let mut stored = None;
             let mut left_row = None;
-            let remember_for = cache.options.negative_ttl.filter(|ttl| !ttl.is_zero());
             let wake = match state.flights.find_entry(hash, is_this) {
                 // Detached by `invalidate`: whether anyone waits is unknown.
                 Err(_) => true,
@@ -133,7 +151,37 @@ where
         if let Some(stored) = stored {
             cache.finish_store(shard, stored);
         }
-        outcome.map(|(value, _)| value)
+        match (outcome, fallback) {
+            (Ok((value, _)), _) => Ok(Served::Loaded(value)),
+            (Err(_), Some((value, expired))) => {
+                let age = cache.timer.age(expired);
+                crate::events::event!(
+                    warn,
+                    "fail-safe: the load failed, answering with the expired value",
+                    expired_ms_ago = crate::events::millis(age),
+                );
+                Ok(Served::FailSafe { value, age })
+            }
+            (Err(error), None) => Err(error),
+        }
+    }
+}
+
+/// What a landed load gives its leader.
+pub(crate) enum Served<V> {
+    /// The loaded value.
+    Loaded(V),
+    /// The load failed; fail-safe answers with this expired value, this long past its expiry.
+    FailSafe { value: V, age: Duration },
+}
+
+impl<V> Served<V> {
+    /// The answer: with `status` for a loaded value, [`Status::Stale`] for a fallback.
+    pub(crate) fn answer(self, status: Status) -> Answer<V> {
+        match self {
+            Served::Loaded(value) => Answer::new(value, status),
+            Served::FailSafe { value, age } => Answer::new(value, Status::Stale(age)),
+        }
     }
 }
 
@@ -143,26 +191,147 @@ impl<K, V, E, T: Clock, S, L: RawLock, W, N> Drop for LoadGuard<'_, K, V, E, T, 
             return;
         }
         self.armed = false;
-        let flight = &self.flight;
-        let (wake, left_row) = self.shard.write(|state| {
-            let row = state
-                .flights
-                .find_entry(self.hash, |row| Arc::ptr_eq(&row.flight, flight));
-            let (wake, left_row) = match row {
-                Ok(row) => {
-                    let (row, _) = row.remove();
-                    (row.waited, Some(row))
-                }
-                // Detached by `invalidate` (or removed by a landing that then panicked):
-                // whether anyone waits is unknown.
-                Err(_) => (true, None),
-            };
-            flight.abandon();
-            (wake, left_row)
-        });
-        if wake {
-            flight.wake_all();
+        abandon(self.shard, self.hash, &self.flight);
+    }
+}
+
+/// Abandons a flight whose leader is gone before it landed: removes its row and wakes its
+/// waiters, one of which then loads.
+fn abandon<K, V, E, X, L: RawLock>(
+    shard: &Shard<K, V, E, X, L>,
+    hash: u64,
+    flight: &Arc<Flight<V, E, X>>,
+) {
+    let (wake, left_row) = shard.write(|state| {
+        let row = state
+            .flights
+            .find_entry(hash, |row| Arc::ptr_eq(&row.flight, flight));
+        let (wake, left_row) = match row {
+            Ok(row) => {
+                let (row, _) = row.remove();
+                (row.waited, Some(row))
+            }
+            // Detached by `invalidate` (or removed by a landing that then panicked):
+            // whether anyone waits is unknown.
+            Err(_) => (true, None),
+        };
+        flight.abandon();
+        (wake, left_row)
+    });
+    if wake {
+        flight.wake_all();
+    }
+    drop(left_row);
+}
+
+/// A cache shared with background tasks.
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+type SharedCache<K, V, E, T, S, L, W, N> = alloc::sync::Arc<Cache<K, V, E, T, S, L, W, N>>;
+
+/// A leader's duty handed to a background task that may not have started yet. It owns a
+/// share of the cache, so a task that is dropped unpolled (its executor shut down) still
+/// abandons the flight and wakes its waiters, as a cancelled leader does.
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+pub(crate) struct DetachedLead<K, V, E, T, S, L, W, N>
+where
+    K: Hash + Eq,
+    T: Clock,
+    S: BuildHasher,
+    L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
+{
+    cache: SharedCache<K, V, E, T, S, L, W, N>,
+    hash: u64,
+    flight: Arc<Flight<V, E, T::Stamp>>,
+    /// Set until a task [attached](Self::attach) a guard: then the guard has the duty.
+    armed: bool,
+}
+
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+impl<'c, K, V, E, T, S, L, W, N> LoadGuard<'c, K, V, E, T, S, L, W, N>
+where
+    K: Hash + Eq,
+    T: Clock,
+    S: BuildHasher,
+    L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
+{
+    /// Hands the duty to land this load to a task that owns `cache` (the cache this guard's
+    /// flight belongs to).
+    pub(crate) fn detach(
+        mut self,
+        cache: SharedCache<K, V, E, T, S, L, W, N>,
+    ) -> DetachedLead<K, V, E, T, S, L, W, N> {
+        debug_assert!(core::ptr::eq(self.cache, &*cache));
+        self.armed = false;
+        DetachedLead {
+            cache,
+            hash: self.hash,
+            flight: Arc::clone(&self.flight),
+            armed: true,
         }
-        drop(left_row);
+    }
+
+    /// The cache this guard lands in.
+    pub(crate) fn cache(&self) -> &'c Cache<K, V, E, T, S, L, W, N> {
+        self.cache
+    }
+
+    /// The flight this guard lands, marked as waited for: its leader will wait for it too (the
+    /// landing wakes only flights someone waits for).
+    pub(crate) fn watch(&self) -> Arc<Flight<V, E, T::Stamp>> {
+        let flight = &self.flight;
+        self.shard.write(|state| {
+            if let Ok(mut row) = state
+                .flights
+                .find_entry(self.hash, |row| Arc::ptr_eq(&row.flight, flight))
+            {
+                row.get_mut().waited = true;
+            }
+        });
+        Arc::clone(flight)
+    }
+}
+
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+impl<K, V, E, T, S, L, W, N> DetachedLead<K, V, E, T, S, L, W, N>
+where
+    K: Hash + Eq,
+    T: Clock,
+    S: BuildHasher,
+    L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
+{
+    /// The guard, now that the task runs: it lands the load or abandons it.
+    pub(crate) fn attach(&mut self) -> LoadGuard<'_, K, V, E, T, S, L, W, N> {
+        self.armed = false;
+        let cache = &*self.cache;
+        LoadGuard::new(
+            cache,
+            cache.shard(self.hash),
+            self.hash,
+            Arc::clone(&self.flight),
+        )
+    }
+}
+
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+impl<K, V, E, T, S, L, W, N> Drop for DetachedLead<K, V, E, T, S, L, W, N>
+where
+    K: Hash + Eq,
+    T: Clock,
+    S: BuildHasher,
+    L: RawLock,
+    W: Weigh<K, V>,
+    N: Listener<K, V>,
+{
+    fn drop(&mut self) {
+        if self.armed {
+            self.armed = false;
+            abandon(self.cache.shard(self.hash), self.hash, &self.flight);
+        }
     }
 }

@@ -104,6 +104,13 @@ unsafe impl RawLock for ParkingLotLock {
 #[cfg(loom)]
 pub struct LoomLock(loom::sync::RwLock<()>);
 
+#[cfg(loom)]
+impl core::fmt::Debug for LoomLock {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("LoomLock")
+    }
+}
+
 // SAFETY: loom's RwLock has the semantics of std's.
 #[cfg(loom)]
 unsafe impl RawLock for LoomLock {

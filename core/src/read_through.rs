@@ -37,6 +37,9 @@ pub(crate) enum Intent {
     Revalidate,
     /// Lead a load even if a fresh value is stored, unless one is in flight.
     Refresh,
+    /// The stored value is due for refresh ahead of its expiry: lead a load unless one is in
+    /// flight or a value that is not yet due landed meanwhile.
+    RefreshAhead,
 }
 
 pub(crate) enum Role<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
@@ -48,6 +51,9 @@ pub(crate) enum Role<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
 pub(crate) enum Joined<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
     /// A fresh value landed meanwhile, or a remembered error is still current.
     Ready(Result<V, Error<E>>),
+    /// A load failed a moment ago and fail-safe answers, within its throttle, with this
+    /// expired value, this long past its expiry.
+    FailSafe(V, Duration),
     /// A load is in flight and the intent does not wait for it.
     Busy,
     Role(Role<'c, K, V, E, T, S, L, W, N>),
@@ -92,7 +98,7 @@ where
     /// # futures_lite::future::block_on(async {
     /// let cache = Cache::<u32, u32, &str>::new(100).unwrap();
     ///
-    /// let answer = cache.get_or_load(&3, |k: &u32| { let k = *k; async move { Ok(k + 1) } }).await;
+    /// let answer = cache.get_or_load(&3, async |k: &u32| Ok(k + 1)).await;
     /// assert_eq!(answer.unwrap().value, 4);
     ///
     /// let failed = cache.get_or_load(&9, |_: &u32| async { Err("backend down") }).await;
@@ -150,6 +156,7 @@ where
                 Joined::Ready(result) => {
                     return result.map(|value| Answer::new(value, Status::Hit));
                 }
+                Joined::FailSafe(value, age) => return Ok(Answer::new(value, Status::Stale(age))),
                 // `Intent::Load` always gets a role; a load that cannot be waited for is bypassed.
                 Joined::Busy => Role::Bypass,
                 Joined::Role(role) => role,
@@ -158,16 +165,24 @@ where
                 Role::Leader(guard) => {
                     let loaded = self.run_load(shard, loader.load(key)).await;
                     let landed = guard.complete(key, loaded.map(split));
-                    return landed.map(|value| Answer::new(value, status));
+                    return landed.map(|served| served.answer(status));
                 }
                 Role::Waiter(flight) => match self.wait(shard, &flight).await {
                     Some(Landing::Loaded(Ok(value))) => {
                         return Ok(Answer::new(value, Status::LockHit));
                     }
+                    Some(Landing::FailSafe { value, expired }) => {
+                        let age = self.timer.age(expired);
+                        return Ok(Answer::new(value, Status::Stale(age)));
+                    }
                     Some(Landing::Loaded(Err(error))) => return Err(error),
                     Some(Landing::Abandoned) => continue,
                     None => {
                         bump(&shard.counters.lock_timeouts);
+                        crate::events::event!(
+                            warn,
+                            "lock timeout: gave up waiting for another caller's load, loading alone"
+                        );
                         return self.load_alone(shard, key, loader, split, status).await;
                     }
                 },
@@ -206,8 +221,13 @@ where
             },
             None => load.await.map_err(|error| Error::Load(Arc::new(error))),
         };
-        if result.is_err() {
+        if let Err(_error) = &result {
             bump(&shard.counters.load_errors);
+            crate::events::event!(
+                warn,
+                "load failed",
+                timed_out = matches!(_error, Error::LoadTimeout)
+            );
         }
         result
     }
@@ -220,7 +240,18 @@ where
         &self,
         shard: &Shard<K, V, E, T::Stamp, L>,
         flight: &Flight<V, E, T::Stamp>,
-    ) -> Option<Landing<V, E>> {
+    ) -> Option<Landing<V, E, T::Stamp>> {
+        self.wait_at_most(shard, flight, self.options.lock_timeout)
+            .await
+    }
+
+    /// Waits for `flight` to land, for at most `limit` (if any); `None` when that ran out.
+    pub(crate) async fn wait_at_most(
+        &self,
+        shard: &Shard<K, V, E, T::Stamp, L>,
+        flight: &Flight<V, E, T::Stamp>,
+        limit: Option<Duration>,
+    ) -> Option<Landing<V, E, T::Stamp>> {
         let _waiting = Waiting::start(&shard.counters.waiting);
         let landing = async {
             loop {
@@ -235,7 +266,7 @@ where
                 listener.await;
             }
         };
-        match self.options.lock_timeout {
+        match limit {
             Some(limit) => clock_timeout(&self.timer, limit, landing).await.ok(),
             None => Some(landing.await),
         }
@@ -252,7 +283,8 @@ where
         shard.write(|state| {
             if intent != Intent::Refresh
                 && let Some(entry) = state.store.get(hash, key)
-                && self.timer.overdue(entry.deadline).is_none()
+                && let Ok(left) = self.timer.until(entry.deadline)
+                && !(intent == Intent::RefreshAhead && self.due_for_refresh(left))
             {
                 return Joined::Ready(Ok(entry.value.clone()));
             }
@@ -260,10 +292,16 @@ where
                 let current = row.get();
                 match current.remembered {
                     Some(kept) => {
-                        if self.timer.overdue(kept.until).is_none()
-                            && let Some(Landing::Loaded(Err(error))) = current.flight.landing()
-                        {
-                            return Joined::Ready(Err(error));
+                        if self.timer.overdue(kept.until).is_none() {
+                            match current.flight.landing() {
+                                Some(Landing::Loaded(Err(error))) => {
+                                    return Joined::Ready(Err(error));
+                                }
+                                Some(Landing::FailSafe { value, expired }) => {
+                                    return Joined::FailSafe(value, self.timer.age(expired));
+                                }
+                                _ => {}
+                            }
                         }
                         row.remove();
                         state.remembered.forgot();

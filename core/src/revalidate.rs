@@ -2,17 +2,36 @@
 //! load when a usable value is at hand.
 
 use core::hash::{BuildHasher, Hash};
+use core::time::Duration;
 
-use crate::cache::{Cache, Peek};
+use crate::cache::Cache;
 use crate::error::Error;
 use crate::listener::Listener;
+use crate::load_guard::Served;
 use crate::loader::Loader;
 use crate::lock::RawLock;
 use crate::read_through::{Intent, Joined, Role};
+use crate::shard::Shard;
 use crate::stats::bump;
 use crate::status::{Answer, Status};
 use crate::timer::Clock;
 use crate::weigher::Weigh;
+
+/// What a revalidating read found.
+pub(crate) enum Serve<V> {
+    /// A fresh value; `due` when it is past the refresh-ahead point and no load for it is in
+    /// flight.
+    Fresh { value: V, due: bool },
+    /// An expired value within the stale window, this long past its expiry; `refreshing` when
+    /// a load for it is in flight already.
+    Stale {
+        value: V,
+        overdue: Duration,
+        refreshing: bool,
+    },
+    /// Nothing to serve: a load answers, with this status.
+    Load(Status),
+}
 
 impl<K, V, E, T, S, L, W, N> Cache<K, V, E, T, S, L, W, N>
 where
@@ -29,6 +48,14 @@ where
     /// caller refreshes it; the first caller to find it stale does the refresh and returns the
     /// fresh value ([`Status::Expired`]). Without a usable stale value this is
     /// [`get_or_load`](Self::get_or_load).
+    ///
+    /// With [`refresh_ahead`](crate::Builder::refresh_ahead), a fresh value past the refresh
+    /// point is refreshed the same way: the first caller to find it due loads and returns the
+    /// new value ([`Status::Hit`]), callers during that load get the current value at once,
+    /// and a failed refresh returns (and keeps) the current value. This is how caches without a
+    /// [`Spawn`](crate::Spawn) (embassy) refresh ahead; with one,
+    /// [`get_or_revalidate_in_background`](Self::get_or_revalidate_in_background) keeps
+    /// every caller from waiting.
     ///
     /// ```
     /// # use core::time::Duration;
@@ -55,44 +82,102 @@ where
         let hash = self.hash(key);
         let shard = self.shard(hash);
         let split = |value| (value, None);
-        let (stale, overdue) = match self.peek(shard, hash, key, true) {
-            Peek::Fresh(value) => {
+        let (current, intent, status) = match self.serve(shard, hash, key) {
+            Serve::Fresh { value, due: false } => {
                 bump(&shard.counters.hits);
                 return Ok(Answer::new(value, Status::Hit));
             }
-            Peek::Expired {
-                stale: Some(stale),
+            Serve::Fresh { value, due: true } => (value, Intent::RefreshAhead, Status::Hit),
+            Serve::Stale {
+                value,
                 overdue,
-            } => (stale, overdue),
-            Peek::Expired { stale: None, .. } => {
-                let answer = self
-                    .load_through(shard, hash, key, &loader, &split, Status::Expired)
-                    .await;
-                shard.counters.outcome(&answer);
-                return answer;
+                refreshing: true,
+            } => {
+                bump(&shard.counters.stale);
+                return Ok(Answer::new(value, Status::Stale(overdue)));
             }
-            Peek::Absent => {
+            Serve::Stale {
+                value,
+                overdue,
+                refreshing: false,
+            } => (value, Intent::Revalidate, Status::Stale(overdue)),
+            Serve::Load(status) => {
                 let answer = self
-                    .load_through(shard, hash, key, &loader, &split, Status::Miss)
+                    .load_through(shard, hash, key, &loader, &split, status)
                     .await;
                 shard.counters.outcome(&answer);
                 return answer;
             }
         };
-        let answer = match self.join(shard, hash, key, Intent::Revalidate) {
+        let answer = match self.join(shard, hash, key, intent) {
             Joined::Ready(Ok(value)) => Ok(Answer::new(value, Status::Hit)),
             Joined::Role(Role::Leader(guard)) => {
+                crate::events::event!(debug, "refresh started in the caller");
                 let loaded = self.run_load(shard, loader.load(key)).await;
                 let landed = guard.complete(key, loaded.map(split));
-                landed.map(|value| Answer::new(value, Status::Expired))
+                match (landed, intent) {
+                    (Ok(Served::Loaded(value)), Intent::RefreshAhead) => {
+                        Ok(Answer::new(value, Status::Hit))
+                    }
+                    // Fail-safe: the value at hand is the answer.
+                    (Ok(Served::FailSafe { .. }), _) => Ok(Answer::new(current, status)),
+                    (Ok(Served::Loaded(value)), _) => Ok(Answer::new(value, Status::Expired)),
+                    // A failed refresh ahead leaves the value, still fresh, in place.
+                    (Err(_), Intent::RefreshAhead) => Ok(Answer::new(current, status)),
+                    (Err(error), _) => Err(error),
+                }
             }
-            // A refresh is running (or failed recently): the stale value is the answer.
-            Joined::Ready(Err(_)) | Joined::Busy | Joined::Role(Role::Waiter(_) | Role::Bypass) => {
-                Ok(Answer::new(stale, Status::Stale(overdue)))
-            }
+            // A refresh is running (or failed recently): the value at hand is the answer.
+            Joined::Ready(Err(_))
+            | Joined::FailSafe(..)
+            | Joined::Busy
+            | Joined::Role(Role::Waiter(_) | Role::Bypass) => Ok(Answer::new(current, status)),
         };
         shard.counters.outcome(&answer);
         answer
+    }
+
+    /// What the revalidating entry points find for `key`, with one clock read. Counts
+    /// nothing: the caller counts its answer.
+    #[inline]
+    pub(crate) fn serve(
+        &self,
+        shard: &Shard<K, V, E, T::Stamp, L>,
+        hash: u64,
+        key: &K,
+    ) -> Serve<V> {
+        let found = shard.read(|state| {
+            let entry = state.store.get(hash, key)?;
+            // Looked up only for a value that needs a refresh: while one is loading, the
+            // callers need not take the write lock to find that out.
+            let loading = || {
+                state
+                    .flights
+                    .find(hash, |row| row.key == *key)
+                    .is_some_and(|row| row.flight.is_loading())
+            };
+            Some(match self.timer.until(entry.deadline) {
+                Ok(left) => Serve::Fresh {
+                    value: entry.value.clone(),
+                    due: self.due_for_refresh(left) && !loading(),
+                },
+                Err(overdue) if overdue <= self.options.stale_window => Serve::Stale {
+                    value: entry.value.clone(),
+                    overdue,
+                    refreshing: loading(),
+                },
+                Err(_) => Serve::Load(Status::Expired),
+            })
+        });
+        found.unwrap_or(Serve::Load(Status::Miss))
+    }
+
+    /// Whether a fresh value with `left` nanoseconds to live is due for refresh ahead.
+    #[inline]
+    pub(crate) fn due_for_refresh(&self, left: u64) -> bool {
+        self.options
+            .refresh_ahead
+            .is_some_and(|margin| left <= margin)
     }
 
     /// Loads `key` and stores the result, fresh value or not, unless a load for `key` is
@@ -157,6 +242,6 @@ where
         };
         let loaded = self.run_load(shard, loader.load(key)).await;
         let landed = guard.complete(key, loaded.map(|value| (value, None)));
-        Some(landed.map(|value| Answer::new(value, Status::Miss)))
+        Some(landed.map(|served| served.answer(Status::Miss)))
     }
 }

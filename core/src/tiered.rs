@@ -16,7 +16,7 @@ use crate::error::{BuildError, Error};
 use crate::fleet_lock::FleetLock;
 use crate::flight::Landing;
 use crate::listener::Listener;
-use crate::load_guard::LoadGuard;
+use crate::load_guard::{LoadGuard, Served};
 use crate::loader::Loader;
 use crate::lock::RawLock;
 use crate::read_through::{Intent, Joined, Role};
@@ -417,6 +417,7 @@ where
                 Joined::Ready(result) => {
                     return result.map(|value| Answer::new(value, Status::Hit));
                 }
+                Joined::FailSafe(value, age) => return Ok(Answer::new(value, Status::Stale(age))),
                 Joined::Busy => Role::Bypass,
                 Joined::Role(role) => role,
             };
@@ -427,6 +428,10 @@ where
                 Role::Waiter(flight) => match cache.wait(shard, &flight).await {
                     Some(Landing::Loaded(Ok(value))) => {
                         return Ok(Answer::new(value, Status::LockHit));
+                    }
+                    Some(Landing::FailSafe { value, expired }) => {
+                        let age = cache.timer.age(expired);
+                        return Ok(Answer::new(value, Status::Stale(age)));
                     }
                     Some(Landing::Loaded(Err(error))) => return Err(error),
                     Some(Landing::Abandoned) => continue,
@@ -462,7 +467,7 @@ where
             Fetched::Unavailable(_) => {
                 bump(&counters.tier_errors);
                 let loaded = self.load(guard, shard, key, loader, split, Share::No);
-                return loaded.await.map(|value| Answer::new(value, status));
+                return loaded.await.map(|served| served.answer(status));
             }
         }
         // Another node's abandoned load (or an invalidation) frees the lock: try it once more
@@ -488,7 +493,7 @@ where
                         Fetched::Unavailable(_) => bump(&counters.tier_errors),
                     }
                     let loaded = self.load_locked(guard, shard, key, loader, split, lock);
-                    return loaded.await.map(|value| Answer::new(value, status));
+                    return loaded.await.map(|served| served.answer(status));
                 }
                 LockOutcome::Unavailable(_) => {
                     bump(&counters.tier_errors);
@@ -527,7 +532,7 @@ where
             }
         };
         let loaded = self.load(guard, shard, key, loader, split, share);
-        loaded.await.map(|value| Answer::new(value, status))
+        loaded.await.map(|served| served.answer(status))
     }
 
     /// Waits for another node's landing of `key`, for at most the fleet wait, and looks in the
@@ -576,7 +581,7 @@ where
             Lifetime::Unbounded => self.fleet.ttl,
         };
         let landed = guard.complete(key, Ok((value, Some(ttl))));
-        landed.map(|value| Answer::new(value, status))
+        landed.map(|served| served.answer(status))
     }
 
     /// Loads holding the fleet lock, lands here, writes the tier, releases the lock and
@@ -589,7 +594,7 @@ where
         loader: &Ld,
         split: &impl Fn(Ld::Value) -> (V, Option<Duration>),
         lock: FleetLock<'_, R::Token>,
-    ) -> Result<V, Error<E>>
+    ) -> Result<Served<V>, Error<E>>
     where
         Ld: Loader<K, Error = E>,
     {
@@ -598,8 +603,8 @@ where
             Ok((value, ttl)) => {
                 let landed = guard.complete(key, Ok((value, ttl)));
                 let announcement = match &landed {
-                    Ok(value) => self.share(&shard.counters, key, value, ttl).await,
-                    Err(_) => Announcement::Abandoned,
+                    Ok(Served::Loaded(value)) => self.share(&shard.counters, key, value, ttl).await,
+                    Ok(Served::FailSafe { .. }) | Err(_) => Announcement::Abandoned,
                 };
                 (landed, announcement)
             }
@@ -619,7 +624,7 @@ where
         loader: &Ld,
         split: &impl Fn(Ld::Value) -> (V, Option<Duration>),
         share: Share,
-    ) -> Result<V, Error<E>>
+    ) -> Result<Served<V>, Error<E>>
     where
         Ld: Loader<K, Error = E>,
     {
@@ -629,7 +634,7 @@ where
             Err(error) => (guard.complete(key, Err(error)), None),
         };
         if share == Share::Store
-            && let Ok(value) = &landed
+            && let Ok(Served::Loaded(value)) = &landed
             && self.share(&shard.counters, key, value, ttl).await == Announcement::Landed
             && let Announced::Unavailable(_) = self.tier.announce(key, Announcement::Landed).await
         {

@@ -85,6 +85,11 @@ pub trait Clock: sealed::Sealed {
     /// How long ago `deadline` passed; `None` while it lies ahead (or is `NEVER`).
     #[doc(hidden)]
     fn overdue(&self, deadline: Self::Stamp) -> Option<Duration>;
+    /// `Ok(nanoseconds left)` while `deadline` lies ahead (`u64::MAX` for `NEVER`), `Err(how
+    /// long ago it passed)` after: one clock read for both questions, and no `Duration` built
+    /// for a fresh value (a hit).
+    #[doc(hidden)]
+    fn until(&self, deadline: Self::Stamp) -> Result<u64, Duration>;
     #[doc(hidden)]
     fn age(&self, since: Self::Stamp) -> Duration;
     #[doc(hidden)]
@@ -108,6 +113,10 @@ impl Clock for NoTimer {
     #[inline]
     fn overdue(&self, _deadline: ()) -> Option<Duration> {
         None
+    }
+    #[inline]
+    fn until(&self, _deadline: ()) -> Result<u64, Duration> {
+        Ok(u64::MAX)
     }
     #[inline]
     fn age(&self, _since: ()) -> Duration {
@@ -146,6 +155,18 @@ impl<T: Timer> Clock for T {
         }
         let now = self.stamp().0;
         (now >= deadline.0).then(|| Duration::from_nanos(now - deadline.0))
+    }
+    #[inline]
+    fn until(&self, deadline: Nanos) -> Result<u64, Duration> {
+        if deadline == Self::NEVER {
+            return Ok(u64::MAX);
+        }
+        let now = self.stamp().0;
+        if now < deadline.0 {
+            Ok(deadline.0 - now)
+        } else {
+            Err(Duration::from_nanos(now - deadline.0))
+        }
     }
     #[inline]
     fn age(&self, since: Nanos) -> Duration {

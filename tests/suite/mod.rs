@@ -12,11 +12,22 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use event_listener::Event;
-use readthrough::{Builder, Cache, DefaultHashBuilder, Error, Loader, RawLock, Status, Timer};
+use readthrough::{
+    Builder, Cache, DefaultHashBuilder, Error, Loader, RawLock, RefreshAhead, SendLoader, Spawn,
+    Status, Timer,
+};
+
+#[path = "../../core/tests/common/gate.rs"]
+#[allow(
+    dead_code,
+    reason = "the suite does not use every helper of the core's gate"
+)]
+mod gate;
+
+pub use gate::Gate;
 
 /// A spawned task's result.
 pub type Join<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -47,33 +58,6 @@ pub struct Failure(pub &'static str);
 
 fn units<R: Runtime>(n: u32) -> Duration {
     R::UNIT * n
-}
-
-/// A gate loads wait on until the test opens it.
-#[derive(Clone, Default)]
-pub struct Gate(Arc<GateState>);
-
-#[derive(Default)]
-pub struct GateState {
-    open: AtomicBool,
-    opened: Event,
-}
-
-impl Gate {
-    pub fn open(&self) {
-        self.0.open.store(true, Ordering::SeqCst);
-        self.0.opened.notify(usize::MAX);
-    }
-
-    pub async fn wait(&self) {
-        while !self.0.open.load(Ordering::SeqCst) {
-            let listener = self.0.opened.listen();
-            if self.0.open.load(Ordering::SeqCst) {
-                return;
-            }
-            listener.await;
-        }
-    }
 }
 
 /// A loader that counts its calls, waits at its gate (if any), then answers `key * 10 + offset`
@@ -145,6 +129,12 @@ impl Loader<u64> for TestLoader {
         } else {
             Ok(key * 10 + self.offset)
         }
+    }
+}
+
+impl SendLoader<u64> for TestLoader {
+    fn load_send(&self, key: &u64) -> impl Future<Output = Result<u64, Failure>> + Send {
+        self.load(key)
     }
 }
 
@@ -546,12 +536,231 @@ pub async fn shared_error<R: Runtime>() {
     assert_eq!(cache.get(&1), None);
 }
 
+/// Fail-safe with the backend down: 1,000 callers of an expired key get its value (`Stale`)
+/// from one failed load; for the throttle after it, callers get it without a load; then one
+/// caller tries the backend again; once it is back, the value is fresh again.
+pub async fn fail_safe<R: Runtime>() {
+    let ttl = units::<R>(4);
+    let throttle = units::<R>(2);
+    let cache = Arc::new(
+        R::builder()
+            .capacity(100)
+            .ttl(ttl)
+            .fail_safe(units::<R>(100), throttle)
+            .build()
+            .unwrap(),
+    );
+    cache.insert(1, 7);
+    R::sleep(ttl + R::UNIT).await;
+    let gate = Gate::default();
+    let down = TestLoader::gated(&gate).failing();
+    let callers: Vec<_> = (0..1_000)
+        .map(|_| {
+            let (cache, down) = (Arc::clone(&cache), down.clone());
+            R::spawn(async move { cache.get_or_load(&1, down).await })
+        })
+        .collect();
+    arrived::<R>(&cache, 1_000).await;
+    gate.open();
+    for caller in callers {
+        let answer = caller
+            .await
+            .expect("fail-safe answers with the stale value");
+        assert_eq!(answer.value, 7);
+        assert_age::<R>(answer.status, R::UNIT);
+    }
+    assert_eq!(down.loads(), 1, "one backend call for 1,000 callers");
+
+    let throttled = cache.get_or_load(&1, down.clone()).await.unwrap();
+    assert_eq!(throttled.value, 7);
+    assert_eq!(down.loads(), 1, "no backend call within the throttle");
+    R::sleep(throttle).await;
+    let retried = cache.get_or_load(&1, down.clone()).await.unwrap();
+    assert_eq!(retried.value, 7);
+    assert_age::<R>(retried.status, R::UNIT + throttle);
+    assert_eq!(down.loads(), 2, "one backend call per throttle");
+    assert_eq!(cache.stats().load_errors, 2);
+    assert_eq!(cache.loads_in_flight(), 0);
+
+    R::sleep(throttle).await;
+    let back = TestLoader::new();
+    let fresh = cache.get_or_load(&1, back.clone()).await.unwrap();
+    assert_eq!((fresh.value, fresh.status), (10, Status::Expired));
+    assert_eq!(back.loads(), 1);
+}
+
+/// A cache with a TTL of ten units that refreshes values in their second half, holding 7 for
+/// key 1, stored six units ago: due for refresh.
+async fn due_for_refresh<R: Runtime>() -> Arc<TestCache<R>> {
+    let cache = Arc::new(
+        R::builder()
+            .capacity(100)
+            .ttl(units::<R>(10))
+            .refresh_ahead(RefreshAhead::AfterFraction(0.5))
+            .build()
+            .unwrap(),
+    );
+    cache.insert(1, 7);
+    R::sleep(units::<R>(6)).await;
+    cache
+}
+
+/// Refresh ahead without a spawner (how embassy does it): the first caller to find a value past
+/// the refresh point reloads it; callers during that load get the current value at once.
+pub async fn refresh_ahead_in_the_caller<R: Runtime>() {
+    let cache = due_for_refresh::<R>().await;
+    let gate = Gate::default();
+    let refresh = TestLoader::gated(&gate);
+    let refresher = {
+        let (cache, refresh) = (Arc::clone(&cache), refresh.clone());
+        R::spawn(async move { cache.get_or_revalidate(&1, refresh).await })
+    };
+    settle_until::<R>("the refresh starts", || refresh.loads() == 1).await;
+    for _ in 0..10 {
+        let meanwhile = cache.get_or_revalidate(&1, refresh.clone()).await.unwrap();
+        assert_eq!((meanwhile.value, meanwhile.status), (7, Status::Hit));
+    }
+    gate.open();
+    let refreshed = refresher.await.unwrap();
+    assert_eq!((refreshed.value, refreshed.status), (10, Status::Hit));
+    assert_eq!(refresh.loads(), 1);
+    assert_eq!(cache.get(&1), Some(10));
+    assert_eq!(cache.loads_in_flight(), 0);
+}
+
+/// Refresh ahead through the runtime's spawner: 1,000 concurrent hits past the refresh point
+/// are answered at once and start one refresh; then a key read every unit never expires, with
+/// one refresh per half TTL.
+#[allow(
+    dead_code,
+    reason = "embassy has no Spawn: the background behaviours run on tokio and smol"
+)]
+pub async fn refresh_ahead_in_the_background<R: Runtime>()
+where
+    R::Timer: Spawn,
+{
+    let cache = due_for_refresh::<R>().await;
+    let gate = Gate::default();
+    let refresh = TestLoader::gated(&gate);
+    let hits: Vec<_> = (0..1_000)
+        .map(|_| {
+            let (cache, refresh) = (Arc::clone(&cache), refresh.clone());
+            R::spawn(async move { cache.get_or_revalidate_in_background(&1, refresh).await })
+        })
+        .collect();
+    for hit in hits {
+        let hit = hit.await.unwrap();
+        assert_eq!((hit.value, hit.status), (7, Status::Hit));
+    }
+    settle_until::<R>("the refresh starts", || refresh.loads() == 1).await;
+    settle::<R>().await;
+    assert_eq!(refresh.loads(), 1, "one refresh for 1,000 hits");
+    assert_eq!(cache.loads_in_flight(), 1);
+    gate.open();
+    settle_until::<R>("the refresh lands", || cache.get(&1) == Some(10)).await;
+    assert_eq!(cache.loads_in_flight(), 0);
+
+    let steady = TestLoader::new().offset(1);
+    for _ in 0..50 {
+        R::sleep(R::UNIT).await;
+        let hit = cache
+            .get_or_revalidate_in_background(&1, steady.clone())
+            .await
+            .unwrap();
+        assert_eq!(hit.status, Status::Hit, "a key read steadily never expires");
+        settle::<R>().await;
+    }
+    if R::VIRTUAL_TIME {
+        assert_eq!(steady.loads(), 10, "one refresh per five units");
+    }
+    assert_eq!(cache.stats().misses + cache.stats().expired, 0);
+}
+
+/// A refresh that fails leaves the value in place until its TTL.
+#[allow(
+    dead_code,
+    reason = "embassy has no Spawn: the background behaviours run on tokio and smol"
+)]
+pub async fn failed_refresh_keeps_the_value<R: Runtime>()
+where
+    R::Timer: Spawn,
+{
+    let cache = due_for_refresh::<R>().await;
+    let failing = TestLoader::new().failing();
+    let hit = cache
+        .get_or_revalidate_in_background(&1, failing.clone())
+        .await;
+    assert_eq!(hit.unwrap().value, 7);
+    settle_until::<R>("the refresh fails", || {
+        failing.loads() == 1 && cache.loads_in_flight() == 0
+    })
+    .await;
+    assert_eq!(cache.get(&1), Some(7), "the failure removed nothing");
+    R::sleep(units::<R>(4)).await;
+    assert_eq!(cache.get(&1), None, "gone at its TTL");
+}
+
+/// A soft timeout: with a fail-safe value at hand, callers get it at the soft bound while the
+/// slow load goes on in its task and lands later.
+#[allow(
+    dead_code,
+    reason = "embassy has no Spawn: the background behaviours run on tokio and smol"
+)]
+pub async fn soft_timeout<R: Runtime>()
+where
+    R::Timer: Spawn,
+{
+    let ttl = units::<R>(4);
+    let soft = units::<R>(1);
+    let cache = Arc::new(
+        R::builder()
+            .capacity(100)
+            .ttl(ttl)
+            .fail_safe(units::<R>(100), units::<R>(2))
+            .soft_timeout(soft)
+            .load_timeout(units::<R>(20))
+            .build()
+            .unwrap(),
+    );
+    cache.insert(1, 7);
+    R::sleep(ttl + R::UNIT).await;
+    let gate = Gate::default();
+    let slow = TestLoader::gated(&gate);
+    let started = cache.timer().now();
+    let callers: Vec<_> = (0..10)
+        .map(|_| {
+            let (cache, slow) = (Arc::clone(&cache), slow.clone());
+            R::spawn(async move { cache.get_or_revalidate_in_background(&1, slow).await })
+        })
+        .collect();
+    for caller in callers {
+        let answer = caller.await.unwrap();
+        assert_eq!(answer.value, 7);
+        assert_age::<R>(answer.status, R::UNIT + soft);
+    }
+    let waited = cache.timer().now() - started;
+    if R::VIRTUAL_TIME {
+        assert_eq!(waited, soft, "answered at the soft bound");
+    }
+    assert_eq!(slow.loads(), 1);
+    assert_eq!(cache.loads_in_flight(), 1, "the slow load goes on");
+    gate.open();
+    settle_until::<R>("the slow load lands", || cache.get(&1) == Some(10)).await;
+    assert_eq!(cache.loads_in_flight(), 0);
+    assert_eq!(slow.loads(), 1);
+}
+
 /// One `#[test]` per behaviour for runtime `$runtime`.
 macro_rules! behaviour_suite {
     ($runtime:ty) => {
         behaviour_suite!(@tests $runtime;
             coalescing, ttl_expiry, lock_age, lock_timeout, load_timeout, stale_serving,
-            leader_cancellation, leader_panic, shared_error);
+            leader_cancellation, leader_panic, shared_error, refresh_ahead_in_the_caller,
+            fail_safe);
+    };
+    (background $runtime:ty) => {
+        behaviour_suite!(@tests $runtime;
+            refresh_ahead_in_the_background, failed_refresh_keeps_the_value, soft_timeout);
     };
     (@tests $runtime:ty; $($behaviour:ident),*) => {
         $(

@@ -8,10 +8,13 @@
 //! Its `defmt` feature gives embassy-time's `Instant`/`Duration` and embassy-sync's errors
 //! `defmt::Format`, for firmware that logs with defmt (the final binary supplies defmt's logger).
 //!
-//! There is no background refresh here: embassy spawns only statically declared tasks, so
-//! stale-while-revalidate is the core's caller-driven
+//! There is no background refresh here: embassy spawns only statically declared tasks, so its
+//! timer is not a [`Spawn`](readthrough_core::Spawn), and stale-while-revalidate and
+//! [refresh ahead](readthrough_core::Builder::refresh_ahead) are the core's caller-driven
 //! [`get_or_revalidate`](readthrough_core::Cache::get_or_revalidate): the first caller that finds
-//! a stale value refreshes it while concurrent callers get the stale value at once.
+//! a value stale (or due for refresh) reloads it while concurrent callers get the current value
+//! at once. A firmware that wants no caller to wait can run the reload in a static task of its
+//! own with [`refresh`](readthrough_core::Cache::refresh).
 //!
 //! ```
 //! # embassy_time::MockDriver::get().reset();
@@ -33,7 +36,8 @@
 //! # });
 //! ```
 #![no_std]
-#![warn(missing_docs)]
+#![warn(missing_docs, missing_debug_implementations)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 use core::cell::Cell;

@@ -12,7 +12,7 @@
 //!     .ttl(Duration::from_secs(60))
 //!     .build()
 //!     .unwrap();
-//! let load = |id: &u64| { let id = *id; async move { Ok(format!("row {id}")) } };
+//! let load = async |id: &u64| Ok(format!("row {id}"));
 //! assert_eq!(cache.get_or_load(&7, load).await.unwrap().status, Status::Miss);
 //! assert_eq!(cache.get_or_load(&7, load).await.unwrap().status, Status::Hit);
 //!
@@ -20,22 +20,28 @@
 //! assert_eq!(cache.get_or_load(&7, load).await.unwrap().status, Status::Expired);
 //! # });
 //! ```
-#![warn(missing_docs)]
+#![warn(missing_docs, missing_debug_implementations)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 use core::convert::Infallible;
 use core::future::Future;
-use core::hash::{BuildHasher, Hash};
 use core::time::Duration;
-use std::sync::Arc;
 
-use readthrough_core::{Answer, Error, Listener, RawLock, Status, Timer, Weigh};
+use readthrough_core::{Spawn, Timer};
 
 /// The cache's [`Timer`] on `tokio::time`: [`now`](Timer::now) is tokio's (pausable) clock since
-/// this timer was made, [`sleep`](Timer::sleep) is [`tokio::time::sleep`].
+/// this timer was made, [`sleep`](Timer::sleep) is [`tokio::time::sleep`]. It is also the
+/// cache's [`Spawn`]: background refreshes
+/// ([`get_or_revalidate_in_background`](readthrough_core::Cache::get_or_revalidate_in_background))
+/// run in [`tokio::spawn`]ed tasks.
 ///
-/// Sleeping needs a tokio runtime with the time driver enabled (`enable_time()`/`enable_all()`,
-/// or `#[tokio::main]`), as every tokio timer does.
+/// # Panics
+///
+/// Sleeping (every time-bounded wait: `lock_timeout`, `load_timeout`) panics outside a tokio
+/// runtime with the time driver enabled (`enable_time()`/`enable_all()`, or `#[tokio::main]`),
+/// as every tokio timer does; spawning a background refresh panics outside a tokio runtime,
+/// as [`tokio::spawn`] does.
 ///
 /// ```
 /// use readthrough_core::Timer;
@@ -98,6 +104,36 @@ impl Timer for TokioTimer {
 /// assert_eq!(answer.value, 42);
 /// # });
 /// ```
+///
+/// In an `Arc`, it refreshes in the background: a stale value (or, with
+/// [`refresh_ahead`](readthrough_core::Builder::refresh_ahead), one about to expire) is
+/// answered at once while one spawned task reloads it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use readthrough_core::Status;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+/// let cache: Arc<readthrough_tokio::Cache<u32, u32>> = Arc::new(
+///     readthrough_tokio::builder()
+///         .capacity(100)
+///         .ttl(Duration::from_secs(10))
+///         .stale_window(Duration::from_secs(60))
+///         .build()
+///         .unwrap(),
+/// );
+/// cache.insert(1, 100);
+/// tokio::time::advance(Duration::from_secs(11)).await;
+///
+/// let load = |_: &u32| async { Ok(200) };
+/// let answer = cache.get_or_revalidate_in_background(&1, load).await.unwrap();
+/// assert_eq!((answer.value, answer.status), (100, Status::Stale(Duration::from_secs(1))));
+///
+/// tokio::task::yield_now().await; // the refresh task runs
+/// assert_eq!(cache.get(&1), Some(200));
+/// # });
+/// ```
 pub type Cache<K, V, E = Infallible> = readthrough_core::Cache<K, V, E, TokioTimer>;
 
 /// A builder for a [`Cache`] with a [`TokioTimer`] already set, so the time options (`ttl`,
@@ -132,90 +168,16 @@ pub fn builder<K, V, E>() -> readthrough_core::Builder<K, V, E, TokioTimer> {
     readthrough_core::Cache::<K, V, E>::builder().timer(TokioTimer::new())
 }
 
-/// Stale-while-revalidate with the refresh in a spawned tokio task.
-pub trait RevalidateInBackground<K, V, E> {
-    /// Answers at once from the cache when it can, refreshing in the background when the value
-    /// is stale:
+impl Spawn for TokioTimer {
+    /// Spawns `task` with [`tokio::spawn`]: on the runtime of the calling task.
     ///
-    /// - a fresh value: returned ([`Status::Hit`]);
-    /// - an expired value within the cache's `stale_window`: returned at once
-    ///   ([`Status::Stale`]), and a [`tokio::spawn`]ed task runs the core's
-    ///   [`revalidate`](readthrough_core::Cache::revalidate), which does nothing when a load for
-    ///   the key is in flight or a fresh value has landed meanwhile, so a burst of stale reads
-    ///   starts one load;
-    /// - nothing usable: loads like [`get_or_load`](readthrough_core::Cache::get_or_load).
+    /// # Panics
     ///
-    /// Must be called inside a tokio runtime. The background load's outcome is only stored;
-    /// an error from it is dropped (with `negative_ttl` set, the core caches it).
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use std::time::Duration;
-    /// use readthrough_core::Status;
-    /// use readthrough_tokio::RevalidateInBackground;
-    ///
-    /// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
-    /// let cache: Arc<readthrough_tokio::Cache<u32, u32>> = Arc::new(
-    ///     readthrough_tokio::builder()
-    ///         .capacity(100)
-    ///         .ttl(Duration::from_secs(10))
-    ///         .stale_window(Duration::from_secs(60))
-    ///         .build()
-    ///         .unwrap(),
-    /// );
-    /// cache.insert(1, 100);
-    /// tokio::time::advance(Duration::from_secs(11)).await;
-    ///
-    /// let load = |_: &u32| async { Ok(200) };
-    /// let answer = cache.get_or_revalidate_in_background(&1, load).await.unwrap();
-    /// assert_eq!((answer.value, answer.status), (100, Status::Stale(Duration::from_secs(1))));
-    ///
-    /// tokio::task::yield_now().await; // the refresh task runs
-    /// assert_eq!(cache.get(&1), Some(200));
-    /// # });
-    /// ```
-    fn get_or_revalidate_in_background<F, Fut>(
-        &self,
-        key: &K,
-        loader: F,
-    ) -> impl Future<Output = Result<Answer<V>, Error<E>>> + Send
+    /// Outside a tokio runtime, as [`tokio::spawn`] does.
+    fn spawn<F>(&self, task: F)
     where
-        F: Fn(&K) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<V, E>> + Send + 'static;
-}
-
-impl<K, V, E, S, L, W, N> RevalidateInBackground<K, V, E>
-    for Arc<readthrough_core::Cache<K, V, E, TokioTimer, S, L, W, N>>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    E: Send + Sync + 'static,
-    S: BuildHasher + Send + Sync + 'static,
-    L: RawLock + Send + Sync + 'static,
-    W: Weigh<K, V> + Send + Sync + 'static,
-    N: Listener<K, V> + Send + Sync + 'static,
-{
-    async fn get_or_revalidate_in_background<F, Fut>(
-        &self,
-        key: &K,
-        loader: F,
-    ) -> Result<Answer<V>, Error<E>>
-    where
-        F: Fn(&K) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<V, E>> + Send + 'static,
+        F: Future<Output = ()> + Send + 'static,
     {
-        match self.get_stale(key) {
-            Some(answer) => {
-                if let Status::Stale(_) = answer.status {
-                    let cache = Arc::clone(self);
-                    let key = key.clone();
-                    tokio::spawn(async move {
-                        let _outcome = cache.revalidate(&key, loader).await;
-                    });
-                }
-                Ok(answer)
-            }
-            None => self.get_or_load(key, loader).await,
-        }
+        drop(tokio::spawn(task));
     }
 }

@@ -335,3 +335,17 @@ impl<K: Hash + Eq + Clone, V: Clone, T: Timer> Tier<K, V> for MemoryTierNode<K, 
         }
     }
 }
+
+impl<K, V, T> core::fmt::Debug for MemoryTier<K, V, T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MemoryTier").finish_non_exhaustive()
+    }
+}
+
+impl<K, V, T> core::fmt::Debug for MemoryTierNode<K, V, T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MemoryTierNode")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}

@@ -2,17 +2,20 @@
 #![allow(dead_code)]
 
 pub mod counting_alloc;
+mod gate;
 pub mod tier;
+
+#[allow(unused_imports, reason = "not every test file uses the gate")]
+pub use gate::Gate;
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use event_listener::{Event, listener};
 use readthrough_core::{ManualTimer, Timer};
 
 #[allow(unused_imports)]
@@ -48,41 +51,6 @@ pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
         .into_iter()
         .map(|output| output.expect("every future finished"))
         .collect()
-}
-
-/// A latch: `wait` finishes once `open` was called.
-#[derive(Clone, Default)]
-pub struct Gate {
-    inner: Arc<(AtomicBool, Event)>,
-}
-
-impl Gate {
-    pub fn open(&self) {
-        self.inner.0.store(true, Ordering::SeqCst);
-        self.inner.1.notify(usize::MAX);
-    }
-
-    /// A future that yields `value` once the gate opens: the body of a held-back loader.
-    pub fn then<T>(&self, value: T) -> impl Future<Output = T> + use<T> {
-        let gate = self.clone();
-        async move {
-            gate.wait().await;
-            value
-        }
-    }
-
-    pub async fn wait(&self) {
-        loop {
-            if self.inner.0.load(Ordering::SeqCst) {
-                return;
-            }
-            listener!(self.inner.1 => opened);
-            if self.inner.0.load(Ordering::SeqCst) {
-                return;
-            }
-            opened.await;
-        }
-    }
 }
 
 /// Counts loader calls.
@@ -166,3 +134,50 @@ pub fn bounded(bound: Duration, body: impl FnOnce() + Send + 'static) {
         }
     }
 }
+/// A spawned task.
+pub type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A [`Spawn`](readthrough_core::Spawn) that keeps spawned tasks until the test runs them:
+/// background refreshes become deterministic steps.
+#[derive(Clone, Default)]
+pub struct Tasks(Arc<std::sync::Mutex<Vec<Task>>>);
+
+impl readthrough_core::Spawn for Tasks {
+    fn spawn<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.0.lock().unwrap().push(Box::pin(task));
+    }
+}
+
+impl Tasks {
+    /// How many spawned tasks wait to run.
+    pub fn pending(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
+    /// Runs every task spawned so far to completion, in order; returns how many ran.
+    pub fn run_all(&self) -> usize {
+        let tasks: Vec<_> = self.0.lock().unwrap().drain(..).collect();
+        let ran = tasks.len();
+        for task in tasks {
+            block_on(task);
+        }
+        ran
+    }
+
+    /// Takes every task spawned so far, for the test to poll.
+    pub fn take(&self) -> Vec<Task> {
+        self.0.lock().unwrap().drain(..).collect()
+    }
+
+    /// Drops every spawned task unrun, as an executor that shuts down does.
+    pub fn drop_all(&self) -> usize {
+        let tasks: Vec<_> = self.0.lock().unwrap().drain(..).collect();
+        tasks.len()
+    }
+}
+
+/// The manual timer with [`Tasks`] as the cache's spawner.
+pub type ManualRuntime = readthrough_core::WithSpawn<ManualTimer, Tasks>;

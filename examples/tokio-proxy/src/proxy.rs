@@ -11,7 +11,6 @@ use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use readthrough_core::Error;
-use readthrough_tokio::RevalidateInBackground;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
