@@ -192,7 +192,7 @@ where
     }
 
     /// Loads without coalescing and without storing: for a waiter that gave up or a bypass.
-    async fn load_alone<Ld>(
+    pub(crate) async fn load_alone<Ld>(
         &self,
         shard: &Shard<K, V, E, T::Stamp, L>,
         key: &K,
