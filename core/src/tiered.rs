@@ -14,12 +14,11 @@ use core::time::Duration;
 use crate::cache::{Cache, Peek};
 use crate::error::{BuildError, Error};
 use crate::fleet_lock::FleetLock;
-use crate::flight::Landing;
 use crate::listener::Listener;
 use crate::load_guard::{LoadGuard, Served};
 use crate::loader::Loader;
 use crate::lock::RawLock;
-use crate::read_through::{Intent, Joined, Role};
+use crate::read_through::Turn;
 use crate::shard::Shard;
 use crate::stats::{Counters, Stats, bump};
 use crate::status::{Answer, Status};
@@ -411,37 +410,13 @@ where
     where
         Ld: Loader<K, Error = E>,
     {
-        let cache = &self.cache;
-        loop {
-            let role = match cache.join(shard, hash, key, Intent::Load) {
-                Joined::Ready(result) => {
-                    return result.map(|value| Answer::new(value, Status::Hit));
-                }
-                Joined::FailSafe(value, age) => return Ok(Answer::new(value, Status::Stale(age))),
-                Joined::Busy => Role::Bypass,
-                Joined::Role(role) => role,
-            };
-            match role {
-                Role::Leader(guard) => {
-                    return self.lead(guard, shard, key, loader, split, status).await;
-                }
-                Role::Waiter(flight) => match cache.wait(shard, &flight).await {
-                    Some(Landing::Loaded(Ok(value))) => {
-                        return Ok(Answer::new(value, Status::LockHit));
-                    }
-                    Some(Landing::FailSafe { value, expired }) => {
-                        let age = cache.timer.age(expired);
-                        return Ok(Answer::new(value, Status::Stale(age)));
-                    }
-                    Some(Landing::Loaded(Err(error))) => return Err(error),
-                    Some(Landing::Abandoned) => continue,
-                    None => {
-                        bump(&shard.counters.lock_timeouts);
-                        return cache.load_alone(shard, key, loader, split, status).await;
-                    }
-                },
-                Role::Bypass => return cache.load_alone(shard, key, loader, split, status).await,
-            }
+        match self
+            .cache
+            .take_turn(shard, hash, key, loader, split, status)
+            .await
+        {
+            Turn::Lead(guard) => self.lead(guard, shard, key, loader, split, status).await,
+            Turn::Answered(answer) => answer,
         }
     }
 
