@@ -160,6 +160,10 @@ fn show(answer: &Result<readthrough::Answer<String>, Error<BackendDown>>) {
                 Status::Expired => "cached but expired: this caller reloaded it".to_string(),
                 Status::LockHit => "waited for another caller's load".to_string(),
                 Status::Stale(age) => format!("served {age:?} past its TTL while a refresh runs"),
+                Status::TierHit => "from the shared tier: another node loaded it".to_string(),
+                Status::TierLockHit => {
+                    "waited for another node's load, then the shared tier".to_string()
+                }
             };
             println!("   {:?}: {} -- {note}", answer.status, answer.value);
         }

@@ -108,6 +108,10 @@ pub enum BuildError {
     /// `load_timeout`, `refresh_ahead`, `fail_safe throttle`, `soft_timeout`); the name says
     /// which.
     ZeroDuration(&'static str),
+    /// A [`Tiered`](crate::Tiered) cache was built on a cache without this option:
+    /// `lock_timeout` (how long to wait for another node's load) or `ttl` (how long values
+    /// live in the shared tier).
+    TierNeeds(&'static str),
     /// [`RefreshAhead::AfterFraction`](crate::RefreshAhead::AfterFraction) outside (0, 1).
     RefreshAheadFraction,
     /// [`RefreshAhead::AfterFraction`](crate::RefreshAhead::AfterFraction) without a `ttl`
@@ -148,6 +152,9 @@ impl fmt::Display for BuildError {
                 "`remembered_errors` must be at least 1; leave `negative_ttl` unset to remember none",
             ),
             BuildError::ZeroDuration(option) => write!(f, "`{option}` must be longer than zero"),
+            BuildError::TierNeeds(option) => {
+                write!(f, "a cache with a shared tier needs `{option}` to be set")
+            }
             BuildError::RefreshAheadFraction => f.write_str(
                 "`refresh_ahead(RefreshAhead::AfterFraction(share))` needs a share between 0 and 1 (exclusive), e.g. 0.8",
             ),

@@ -25,7 +25,8 @@
 //!
 //! [`Cache::get_or_load`] returns an [`Answer`] whose [`Status`] says how it was served:
 //! `Hit`, `Miss` (this caller loaded), `Expired` (this caller reloaded an expired value),
-//! `LockHit` (this caller waited for another's load) or `Stale(age)`. Waiters park on an
+//! `LockHit` (this caller waited for another's load) or `Stale(age)`; with a shared tier also
+//! `TierHit` and `TierLockHit`. Waiters park on an
 //! `event-listener` notification pinned inside their own future, so a thousand waiters on one
 //! key allocate nothing each.
 //!
@@ -38,6 +39,17 @@
 //!
 //! A failing loader runs once: every waiter receives the same [`Error::Load`] (`Arc<E>`), and
 //! nothing is stored. With [`Builder::negative_ttl`], the error is also remembered for a while.
+//!
+//! # A shared tier (a fleet of caches)
+//!
+//! [`Tiered`] puts a cache in front of a [`Tier`] shared by several processes (the
+//! `readthrough-redis` crate implements it on Redis; [`MemoryTier`] in memory, for tests). An
+//! L1 hit never touches the tier; on a miss, the key's one local leader asks the tier
+//! ([`Status::TierHit`]), and on a tier miss takes a fleet-wide load lock, loads, stores and
+//! announces the landing, so each key is loaded once per fleet; a node that finds the lock held
+//! waits for the landing ([`Status::TierLockHit`]), at most half the `lock_timeout`. A tier that
+//! does not answer is skipped ([`Stats::tier_errors`]): the node loads locally. A cache without
+//! a tier is the plain [`Cache`], whose hit and miss paths do not change.
 //!
 //! # Time
 //!
@@ -137,6 +149,7 @@ mod cache;
 mod error;
 mod events;
 mod fail_safe;
+mod fleet_lock;
 mod flight;
 mod hasher;
 mod hit_or_load;
@@ -157,6 +170,7 @@ mod status;
 mod store;
 mod sync;
 mod tier;
+mod tiered;
 mod timer;
 mod weigher;
 
@@ -181,5 +195,6 @@ pub use tier::{
     Announced, Announcement, Deleted, Fetched, InvalidationSink, Lifetime, LockOutcome, MemoryTier,
     MemoryTierNode, MemoryToken, Stored, Tier, Unavailable, Unlocked,
 };
+pub use tiered::Tiered;
 pub use timer::{Clock, NoTimer, Timeout, TimeoutError, Timer, with_timeout};
 pub use weigher::{Unweighted, Weigh, Weigher, Weighted};

@@ -49,6 +49,14 @@ pub(crate) enum Role<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
     Bypass,
 }
 
+/// How a caller's turn on a key's load ended.
+pub(crate) enum Turn<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
+    /// This caller leads the load: it lands the outcome with the guard.
+    Lead(LoadGuard<'c, K, V, E, T, S, L, W, N>),
+    /// Served meanwhile: by another caller's landing, fail-safe, or a load of its own.
+    Answered(Result<Answer<V>, Error<E>>),
+}
+
 pub(crate) enum Joined<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
     /// A fresh value landed meanwhile, or a remembered error is still current.
     Ready(Result<V, Error<E>>),
@@ -164,31 +172,56 @@ where
     where
         Ld: Loader<K, Error = E>,
     {
+        match self
+            .take_turn(shard, hash, key, loader, split, status)
+            .await
+        {
+            Turn::Lead(guard) => {
+                let loaded = self.run_load(shard, loader.load(key)).await;
+                let landed = guard.complete(key, loaded.map(split));
+                landed.map(|served| served.answer(status))
+            }
+            Turn::Answered(answer) => answer,
+        }
+    }
+
+    /// Joins the key's load until this caller leads it or has its answer: waits for other
+    /// callers' loads (taking over an abandoned one), and loads alone past `lock_timeout` or
+    /// when bypassing. The one coalescing protocol, whatever the leader then does with its
+    /// guard (run the loader, or ask a shared tier first).
+    pub(crate) async fn take_turn<'c, Ld>(
+        &'c self,
+        shard: &'c Shard<K, V, E, T::Stamp, L>,
+        hash: u64,
+        key: &K,
+        loader: &Ld,
+        split: &impl Fn(Ld::Value) -> (V, Option<Duration>),
+        status: Status,
+    ) -> Turn<'c, K, V, E, T, S, L, W, N>
+    where
+        Ld: Loader<K, Error = E>,
+    {
         loop {
             let role = match self.join(shard, hash, key, Intent::Load) {
                 Joined::Ready(result) => {
-                    return result.map(|value| Answer::new(value, Status::Hit));
+                    return Turn::Answered(result.map(|value| Answer::new(value, Status::Hit)));
                 }
-                Joined::FailSafe(value, age) => return Ok(Answer::new(value, Status::Stale(age))),
+                Joined::FailSafe(value, age) => {
+                    return Turn::Answered(Ok(Answer::new(value, Status::Stale(age))));
+                }
                 // `Intent::Load` always gets a role; a load that cannot be waited for is bypassed.
                 Joined::Busy => Role::Bypass,
                 Joined::Role(role) => role,
             };
-            match role {
-                Role::Leader(guard) => {
-                    let loaded = self.run_load(shard, loader.load(key)).await;
-                    let landed = guard.complete(key, loaded.map(split));
-                    return landed.map(|served| served.answer(status));
-                }
+            let answer = match role {
+                Role::Leader(guard) => return Turn::Lead(guard),
                 Role::Waiter(flight) => match self.wait(shard, &flight).await {
-                    Some(Landing::Loaded(Ok(value))) => {
-                        return Ok(Answer::new(value, Status::LockHit));
-                    }
+                    Some(Landing::Loaded(Ok(value))) => Ok(Answer::new(value, Status::LockHit)),
                     Some(Landing::FailSafe { value, expired }) => {
                         let age = self.timer.age(expired);
-                        return Ok(Answer::new(value, Status::Stale(age)));
+                        Ok(Answer::new(value, Status::Stale(age)))
                     }
-                    Some(Landing::Loaded(Err(error))) => return Err(error),
+                    Some(Landing::Loaded(Err(error))) => Err(error),
                     Some(Landing::Abandoned) => continue,
                     None => {
                         bump(&shard.counters.lock_timeouts);
@@ -196,11 +229,12 @@ where
                             warn,
                             "lock timeout: gave up waiting for another caller's load, loading alone"
                         );
-                        return self.load_alone(shard, key, loader, split, status).await;
+                        self.load_alone(shard, key, loader, split, status).await
                     }
                 },
-                Role::Bypass => return self.load_alone(shard, key, loader, split, status).await,
-            }
+                Role::Bypass => self.load_alone(shard, key, loader, split, status).await,
+            };
+            return Turn::Answered(answer);
         }
     }
 

@@ -12,12 +12,17 @@ pub(crate) struct Counters {
     pub(crate) expired: AtomicUsize,
     pub(crate) lock_hits: AtomicUsize,
     pub(crate) stale: AtomicUsize,
+    pub(crate) tier_hits: AtomicUsize,
+    pub(crate) tier_lock_hits: AtomicUsize,
     pub(crate) failures: AtomicUsize,
     pub(crate) loads: AtomicUsize,
     pub(crate) load_errors: AtomicUsize,
     pub(crate) lock_timeouts: AtomicUsize,
     pub(crate) evictions: AtomicUsize,
     pub(crate) oversized: AtomicUsize,
+    pub(crate) tier_errors: AtomicUsize,
+    pub(crate) fleet_lock_timeouts: AtomicUsize,
+    pub(crate) fleet_locks_dropped: AtomicUsize,
     /// Callers waiting now for another's load (a gauge).
     pub(crate) waiting: AtomicUsize,
 }
@@ -32,6 +37,8 @@ impl Counters {
             Status::Expired => &self.expired,
             Status::LockHit => &self.lock_hits,
             Status::Stale(_) => &self.stale,
+            Status::TierHit => &self.tier_hits,
+            Status::TierLockHit => &self.tier_lock_hits,
         });
     }
 
@@ -59,8 +66,8 @@ pub(crate) fn bump_by(counter: &AtomicUsize, by: usize) {
 
 /// A snapshot of the cache's counters (see [`Cache::stats`](crate::Cache::stats)).
 ///
-/// Every answered call counts under exactly one of `hits`, `misses`, `expired`, `lock_hits`
-/// and `stale` (the counter of its [`Status`]), or under `failures` when it returned an error;
+/// Every answered call counts under exactly one of `hits`, `misses`, `expired`, `lock_hits`,
+/// `stale`, `tier_hits` and `tier_lock_hits` (the counter of its [`Status`]), or under `failures` when it returned an error;
 /// a batch call counts once per key it answered. A plain [`get`](crate::Cache::get) counts a
 /// hit or, finding no fresh value, a miss. The other counters count events, not calls.
 ///
@@ -80,6 +87,11 @@ pub struct Stats {
     pub lock_hits: usize,
     /// Answers with [`Status::Stale`]: an expired value served within the stale window.
     pub stale: usize,
+    /// Answers with [`Status::TierHit`]: missing here, found in the shared tier, no load run.
+    pub tier_hits: usize,
+    /// Answers with [`Status::TierLockHit`]: waited for another node's fleet-locked load, then
+    /// took its value from the shared tier.
+    pub tier_lock_hits: usize,
     /// Calls that returned an error (their own load's, or a shared one they waited for).
     pub failures: usize,
     /// Loader calls (a batch call counts once).
@@ -92,6 +104,16 @@ pub struct Stats {
     pub evictions: usize,
     /// Values heavier than a shard's capacity: answered but not stored.
     pub oversized: usize,
+    /// Calls to the shared tier that did not answer (error, timeout, open circuit breaker):
+    /// the cache went on without the tier each time.
+    pub tier_errors: usize,
+    /// Leaders that waited the fleet wait for another node's landing in vain and loaded
+    /// themselves.
+    pub fleet_lock_timeouts: usize,
+    /// Fleet locks left held because their holder's future was dropped or panicked before
+    /// releasing them (an async release cannot run in `Drop`): they expire after their hold
+    /// time.
+    pub fleet_locks_dropped: usize,
 }
 
 impl Stats {
@@ -104,12 +126,17 @@ impl Stats {
         add(&mut self.expired, &counters.expired);
         add(&mut self.lock_hits, &counters.lock_hits);
         add(&mut self.stale, &counters.stale);
+        add(&mut self.tier_hits, &counters.tier_hits);
+        add(&mut self.tier_lock_hits, &counters.tier_lock_hits);
         add(&mut self.failures, &counters.failures);
         add(&mut self.loads, &counters.loads);
         add(&mut self.load_errors, &counters.load_errors);
         add(&mut self.lock_timeouts, &counters.lock_timeouts);
         add(&mut self.evictions, &counters.evictions);
         add(&mut self.oversized, &counters.oversized);
+        add(&mut self.tier_errors, &counters.tier_errors);
+        add(&mut self.fleet_lock_timeouts, &counters.fleet_lock_timeouts);
+        add(&mut self.fleet_locks_dropped, &counters.fleet_locks_dropped);
     }
 
     /// Every answered or failed call: the sum of the per-status counters and `failures`.
@@ -126,6 +153,8 @@ impl Stats {
             self.expired,
             self.lock_hits,
             self.stale,
+            self.tier_hits,
+            self.tier_lock_hits,
             self.failures,
         ]
         .iter()

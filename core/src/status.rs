@@ -15,11 +15,19 @@ pub enum Status {
     LockHit,
     /// An expired value was served, this long past its expiry (within the stale window).
     Stale(Duration),
+    /// Not in this cache's memory; the shared tier had it (another node loaded it), so no load
+    /// ran. See [`Tiered`](crate::Tiered).
+    TierHit,
+    /// Another node held the fleet-wide load lock; this caller waited for that node's landing
+    /// and then took the value from the shared tier. See [`Tiered`](crate::Tiered).
+    TierLockHit,
 }
 
 impl Status {
-    /// True when no load had to run for this answer ([`Hit`](Status::Hit) or
-    /// [`Stale`](Status::Stale)).
+    /// True when this cache's memory served the answer with no load and no wait
+    /// ([`Hit`](Status::Hit) or [`Stale`](Status::Stale)). An answer from the shared tier
+    /// ([`TierHit`](Status::TierHit)) ran no load either, but crossed the network: it is not
+    /// counted here.
     ///
     /// ```
     /// use readthrough_core::Status;
@@ -30,7 +38,8 @@ impl Status {
         matches!(self, Status::Hit | Status::Stale(_))
     }
 
-    /// A short lowercase name: `"hit"`, `"miss"`, `"expired"`, `"lock_hit"` or `"stale"`.
+    /// A short lowercase name: `"hit"`, `"miss"`, `"expired"`, `"lock_hit"`, `"stale"`,
+    /// `"tier_hit"` or `"tier_lock_hit"`.
     ///
     /// ```
     /// use readthrough_core::Status;
@@ -43,6 +52,8 @@ impl Status {
             Status::Expired => "expired",
             Status::LockHit => "lock_hit",
             Status::Stale(_) => "stale",
+            Status::TierHit => "tier_hit",
+            Status::TierLockHit => "tier_lock_hit",
         }
     }
 }

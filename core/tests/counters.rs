@@ -17,19 +17,23 @@ fn tally<'a>(outcomes: impl IntoIterator<Item = &'a Result<Status, ()>>) -> Stat
             Ok(Status::Expired) => stats.expired += 1,
             Ok(Status::LockHit) => stats.lock_hits += 1,
             Ok(Status::Stale(_)) => stats.stale += 1,
+            Ok(Status::TierHit) => stats.tier_hits += 1,
+            Ok(Status::TierLockHit) => stats.tier_lock_hits += 1,
             Err(()) => stats.failures += 1,
         }
     }
     stats
 }
 
-fn per_status(stats: Stats) -> [usize; 6] {
+fn per_status(stats: Stats) -> [usize; 8] {
     [
         stats.hits,
         stats.misses,
         stats.expired,
         stats.lock_hits,
         stats.stale,
+        stats.tier_hits,
+        stats.tier_lock_hits,
         stats.failures,
     ]
 }
@@ -187,4 +191,56 @@ fn a_waiter_that_finds_a_fresh_value_after_an_abandon_counts_a_hit() {
     assert_eq!(outcome, Ok(Status::Hit));
     let stats = cache.stats();
     assert_eq!(per_status(stats), per_status(tally(&[outcome])));
+}
+
+#[test]
+fn tiered_nodes_count_every_status_their_callers_saw() {
+    use common::tier::node;
+    use readthrough_core::MemoryTier;
+
+    let timer = ManualTimer::new();
+    let tier = MemoryTier::new(timer.clone());
+    let nodes = [
+        node(&tier, &timer).0,
+        node(&tier, &timer).0,
+        node(&tier, &timer).0,
+    ];
+    let gate = Gate::default();
+    let load = |_: &u32| gate.then(Ok(5));
+    // Nodes 0 and 1 storm key 1 together (Miss, TierLockHit, LockHit); node 2 comes later
+    // (TierHit, then Hit); key 2 fails on node 0.
+    let callers: Vec<_> = (0..20)
+        .map(|index| {
+            let node = &nodes[index % 2];
+            async move { status(node.get_or_load(&1, load).await) }
+        })
+        .collect();
+    let opener = async {
+        yield_many(10).await;
+        gate.open();
+    };
+    let (outcomes, ()) = block_on(futures_lite::future::zip(join_all(callers), opener));
+    let mut seen: Vec<Vec<Result<Status, ()>>> = vec![Vec::new(), Vec::new(), Vec::new()];
+    for (index, outcome) in outcomes.into_iter().enumerate() {
+        seen[index % 2].push(outcome);
+    }
+    seen[2].push(status(block_on(nodes[2].get_or_load(&1, load))));
+    seen[2].push(status(block_on(nodes[2].get_or_load(&1, load))));
+    let fail = |_: &u32| async { Err::<u32, _>("down".to_string()) };
+    seen[0].push(
+        block_on(nodes[0].get_or_load(&2, fail))
+            .map(|answer| answer.status)
+            .map_err(|_| ()),
+    );
+    for (node, seen) in nodes.iter().zip(&seen) {
+        assert_eq!(per_status(node.stats()), per_status(tally(seen)));
+    }
+    let total =
+        |pick: fn(&Stats) -> usize| -> usize { nodes.iter().map(|node| pick(&node.stats())).sum() };
+    assert_eq!(total(|s| s.misses), 1);
+    assert_eq!(total(|s| s.tier_lock_hits), 1);
+    assert_eq!(total(|s| s.tier_hits), 1);
+    assert_eq!(total(|s| s.lock_hits), 18);
+    assert_eq!(total(|s| s.failures), 1);
+    assert_eq!(total(|s| s.calls()), 23);
 }

@@ -445,6 +445,8 @@ impl Model {
             Status::Expired => &mut self.stats.expired,
             Status::LockHit => &mut self.stats.lock_hits,
             Status::Stale(_) => &mut self.stats.stale,
+            Status::TierHit => &mut self.stats.tier_hits,
+            Status::TierLockHit => &mut self.stats.tier_lock_hits,
         };
         *counter += 1;
     }

@@ -52,30 +52,44 @@
 //!
 //! # Example
 //!
+//! A node: its cache in front of the tier ([`Tiered`](readthrough_core::Tiered)), hearing the
+//! other nodes' invalidations.
+//!
 //! ```no_run
+//! use std::sync::Arc;
 //! use std::time::Duration;
-//! use readthrough_core::{Fetched, LockOutcome, Tier};
+//! use readthrough_core::{Cache, Tiered};
 //! use readthrough_redis::{Postcard, RedisTier, RedisTierConfig};
+//! use readthrough_tokio::TokioTimer;
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let timer = TokioTimer::new();
 //! let tier: RedisTier<String, _, _> = RedisTier::connect(
 //!     "redis://127.0.0.1:6379",
 //!     RedisTierConfig::new().prefix("myapp:users"),
 //!     Postcard,
-//!     readthrough_tokio::TokioTimer::new(),
+//!     timer,
 //! )
 //! .await?;
-//! let key = "user:7".to_string();
-//! if let Fetched::Miss = Tier::<String, String>::fetch(&tier, &key).await {
-//!     if let LockOutcome::Acquired(token) = Tier::<String, String>::lock(&tier, &key, Duration::from_secs(1)).await {
-//!         tier.store(&key, &"Ada".to_string(), Duration::from_secs(60)).await;
-//!         Tier::<String, String>::unlock(&tier, &key, token).await;
-//!     }
-//! }
+//! let cache = Cache::<String, String, std::io::Error>::builder()
+//!     .capacity(10_000)
+//!     .timer(timer)
+//!     .ttl(Duration::from_secs(60))
+//!     .lock_timeout(Duration::from_secs(2))
+//!     .build()?;
+//! let users = Arc::new(Tiered::new(cache, tier.clone())?);
+//! tier.deliver_invalidations_to(&users);
+//! let answer = users
+//!     .get_or_load(&"user:7".to_string(), |key: &String| {
+//!         let key = key.clone();
+//!         async move { Ok(format!("row of {key}")) }
+//!     })
+//!     .await?;
+//! println!("{} ({})", answer.value, answer.status.as_str());
 //! # Ok(()) }
 //! ```
 //!
-//! How the cache will drive the tier: `DESIGN.md` in this crate.
+//! How the cache drives the tier: `DESIGN.md` in this crate.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 

@@ -217,6 +217,45 @@ where
         self.inner.backplane.set_sink(Box::new(sink));
     }
 
+    /// Delivers the keys other nodes invalidate to `cache` (usually a
+    /// [`Tiered`](readthrough_core::Tiered) that owns this tier), replacing any earlier sink.
+    /// The tier keeps only a weak reference: it does not keep the cache alive, and once the
+    /// cache is dropped the invalidations are ignored.
+    ///
+    /// ```no_run
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// use readthrough_core::Tiered;
+    /// use readthrough_redis::{Postcard, RedisTier, RedisTierConfig};
+    /// use readthrough_tokio::TokioTimer;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let timer = TokioTimer::new();
+    /// let tier = RedisTier::<u64, _, _>::connect(
+    ///     "redis://127.0.0.1:6379/0", RedisTierConfig::new(), Postcard, timer.clone(),
+    /// ).await?;
+    /// let cache = readthrough_core::Cache::<u64, String>::builder()
+    ///     .capacity(10_000)
+    ///     .timer(timer)
+    ///     .ttl(Duration::from_secs(60))
+    ///     .lock_timeout(Duration::from_secs(1))
+    ///     .build()?;
+    /// let tiered = Arc::new(Tiered::new(cache, tier.clone())?);
+    /// tier.deliver_invalidations_to(&tiered);
+    /// # Ok(()) }
+    /// ```
+    pub fn deliver_invalidations_to<S>(&self, cache: &Arc<S>)
+    where
+        S: InvalidationSink<K> + Send + Sync + 'static,
+    {
+        let cache = Arc::downgrade(cache);
+        self.on_invalidation(move |key: &K| {
+            if let Some(cache) = cache.upgrade() {
+                cache.invalidate_local(key);
+            }
+        });
+    }
+
     /// The counters since this node connected, and the breaker's state.
     ///
     /// ```no_run

@@ -11,17 +11,18 @@ use readthrough_smol::SmolTimer;
 const BOUND: Duration = Duration::from_secs(60);
 
 macro_rules! on_smol {
-    ($($name:ident),* $(,)?) => {$(
+    ($module:ident: $($name:ident),* $(,)?) => {$(
         #[test]
         fn $name() {
             let timer = SmolTimer::new();
-            smol::block_on(with_timeout(&timer, BOUND, common::suite::$name(timer.clone())))
+            smol::block_on(with_timeout(&timer, BOUND, common::$module::$name(timer.clone())))
                 .expect("the test did not finish in time");
         }
     )*};
 }
 
 on_smol!(
+    suite:
     connecting_to_a_dead_server_fails_within_the_connect_timeout,
     stores_and_fetches_with_the_remaining_ttl,
     a_value_expires_after_its_ttl,
@@ -33,4 +34,14 @@ on_smol!(
     a_value_over_the_size_limit_is_not_written,
     a_paused_server_times_out_within_the_call_timeout,
     the_breaker_opens_on_failures_and_closes_when_the_server_is_back,
+);
+
+on_smol!(
+    fleet:
+    a_fleet_storm_loads_each_key_once,
+    writes_on_one_node_reach_the_others,
+    a_server_killed_mid_storm_costs_local_loads_then_is_used_again,
+    a_node_cancelled_holding_the_fleet_lock_delays_the_others_less_than_the_lock_timeout,
+    a_stalled_server_costs_the_call_timeout_then_local_loads,
+    garbage_in_the_tier_is_a_miss_and_gets_overwritten,
 );

@@ -11,11 +11,11 @@ use readthrough_tokio::TokioTimer;
 const BOUND: Duration = Duration::from_secs(60);
 
 macro_rules! on_tokio {
-    ($($name:ident),* $(,)?) => {$(
+    ($module:ident: $($name:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
             let timer = TokioTimer::new();
-            with_timeout(&timer, BOUND, common::suite::$name(timer))
+            with_timeout(&timer, BOUND, common::$module::$name(timer))
                 .await
                 .expect("the test did not finish in time");
         }
@@ -23,6 +23,7 @@ macro_rules! on_tokio {
 }
 
 on_tokio!(
+    suite:
     connecting_to_a_dead_server_fails_within_the_connect_timeout,
     stores_and_fetches_with_the_remaining_ttl,
     a_value_expires_after_its_ttl,
@@ -34,6 +35,16 @@ on_tokio!(
     a_value_over_the_size_limit_is_not_written,
     a_paused_server_times_out_within_the_call_timeout,
     the_breaker_opens_on_failures_and_closes_when_the_server_is_back,
+);
+
+on_tokio!(
+    fleet:
+    a_fleet_storm_loads_each_key_once,
+    writes_on_one_node_reach_the_others,
+    a_server_killed_mid_storm_costs_local_loads_then_is_used_again,
+    a_node_cancelled_holding_the_fleet_lock_delays_the_others_less_than_the_lock_timeout,
+    a_stalled_server_costs_the_call_timeout_then_local_loads,
+    garbage_in_the_tier_is_a_miss_and_gets_overwritten,
 );
 
 /// The cache spawns work on tokio's multi-threaded runtime, so every tier future must be
@@ -62,4 +73,101 @@ fn tier_futures_are_send(
         Announcement::Landed,
     ));
     send(Tier::<String, Values>::landing(tier, key));
+}
+
+/// Set in the environment of the child processes of `two_processes_load_each_key_once`: the
+/// server's URL, then the start time in milliseconds since the Unix epoch.
+const FLEET_PROCESS: &str = "READTHROUGH_FLEET_PROCESS";
+
+/// Two OS processes (this test binary started twice, each running `one_process_of_a_fleet`)
+/// behind one `redis-server`, 1,000 callers each over the same 100 keys: one origin load per
+/// key across both.
+#[test]
+fn two_processes_load_each_key_once() {
+    let Some(server) = common::server::RedisServer::start() else {
+        return;
+    };
+    let start_at = std::time::SystemTime::now() + Duration::from_millis(1_500);
+    let millis = start_at
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let spawn = || {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "one_process_of_a_fleet",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env(FLEET_PROCESS, format!("{} {millis}", server.url()))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let children = [spawn(), spawn()];
+    let mut loads = 0;
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "a fleet process failed:\n{stdout}");
+        let line = stdout
+            .lines()
+            .find(|line| line.starts_with("FLEET-PROCESS"))
+            .unwrap_or_else(|| panic!("no report from a fleet process:\n{stdout}"));
+        eprintln!("{line}");
+        let field = line.split_whitespace().nth(1).unwrap();
+        loads += field
+            .strip_prefix("loads=")
+            .unwrap()
+            .parse::<usize>()
+            .unwrap();
+    }
+    assert_eq!(loads, 100, "the two processes loaded some keys twice");
+}
+
+/// One process of `two_processes_load_each_key_once` (ignored unless that test starts it).
+#[test]
+#[ignore = "started by two_processes_load_each_key_once in a process of its own"]
+fn one_process_of_a_fleet() {
+    let setting = std::env::var(FLEET_PROCESS).expect("run by two_processes_load_each_key_once");
+    let (url, millis) = setting.split_once(' ').unwrap();
+    let start_at = std::time::UNIX_EPOCH + Duration::from_millis(millis.parse().unwrap());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let timer = TokioTimer::new();
+        let process = common::fleet::one_process_of_a_fleet(timer, url.to_string(), start_at);
+        with_timeout(&timer, BOUND, process)
+            .await
+            .expect("the fleet process did not finish in time");
+    });
+}
+
+/// A tiered cache's futures are `Send` too, so a request handler spawned on tokio's
+/// multi-threaded runtime can await them; this does not compile otherwise.
+#[allow(dead_code)]
+fn tiered_futures_are_send(
+    tiered: &readthrough_core::Tiered<
+        readthrough_tokio::Cache<String, String, std::io::Error>,
+        readthrough_redis::RedisTier<String, readthrough_redis::Postcard, TokioTimer>,
+    >,
+    key: &String,
+) {
+    fn send<F: Send>(_: F) {}
+    let load = |key: &String| {
+        let key = key.clone();
+        async move { Ok(key) }
+    };
+    send(tiered.get_or_load(key, load));
+    send(tiered.get_or_load_with_ttl(key, |key: &String| {
+        let key = key.clone();
+        async move { Ok((key, None)) }
+    }));
+    send(tiered.insert(key.clone(), key.clone()));
+    send(tiered.remove(key));
+    send(tiered.invalidate(key));
 }

@@ -85,6 +85,9 @@ impl From<Status> for CacheStatus {
             Status::Expired => CacheStatus::Expired,
             Status::LockHit => CacheStatus::LockHit,
             Status::Stale(age) => CacheStatus::Stale(age),
+            // Pingora has no shared tier: a value found there was cached, or waited for.
+            Status::TierHit => CacheStatus::Hit,
+            Status::TierLockHit => CacheStatus::LockHit,
         }
     }
 }

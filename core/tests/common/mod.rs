@@ -3,6 +3,7 @@
 
 pub mod counting_alloc;
 mod gate;
+pub mod tier;
 
 #[allow(unused_imports, reason = "not every test file uses the gate")]
 pub use gate::Gate;
@@ -114,6 +115,25 @@ impl Hasher for Colliding {
     fn write(&mut self, _bytes: &[u8]) {}
 }
 
+/// Runs `body` on a thread of its own and fails the test if it has not finished within
+/// `bound` (a deadlock under `block_on` would otherwise hang the test binary).
+pub fn bounded(bound: Duration, body: impl FnOnce() + Send + 'static) {
+    let (done, finished) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        body();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(bound) {
+        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = thread.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the test did not finish within {bound:?}: something hangs")
+        }
+    }
+}
 /// A spawned task.
 pub type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
 

@@ -19,5 +19,7 @@ pub fn cache_header_value(status: Status) -> &'static str {
         Status::Expired => "EXPIRED",
         Status::LockHit => "LOCK-HIT",
         Status::Stale(_) => "STALE",
+        Status::TierHit => "TIER-HIT",
+        Status::TierLockHit => "TIER-LOCK-HIT",
     }
 }

@@ -25,6 +25,7 @@
 mod cache_header;
 mod cached_response;
 mod client;
+mod fleet;
 mod origin;
 mod proxy;
 mod server;
@@ -33,6 +34,7 @@ mod upstream_error;
 pub use cache_header::{X_CACHE, cache_header_value};
 pub use cached_response::{CachedResponse, ResponseBytes};
 pub use client::{ClientResponse, HttpClient, fetch, http1_client, http2_client};
+pub use fleet::{FleetCache, ResponseCodec, ResponseTier};
 pub use origin::{Origin, OriginConfig};
 pub use proxy::{Proxy, ProxyConfig, ResponseCache};
 pub use upstream_error::UpstreamError;

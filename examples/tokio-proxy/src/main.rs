@@ -1,5 +1,9 @@
 //! Starts an origin and the caching proxy in front of it on loopback, sends three rounds of
 //! concurrent requests through the proxy (cold, warm, expired) and prints how they were served.
+//!
+//! With `--redis URL` it starts two proxies sharing that Redis and spreads every round over
+//! both: the origin is still asked once per URL (expired responses are reloaded, not served
+//! stale, with a shared tier).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -20,17 +24,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         response_delay: Duration::from_millis(100),
         ..OriginConfig::default()
     };
+    let mut args = std::env::args().skip(1);
+    let redis = match (args.next().as_deref(), args.next()) {
+        (None, _) => None,
+        (Some("--redis"), Some(url)) => Some(url),
+        _ => return Err("usage: readthrough-example-tokio-proxy [--redis URL]".into()),
+    };
     let origin = Origin::start(origin_config.clone()).await?;
-    let proxy = Proxy::start(ProxyConfig {
+    let config = ProxyConfig {
         ttl: RESPONSE_TTL,
+        redis: redis.clone(),
         ..ProxyConfig::new(origin.addr())
-    })
-    .await?;
+    };
+    let mut proxies = vec![Proxy::start(config.clone()).await?];
+    if redis.is_some() {
+        proxies.push(Proxy::start(config).await?);
+    }
+    let addresses: Vec<String> = proxies
+        .iter()
+        .map(|proxy| format!("http://{}", proxy.addr()))
+        .collect();
     println!(
-        "origin http://{} (answers after {:?}), proxy http://{}",
+        "origin http://{} (answers after {:?}), proxies {addresses:?}{}",
         origin.addr(),
         origin_config.response_delay,
-        proxy.addr()
+        redis
+            .as_deref()
+            .map_or(String::new(), |url| format!(" sharing {url}"))
     );
 
     let client = http2_client();
@@ -43,6 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut requests = JoinSet::new();
         for index in 0..REQUESTS_PER_ROUND {
             let client = client.clone();
+            let proxy = &proxies[(index / URLS) % proxies.len()];
             let uri = format!("http://{}/item/{}", proxy.addr(), index % URLS).parse()?;
             requests.spawn(async move { fetch(&client, uri).await });
         }
@@ -61,15 +82,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             origin.requests()
         );
     }
-    while proxy.cache().loads_in_flight() > 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    for proxy in &proxies {
+        while proxy.cache().loads_in_flight() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
     println!(
-        "after the background refreshes: origin requests {}; peak requests in flight at the proxy: {}, loads in flight now: {}",
-        origin.requests(),
-        proxy.peak_requests_in_flight(),
-        proxy.cache().loads_in_flight()
+        "after the background refreshes: origin requests {}",
+        origin.requests()
     );
-    println!("cache stats: {:?}", proxy.cache().stats());
+    for proxy in &proxies {
+        println!(
+            "proxy http://{}: peak requests in flight {}, loads in flight now {}, cache stats {:?}",
+            proxy.addr(),
+            proxy.peak_requests_in_flight(),
+            proxy.cache().loads_in_flight(),
+            proxy.cache().stats()
+        );
+    }
     Ok(())
 }

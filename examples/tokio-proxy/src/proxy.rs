@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use crate::cache_header::{X_CACHE, cache_header_value};
 use crate::cached_response::{CachedResponse, ResponseBytes};
 use crate::client::{HttpClient, fetch, http1_client};
+use crate::fleet::{FleetCache, ResponseCodec};
 use crate::server::spawn_server;
 use crate::upstream_error::UpstreamError;
 
@@ -49,6 +50,15 @@ pub struct ProxyConfig {
     pub origin_timeout: Duration,
     /// Keep-alive connections to the origin kept open when idle.
     pub origin_idle_connections: usize,
+    /// A Redis URL shared by several proxies: each keeps its own cache in front of it, and the
+    /// fleet asks the origin once per URL (`x-cache: TIER-HIT` / `TIER-LOCK-HIT` for responses
+    /// another proxy loaded). With Redis, expired responses are not served stale (the shared
+    /// tier has no stale path yet). `None`: this proxy alone.
+    pub redis: Option<String>,
+    /// Longest a Redis call may take before the proxy goes on without Redis for that request
+    /// (and, after a few in a row, for a back-off): the tier never makes the proxy less
+    /// available than no tier.
+    pub redis_call_timeout: Duration,
 }
 
 impl ProxyConfig {
@@ -68,6 +78,23 @@ impl ProxyConfig {
             stale_window: Duration::from_secs(30),
             origin_timeout: Duration::from_secs(10),
             origin_idle_connections: 128,
+            redis: None,
+            redis_call_timeout: Duration::from_millis(50),
+        }
+    }
+}
+
+/// The proxy's cache: its own, or its own in front of a Redis shared with other proxies.
+enum Responses {
+    Alone(Arc<ResponseCache>),
+    Fleet(Arc<FleetCache>),
+}
+
+impl Responses {
+    fn cache(&self) -> &ResponseCache {
+        match self {
+            Responses::Alone(cache) => cache,
+            Responses::Fleet(fleet) => fleet.cache(),
         }
     }
 }
@@ -75,7 +102,7 @@ impl ProxyConfig {
 struct ProxyState {
     origin: SocketAddr,
     client: HttpClient,
-    cache: Arc<ResponseCache>,
+    cache: Responses,
     requests_received: AtomicUsize,
     requests_in_flight: AtomicUsize,
     peak_requests_in_flight: AtomicUsize,
@@ -127,20 +154,49 @@ impl Proxy {
     /// # }
     /// ```
     pub async fn start(config: ProxyConfig) -> io::Result<Self> {
-        let cache: ResponseCache = readthrough_tokio::builder()
+        let invalid = |error: &dyn std::fmt::Display| {
+            io::Error::new(io::ErrorKind::InvalidInput, error.to_string())
+        };
+        let builder = readthrough_tokio::builder()
             .capacity(config.capacity_bytes)
             .weigher(ResponseBytes)
             .ttl(config.ttl)
             .stale_window(config.stale_window)
-            .load_timeout(config.origin_timeout)
-            .build()
-            .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error.to_string()))?;
+            .load_timeout(config.origin_timeout);
+        let cache = match &config.redis {
+            None => Responses::Alone(Arc::new(builder.build().map_err(|error| invalid(&error))?)),
+            Some(url) => {
+                // A shared tier needs a bound on waiting for another proxy's load.
+                let cache: ResponseCache = builder
+                    .lock_timeout(config.origin_timeout)
+                    .build()
+                    .map_err(|error| invalid(&error))?;
+                let tier = readthrough_redis::RedisTier::connect(
+                    url.as_str(),
+                    readthrough_redis::RedisTierConfig::new()
+                        .prefix("readthrough-proxy:responses")
+                        .call_timeout(config.redis_call_timeout),
+                    ResponseCodec,
+                    readthrough_tokio::TokioTimer::new(),
+                )
+                .await
+                .map_err(|error| {
+                    io::Error::new(io::ErrorKind::ConnectionRefused, error.to_string())
+                })?;
+                let fleet = Arc::new(
+                    readthrough_core::Tiered::new(cache, tier.clone())
+                        .map_err(|error| invalid(&error))?,
+                );
+                tier.deliver_invalidations_to(&fleet);
+                Responses::Fleet(fleet)
+            }
+        };
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(ProxyState {
             origin: config.origin,
             client: http1_client(config.origin_idle_connections),
-            cache: Arc::new(cache),
+            cache,
             requests_received: AtomicUsize::new(0),
             requests_in_flight: AtomicUsize::new(0),
             peak_requests_in_flight: AtomicUsize::new(0),
@@ -183,7 +239,25 @@ impl Proxy {
     /// # }
     /// ```
     pub fn cache(&self) -> &ResponseCache {
-        &self.state.cache
+        self.state.cache.cache()
+    }
+
+    /// The shared tier's counters (and its breaker's state), when the proxy has one.
+    ///
+    /// ```
+    /// # use readthrough_example_tokio_proxy::{Proxy, ProxyConfig};
+    /// # #[tokio::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let proxy = Proxy::start(ProxyConfig::new(([127, 0, 0, 1], 9).into())).await?;
+    /// assert!(proxy.tier_stats().is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tier_stats(&self) -> Option<readthrough_redis::TierStats> {
+        match &self.state.cache {
+            Responses::Alone(_) => None,
+            Responses::Fleet(fleet) => Some(fleet.tier().stats()),
+        }
     }
 
     /// Requests the proxy has started handling, whatever became of them.
@@ -261,14 +335,19 @@ async fn handle(
         return Ok(forward_uncached(&state.client, origin_uri, request).await);
     }
     let client = state.client.clone();
-    let answer = state
-        .cache
-        .get_or_revalidate_in_background(&path_and_query, move |_: &String| {
-            let client = client.clone();
-            let uri = origin_uri.clone();
-            async move { load_from_origin(&client, uri).await }
-        })
-        .await;
+    let load = move |_: &String| {
+        let client = client.clone();
+        let uri = origin_uri.clone();
+        async move { load_from_origin(&client, uri).await }
+    };
+    let answer = match &state.cache {
+        Responses::Alone(cache) => {
+            cache
+                .get_or_revalidate_in_background(&path_and_query, load)
+                .await
+        }
+        Responses::Fleet(fleet) => fleet.get_or_load(&path_and_query, load).await,
+    };
     Ok(match answer {
         Ok(answer) => cached_response(answer.value, cache_header_value(answer.status)),
         Err(Error::LoadTimeout) => plain_response(StatusCode::GATEWAY_TIMEOUT, "origin timed out"),

@@ -1,5 +1,6 @@
 //! What the tokio and smol test binaries share: the server helper and the test bodies, which
 //! take the runtime's timer and so run unchanged on both.
 
+pub mod fleet;
 pub mod server;
 pub mod suite;

@@ -247,7 +247,7 @@ pub async fn announcements_reach_other_nodes_and_not_the_sender<T: Timer + Clone
 
 /// Finds the Redis name of the tier's value entry for `key` by asking the server, as an
 /// operator would (the layout is private to the tier).
-fn value_name(server: &RedisServer, prefix: &str, key: &str) -> Vec<u8> {
+pub fn value_name(server: &RedisServer, prefix: &str, key: &str) -> Vec<u8> {
     let pattern = format!("{prefix}*:v:*");
     let names: Vec<Vec<u8>> = redis::cmd("KEYS")
         .arg(pattern)
