@@ -7,19 +7,25 @@
 #   benches/callgrind.sh                 # in this checkout
 #   benches/callgrind.sh /tmp/before     # in another checkout of the workspace (the example
 #                                        # file must be present there too)
+#   MODES="get load" benches/callgrind.sh # only these modes (see hit_instructions.rs)
+#   DEFAULTS=1 benches/callgrind.sh      # caches from `Cache::new` (default hasher, seeded per
+#                                        # process: counts may move by a fraction between runs)
 #   EXAMPLE=tiered_instructions MODES="plain tiered" benches/callgrind.sh   # a tier's cost on a hit
+# The binary is taken from CARGO_TARGET_DIR when that is set.
 set -euo pipefail
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 n1=${N1:-100000}
 n2=${N2:-300000}
 example=${EXAMPLE:-hit_instructions}
-modes=${MODES:-get load miss}
+modes=${MODES:-get load load-struct load-direct load-struct-direct load-async-closure-direct load-wrapper miss}
 cd "$root"
 cargo build --release -q -p readthrough-benches --example "$example"
 binary="${CARGO_TARGET_DIR:-$root/target}/release/examples/$example"
+extra=()
+[[ -n ${DEFAULTS:-} ]] && extra=(defaults)
 out=$(mktemp -d)
 instructions() {
-    valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1.$2" "$binary" "$1" "$2" \
+    valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1.$2" "$binary" "$1" "$2" "${extra[@]}" \
         >"$out/stdout.$1.$2" 2>"$out/stderr.$1.$2"
     grep -m1 '^summary:' "$out/cg.$1.$2" | awk '{print $2}'
 }

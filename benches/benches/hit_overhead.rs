@@ -1,5 +1,6 @@
 //! What the read-through API adds to a hit in readthrough itself: `get` vs `get_or_load` on the
-//! same preloaded keys of one cache, 1 thread, interleaved rounds, medians. Also `get_or_load`
+//! same preloaded keys of one cache, 1 thread, interleaved rounds, medians, with the loader
+//! written as a closure, as an async closure and as a `Loader` struct. Also `get_or_load`
 //! awaited through the comparison's `Contender` wrapper, to show what the harness adds.
 //!
 //! `cargo bench -p readthrough-benches --bench hit_overhead` (`BENCH_QUICK=1` for tiny sizes).
@@ -13,6 +14,18 @@ use readthrough_benches::peers::Readthrough;
 use readthrough_benches::sizes::Sizes;
 use readthrough_benches::stats::median;
 use readthrough_benches::zipf::Zipf;
+use readthrough_core::Loader;
+
+/// A loader written as a struct, as a loader with state would be.
+struct Identity;
+
+impl Loader<u64> for &Identity {
+    type Value = u64;
+    type Error = readthrough_benches::loader::LoadFailed;
+    async fn load(&self, key: &u64) -> Result<u64, Self::Error> {
+        Ok(*key)
+    }
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sizes = Sizes::from_env();
@@ -26,6 +39,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let per_op = |start: Instant| start.elapsed().as_nanos() as f64 / keys.len() as f64;
     let mut get = Vec::new();
     let mut get_or_load = Vec::new();
+    let mut with_struct = Vec::new();
+    let mut with_async_closure = Vec::new();
     let mut through_wrapper = Vec::new();
     for _ in 0..sizes.rounds {
         let start = Instant::now();
@@ -51,21 +66,54 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let start = Instant::now();
         block_on(async {
             for &key in &keys {
+                let answer = cache.get_or_load(black_box(&key), &Identity).await;
+                black_box(answer.ok());
+            }
+        });
+        with_struct.push(per_op(start));
+
+        let start = Instant::now();
+        block_on(async {
+            for &key in &keys {
+                let answer = cache
+                    .get_or_load(black_box(&key), async |key: &u64| Ok(*key))
+                    .await;
+                black_box(answer.ok());
+            }
+        });
+        with_async_closure.push(per_op(start));
+
+        let start = Instant::now();
+        block_on(async {
+            for &key in &keys {
                 black_box(wrapped.get_or_load(black_box(key)).await);
             }
         });
         through_wrapper.push(per_op(start));
     }
-    let show = |samples: &[f64]| median(samples).map_or("n/a".to_string(), |ns| format!("{ns:.1}"));
+    let get_median = median(&get);
+    // Each row's median, and its ratio to `get`'s median (the issue-15 target: at most 1.2).
+    let show = |samples: &[f64]| match (median(samples), get_median) {
+        (Some(ns), Some(get_ns)) => format!("{ns:.1} | {:.2}", ns / get_ns),
+        _ => "n/a | n/a".to_string(),
+    };
     println!(
-        "| readthrough hit, 1 thread, Zipf(0.99) over {} keys | ns/op |",
+        "| readthrough hit, 1 thread, Zipf(0.99) over {} keys | ns/op | ÷ `get` |",
         sizes.hit_keys
     );
-    println!("|---|---:|");
+    println!("|---|---:|---:|");
     println!("| `get` | {} |", show(&get));
     println!(
         "| `get_or_load` (closure loader) | {} |",
         show(&get_or_load)
+    );
+    println!(
+        "| `get_or_load` (`Loader` struct) | {} |",
+        show(&with_struct)
+    );
+    println!(
+        "| `get_or_load` (async closure) | {} |",
+        show(&with_async_closure)
     );
     println!(
         "| `get_or_load` through the benchmark's wrapper | {} |",

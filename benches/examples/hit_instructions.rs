@@ -1,9 +1,15 @@
 //! A fixed amount of readthrough work for counting instructions under
 //! `valgrind --tool=callgrind`, which is repeatable on a busy machine where wall time is not.
 //!
-//! `hit_instructions MODE N`: MODE is `get` (plain `get` hits), `load` (`get_or_load` hits with a
-//! closure loader) or `miss` (`get_or_load` misses with eviction on a full cache); N operations
-//! after the same setup and warm-up. Instructions per operation =
+//! `hit_instructions MODE N [defaults]`: MODE is `get` (plain `get` hits), `load`
+//! (`get_or_load` hits with a closure loader, awaited in an `async fn` of the caller's),
+//! `load-struct` (the same with a `Loader` struct), `load-direct` (awaited in the loop itself,
+//! as `hit_overhead` does), `load-struct-direct` (the `Loader` struct so), `load-async-closure-direct` (an async
+//! closure so), `load-wrapper` (through the comparison's `Contender` wrapper, whose
+//! ahash is randomly seeded) or `miss` (`get_or_load` misses with eviction on a full cache); N operations after the same
+//! setup and warm-up. `defaults` builds the cache with `Cache::new` (the default hasher, seeded
+//! per process, so counts may differ by a fraction of an instruction between runs) instead of
+//! ahash with fixed seeds. Instructions per operation =
 //! (total with N2 − total with N1) / (N2 − N1), which cancels the setup. It also prints the
 //! allocations the N operations made (counting allocator).
 //!
@@ -11,10 +17,14 @@
 
 use std::hint::black_box;
 
+use core::hash::BuildHasher;
 use futures_lite::future::block_on;
+use readthrough_benches::contender::Contender;
 use readthrough_benches::counting_alloc::{AllocationWindow, CountingAllocator};
+use readthrough_benches::peers::Readthrough;
 use readthrough_benches::zipf::Zipf;
-use readthrough_core::{Cache, NoTimer};
+
+use readthrough_core::{Cache, Loader, NoTimer};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -24,9 +34,9 @@ const KEYS: u64 = 100_000;
 /// The Zipf(0.99) key sequence the hits cycle through; generated whatever N is.
 const SEQUENCE: usize = 1 << 20;
 
-type Rt = Cache<u64, u64, (), NoTimer, ahash::RandomState>;
+type Rt<S> = Cache<u64, u64, (), NoTimer, S>;
 
-fn cache(capacity: usize) -> Rt {
+fn cache(capacity: usize) -> Rt<ahash::RandomState> {
     Cache::builder()
         .capacity(capacity)
         // Fixed seeds: the same table layout on every run, so the counts repeat exactly.
@@ -35,7 +45,11 @@ fn cache(capacity: usize) -> Rt {
         .unwrap_or_else(|error| panic!("capacity {capacity}: {error}"))
 }
 
-async fn load(cache: &Rt, key: u64) -> u64 {
+fn default_cache(capacity: usize) -> Rt<readthrough_core::DefaultHashBuilder> {
+    Cache::new(capacity).unwrap_or_else(|error| panic!("capacity {capacity}: {error}"))
+}
+
+async fn load<S: BuildHasher>(cache: &Rt<S>, key: u64) -> u64 {
     let answer = cache
         .get_or_load(black_box(&key), |key: &u64| {
             let key = *key;
@@ -45,18 +59,154 @@ async fn load(cache: &Rt, key: u64) -> u64 {
     answer.map_or(u64::MAX, |answer| answer.value)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with("--"));
-    let mode = args.next().unwrap_or_else(|| "load".to_string());
-    let operations: usize = args.next().map_or(Ok(100_000), |n| n.parse())?;
-    let keys = Zipf::new(KEYS as usize, 0.99)?.keys(SEQUENCE, 1);
+/// A loader written as a struct, as a loader with state would be.
+struct Identity;
 
-    let (allocations, checksum) = match mode.as_str() {
-        "get" | "load" => {
+impl Loader<u64> for &Identity {
+    type Value = u64;
+    type Error = ();
+    async fn load(&self, key: &u64) -> Result<u64, ()> {
+        Ok(*key)
+    }
+}
+
+async fn load_struct<S: BuildHasher>(cache: &Rt<S>, key: u64) -> u64 {
+    let answer = cache.get_or_load(black_box(&key), &Identity).await;
+    answer.map_or(u64::MAX, |answer| answer.value)
+}
+
+#[inline(never)]
+fn loop_get<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u64 {
+    let mut checksum = 0u64;
+    for index in 0..operations {
+        let key = keys[index % SEQUENCE];
+        checksum = checksum.wrapping_add(cache.get(black_box(&key)).unwrap_or(u64::MAX));
+    }
+    checksum
+}
+
+#[inline(never)]
+fn loop_load<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u64 {
+    block_on(async {
+        let mut checksum = 0u64;
+        for index in 0..operations {
+            checksum = checksum.wrapping_add(load(cache, keys[index % SEQUENCE]).await);
+        }
+        checksum
+    })
+}
+
+#[inline(never)]
+fn loop_load_struct<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u64 {
+    block_on(async {
+        let mut checksum = 0u64;
+        for index in 0..operations {
+            checksum = checksum.wrapping_add(load_struct(cache, keys[index % SEQUENCE]).await);
+        }
+        checksum
+    })
+}
+
+#[inline(never)]
+fn loop_load_direct<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u64 {
+    block_on(async {
+        let mut checksum = 0u64;
+        for index in 0..operations {
+            let key = keys[index % SEQUENCE];
+            let answer = cache
+                .get_or_load(black_box(&key), |key: &u64| {
+                    let key = *key;
+                    async move { Ok(key) }
+                })
+                .await;
+            checksum = checksum.wrapping_add(answer.map_or(u64::MAX, |answer| answer.value));
+        }
+        checksum
+    })
+}
+
+#[inline(never)]
+fn loop_load_struct_direct<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u64 {
+    block_on(async {
+        let mut checksum = 0u64;
+        for index in 0..operations {
+            let key = keys[index % SEQUENCE];
+            let answer = cache.get_or_load(black_box(&key), &Identity).await;
+            checksum = checksum.wrapping_add(answer.map_or(u64::MAX, |answer| answer.value));
+        }
+        checksum
+    })
+}
+
+#[inline(never)]
+fn loop_load_async_closure_direct<S: BuildHasher>(
+    cache: &Rt<S>,
+    keys: &[u64],
+    operations: usize,
+) -> u64 {
+    block_on(async {
+        let mut checksum = 0u64;
+        for index in 0..operations {
+            let key = keys[index % SEQUENCE];
+            let answer = cache
+                .get_or_load(black_box(&key), async |key: &u64| Ok(*key))
+                .await;
+            checksum = checksum.wrapping_add(answer.map_or(u64::MAX, |answer| answer.value));
+        }
+        checksum
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Get,
+    Load,
+    LoadStruct,
+    LoadDirect,
+    LoadStructDirect,
+    LoadAsyncClosureDirect,
+    LoadWrapper,
+    Miss,
+}
+
+/// Runs `mode` for `operations` operations on caches that `make` builds; returns the
+/// allocations of the timed part and a checksum.
+fn run<S: BuildHasher>(
+    mode: Mode,
+    operations: usize,
+    keys: &[u64],
+    make: impl Fn(usize) -> Rt<S>,
+) -> (u64, u64) {
+    match mode {
+        Mode::LoadWrapper => {
+            // The comparison's path: the `Contender` wrapper's `get_or_load` (with its own
+            // ahash, randomly seeded) on a cache preloaded the same way.
+            let wrapped = Readthrough::with_capacity(KEYS as usize * 2);
+            for key in 0..KEYS {
+                wrapped.cache().insert(key, key);
+            }
+            block_on(async {
+                for &key in &keys[..SEQUENCE / 10] {
+                    black_box(wrapped.cache().get(&key));
+                    black_box(wrapped.get_or_load(key).await);
+                }
+                let window = AllocationWindow::open();
+                let mut checksum = 0u64;
+                for index in 0..operations {
+                    let lookup = wrapped.get_or_load(black_box(keys[index % SEQUENCE]));
+                    checksum = checksum.wrapping_add(lookup.await.value);
+                }
+                (window.close().0, checksum)
+            })
+        }
+        Mode::Get
+        | Mode::Load
+        | Mode::LoadStruct
+        | Mode::LoadDirect
+        | Mode::LoadStructDirect
+        | Mode::LoadAsyncClosureDirect => {
             // Twice the key count, as in the `compare` hit rows.
-            let cache = cache(KEYS as usize * 2);
+            let cache = make(KEYS as usize * 2);
             for key in 0..KEYS {
                 cache.insert(key, key);
             }
@@ -66,21 +216,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     black_box(cache.get(&key));
                     black_box(load(&cache, key).await);
                 }
-                let window = AllocationWindow::open();
-                let mut checksum = 0u64;
-                for index in 0..operations {
-                    let key = keys[index % SEQUENCE];
-                    checksum = checksum.wrapping_add(if mode == "get" {
-                        cache.get(black_box(&key)).unwrap_or(u64::MAX)
-                    } else {
-                        load(&cache, key).await
-                    });
+            });
+            let window = AllocationWindow::open();
+            // One function per mode, compiled on its own, so that no mode's code shapes another's
+            // (LLVM's inlining decisions depend on everything else in the calling function).
+            let checksum = match mode {
+                Mode::Load => loop_load(&cache, keys, operations),
+                Mode::LoadStruct => loop_load_struct(&cache, keys, operations),
+                Mode::LoadDirect => loop_load_direct(&cache, keys, operations),
+                Mode::LoadStructDirect => loop_load_struct_direct(&cache, keys, operations),
+                Mode::LoadAsyncClosureDirect => {
+                    loop_load_async_closure_direct(&cache, keys, operations)
                 }
-                (window.close().0, checksum)
-            })
+                Mode::Get | Mode::LoadWrapper | Mode::Miss => loop_get(&cache, keys, operations),
+            };
+            (window.close().0, checksum)
         }
-        "miss" => {
-            let cache = cache(KEYS as usize);
+        Mode::Miss => {
+            let cache = make(KEYS as usize);
             block_on(async {
                 for key in 0..KEYS {
                     load(&cache, key).await;
@@ -97,7 +250,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 (window.close().0, checksum)
             })
         }
-        other => return Err(format!("unknown mode {other}: use get, load or miss").into()),
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"));
+    let mode = args.next().unwrap_or_else(|| "load".to_string());
+    let operations: usize = args.next().map_or(Ok(100_000), |n| n.parse())?;
+    let keys = Zipf::new(KEYS as usize, 0.99)?.keys(SEQUENCE, 1);
+
+    let parsed = match mode.as_str() {
+        "get" => Mode::Get,
+        "load" => Mode::Load,
+        "load-struct" => Mode::LoadStruct,
+        "load-direct" => Mode::LoadDirect,
+        "load-struct-direct" => Mode::LoadStructDirect,
+        "load-async-closure-direct" => Mode::LoadAsyncClosureDirect,
+        "load-wrapper" => Mode::LoadWrapper,
+        "miss" => Mode::Miss,
+        other => return Err(format!(
+            "unknown mode {other}: use get, load, load-struct, load-direct, load-struct-direct, \
+                 load-async-closure-direct, load-wrapper or miss"
+        )
+        .into()),
+    };
+    let defaults = args.next().is_some_and(|arg| arg == "defaults");
+    let (allocations, checksum) = if defaults {
+        run(parsed, operations, &keys, default_cache)
+    } else {
+        run(parsed, operations, &keys, cache)
     };
     // The size of one `get_or_load` future with the closure loader (what a caller's own future
     // carries across the await).

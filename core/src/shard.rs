@@ -66,11 +66,26 @@ pub(crate) type Shards<K, V, E, T, L> = alloc::boxed::Box<[ShardFor<K, V, E, T, 
 /// A flight of a cache whose clock is `T`.
 pub(crate) type FlightFor<V, E, T> = Flight<V, E, <T as crate::timer::Clock>::Stamp>;
 
+/// Laid out for reads on several cores. Every read writes the lock (taking it shared is an
+/// atomic read-modify-write) and the hit counter, so both sit on the shard's first cache line;
+/// the state, which a hit only reads, starts on a line of its own, and so does the next shard.
+/// A hit on a shard another core just read then moves one line between the cores, not three
+/// (lock, counter, and the table's pointers beside the lock).
+#[repr(C)]
 pub(crate) struct Shard<K, V, E, X, L> {
     lock: L,
     pub(crate) counters: Counters,
-    state: UnsafeCell<ShardState<K, V, E, X>>,
+    state: OwnLine<UnsafeCell<ShardState<K, V, E, X>>>,
 }
+
+/// Starts on a cache line (a pair of lines where the prefetcher fetches lines in pairs) of its
+/// own, as crossbeam's `CachePadded` does.
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    repr(align(64))
+)]
+struct OwnLine<T>(T);
 
 // SAFETY: the state is only reached through `read` (shared access under the lock's shared mode,
 // possibly from several threads at once: needs Sync contents) and `write` (exclusive access under
@@ -90,11 +105,11 @@ impl<K, V, E, X: Copy, L: RawLock> Shard<K, V, E, X, L> {
         Ok(Shard {
             lock: L::new(),
             counters: Counters::default(),
-            state: UnsafeCell::new(ShardState {
+            state: OwnLine(UnsafeCell::new(ShardState {
                 store: Store::new(size.capacity, size.reserve, size.expected_entries)?,
                 flights: HashTable::new(),
                 remembered: Remembered::new(size.remembered_errors),
-            }),
+            })),
         })
     }
 }
@@ -104,13 +119,13 @@ impl<K, V, E, X, L: RawLock> Shard<K, V, E, X, L> {
     pub(crate) fn read<R>(&self, f: impl FnOnce(&ShardState<K, V, E, X>) -> R) -> R {
         // SAFETY: the lock's shared mode excludes `write`, so no `&mut` to the state exists.
         self.lock
-            .read(|| self.state.with(|state| f(unsafe { &*state })))
+            .read(|| self.state.0.with(|state| f(unsafe { &*state })))
     }
 
     #[inline]
     pub(crate) fn write<R>(&self, f: impl FnOnce(&mut ShardState<K, V, E, X>) -> R) -> R {
         // SAFETY: the lock's exclusive mode excludes every other `read` and `write`.
         self.lock
-            .write(|| self.state.with_mut(|state| f(unsafe { &mut *state })))
+            .write(|| self.state.0.with_mut(|state| f(unsafe { &mut *state })))
     }
 }
