@@ -17,7 +17,6 @@ use core::time::Duration;
 use crate::cache::{Cache, Peek};
 use crate::error::Error;
 use crate::flight::{Flight, Landing};
-use crate::hit_or_load::HitOrLoad;
 use crate::listener::Listener;
 use crate::load_guard::LoadGuard;
 use crate::loader::Loader;
@@ -114,49 +113,37 @@ where
     /// assert!(matches!(failed, Err(Error::Load(e)) if *e == "backend down"));
     /// # });
     /// ```
-    pub fn get_or_load<Ld>(
-        &self,
-        key: &K,
-        loader: Ld,
-    ) -> impl Future<Output = Result<Answer<V>, Error<E>>>
+    pub async fn get_or_load<Ld>(&self, key: &K, loader: Ld) -> Result<Answer<V>, Error<E>>
     where
         Ld: Loader<K, Value = V, Error = E>,
     {
-        self.read_through(key, loader, |value| (value, None))
+        self.read_through(key, &loader, |value| (value, None)).await
     }
 
-    /// A hit answers in the future's first poll without entering the miss path's state machine
-    /// (see [`HitOrLoad`]); a miss joins the key's load.
-    pub(crate) fn read_through<Ld, Sp>(
+    pub(crate) async fn read_through<Ld>(
         &self,
         key: &K,
-        loader: Ld,
-        split: Sp,
-    ) -> impl Future<Output = Result<Answer<V>, Error<E>>>
+        loader: &Ld,
+        split: impl Fn(Ld::Value) -> (V, Option<Duration>),
+    ) -> Result<Answer<V>, Error<E>>
     where
         Ld: Loader<K, Error = E>,
-        Sp: Fn(Ld::Value) -> (V, Option<Duration>),
     {
-        let look = move || {
-            let hash = self.hash(key);
-            let shard = self.shard(hash);
-            match self.peek(shard, hash, key, false) {
-                Peek::Fresh(value) => {
-                    bump(&shard.counters.hits);
-                    Ok(Ok(Answer::new(value, Status::Hit)))
-                }
-                Peek::Expired { .. } => Err((shard, hash, Status::Expired)),
-                Peek::Absent => Err((shard, hash, Status::Miss)),
+        let hash = self.hash(key);
+        let shard = self.shard(hash);
+        let status = match self.peek(shard, hash, key, false) {
+            Peek::Fresh(value) => {
+                bump(&shard.counters.hits);
+                return Ok(Answer::new(value, Status::Hit));
             }
+            Peek::Expired { .. } => Status::Expired,
+            Peek::Absent => Status::Miss,
         };
-        let start = move |(shard, hash, status)| async move {
-            let answer = self
-                .load_through(shard, hash, key, &loader, &split, status)
-                .await;
-            shard.counters.outcome(&answer);
-            answer
-        };
-        HitOrLoad::new(look, start)
+        let answer = self
+            .load_through(shard, hash, key, loader, &split, status)
+            .await;
+        shard.counters.outcome(&answer);
+        answer
     }
 
     /// The miss path: join the key's load (lead, wait or bypass) until there is an answer.
@@ -410,14 +397,10 @@ where
     /// assert_eq!(cache.get_or_load_with_ttl(&1, load).await.unwrap().status, Status::Expired);
     /// # });
     /// ```
-    pub fn get_or_load_with_ttl<Ld>(
-        &self,
-        key: &K,
-        loader: Ld,
-    ) -> impl Future<Output = Result<Answer<V>, Error<E>>>
+    pub async fn get_or_load_with_ttl<Ld>(&self, key: &K, loader: Ld) -> Result<Answer<V>, Error<E>>
     where
         Ld: Loader<K, Value = (V, Option<Duration>), Error = E>,
     {
-        self.read_through(key, loader, |loaded| loaded)
+        self.read_through(key, &loader, |loaded| loaded).await
     }
 }
