@@ -112,10 +112,10 @@ pub enum BuildError {
     /// `lock_timeout` (how long to wait for another node's load) or `ttl` (how long values
     /// live in the shared tier).
     TierNeeds(&'static str),
-    /// [`RefreshAhead::AfterFraction`](crate::RefreshAhead::AfterFraction) outside (0, 1).
-    RefreshAheadFraction,
-    /// [`RefreshAhead::AfterFraction`](crate::RefreshAhead::AfterFraction) without a `ttl`
-    /// (or with a zero one) to take the fraction of.
+    /// [`RefreshAhead::AfterPercent`](crate::RefreshAhead::AfterPercent) outside 1 to 99.
+    RefreshAheadPercent,
+    /// [`RefreshAhead::AfterPercent`](crate::RefreshAhead::AfterPercent) without a `ttl`
+    /// (or with a zero one) to take the percentage of.
     RefreshAheadNeedsTtl,
     /// [`RefreshAhead::BeforeExpiry`](crate::RefreshAhead::BeforeExpiry) as long as the `ttl`
     /// or longer: every hit would start a refresh.
@@ -155,11 +155,11 @@ impl fmt::Display for BuildError {
             BuildError::TierNeeds(option) => {
                 write!(f, "a cache with a shared tier needs `{option}` to be set")
             }
-            BuildError::RefreshAheadFraction => f.write_str(
-                "`refresh_ahead(RefreshAhead::AfterFraction(share))` needs a share between 0 and 1 (exclusive), e.g. 0.8",
+            BuildError::RefreshAheadPercent => f.write_str(
+                "`refresh_ahead(RefreshAhead::AfterPercent(percent))` needs a percentage from 1 to 99, e.g. 80",
             ),
             BuildError::RefreshAheadNeedsTtl => f.write_str(
-                "`RefreshAhead::AfterFraction` is a share of the TTL: set a non-zero `ttl(..)`, or use `RefreshAhead::BeforeExpiry(duration)`",
+                "`RefreshAhead::AfterPercent` is a percentage of the TTL: set a non-zero `ttl(..)`, or use `RefreshAhead::BeforeExpiry(duration)`",
             ),
             BuildError::SoftTimeoutNeedsFailSafe => f.write_str(
                 "`soft_timeout` answers with the fail-safe value: set `fail_safe(max_stale, throttle)` too",

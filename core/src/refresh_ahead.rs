@@ -8,27 +8,28 @@ use crate::error::BuildError;
 /// expires: set with [`Builder::refresh_ahead`](crate::Builder::refresh_ahead).
 ///
 /// The point is measured back from the value's expiry, which every entry knows whatever TTL it
-/// was stored with; a fraction is converted once, at build, against the cache's default
-/// [`ttl`](crate::Builder::ttl).
+/// was stored with; a percentage is converted once, at build, against the cache's default
+/// [`ttl`](crate::Builder::ttl), in integer arithmetic (no floating point reaches an MCU's
+/// flash for it).
 ///
 /// ```
 /// use core::time::Duration;
 /// use readthrough_core::RefreshAhead;
 ///
 /// // With a 60 s TTL, both refresh a value read in its last 12 s.
-/// let by_share = RefreshAhead::AfterFraction(0.8);
+/// let by_share = RefreshAhead::AfterPercent(80);
 /// let by_time = RefreshAhead::BeforeExpiry(Duration::from_secs(12));
 /// # let _ = (by_share, by_time);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RefreshAhead {
-    /// Once this share of the cache's default TTL has passed: `0.8` with a 60 s TTL refreshes
-    /// a value read in its last 12 s. Must lie strictly between 0 and 1, and the cache needs a
+    /// Once this percentage of the cache's default TTL has passed: `80` with a 60 s TTL
+    /// refreshes a value read in its last 12 s. Must be 1 to 99, and the cache needs a
     /// [`ttl`](crate::Builder::ttl). An entry stored with a TTL of its own (a `_with_ttl`
     /// loader, [`insert_with_ttl`](crate::Cache::insert_with_ttl)) is refreshed in the same
-    /// last stretch of its life, `(1 - share) × default TTL`; one whose own TTL is shorter than
-    /// that is due for refresh from its first hit.
-    AfterFraction(f64),
+    /// last stretch of its life, `(100 - percent)% of the default TTL`; one whose own TTL is
+    /// shorter than that is due for refresh from its first hit.
+    AfterPercent(u8),
     /// When less than this is left of the value's life. Must be longer than zero, and shorter
     /// than the cache's default TTL if it has one.
     BeforeExpiry(Duration),
@@ -39,12 +40,14 @@ impl RefreshAhead {
     /// this `ttl`.
     pub(crate) fn margin(self, ttl: Option<Duration>) -> Result<Duration, BuildError> {
         match self {
-            RefreshAhead::AfterFraction(share) => {
-                if !(share > 0.0 && share < 1.0) {
-                    return Err(BuildError::RefreshAheadFraction);
+            RefreshAhead::AfterPercent(percent) => {
+                if !(1..=99).contains(&percent) {
+                    return Err(BuildError::RefreshAheadPercent);
                 }
                 match ttl {
-                    Some(ttl) if !ttl.is_zero() => Ok(ttl.mul_f64(1.0 - share)),
+                    // Divided first, so that no TTL overflows; a hundredth of a nanosecond
+                    // is all that is lost.
+                    Some(ttl) if !ttl.is_zero() => Ok(ttl / 100 * u32::from(100 - percent)),
                     _ => Err(BuildError::RefreshAheadNeedsTtl),
                 }
             }

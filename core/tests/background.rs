@@ -97,7 +97,7 @@ fn hit_from_threads(
 #[test]
 fn a_thousand_concurrent_hits_past_the_refresh_point_start_one_refresh() {
     let (timer, tasks, calls) = (ManualTimer::new(), Tasks::default(), Calls::default());
-    let cache = cache(&timer, &tasks, Some(RefreshAhead::AfterFraction(0.8)));
+    let cache = cache(&timer, &tasks, Some(RefreshAhead::AfterPercent(80)));
     cache.insert(1, 7);
     timer.advance(Duration::from_secs(50)); // 10 s left; the last 12 s are due
     let statuses = hit_from_threads(&cache, &counting(&calls, false), 4, 250);
@@ -140,7 +140,7 @@ fn a_thousand_concurrent_stale_reads_start_one_refresh() {
 #[test]
 fn a_key_read_steadily_never_expires_with_refresh_ahead() {
     let (timer, tasks, calls) = (ManualTimer::new(), Tasks::default(), Calls::default());
-    let cache = cache(&timer, &tasks, Some(RefreshAhead::AfterFraction(0.8)));
+    let cache = cache(&timer, &tasks, Some(RefreshAhead::AfterPercent(80)));
     let load = counting(&calls, false);
     block_on(async {
         let first = cache
@@ -297,7 +297,7 @@ fn refresh_ahead_without_spawn_is_driven_by_the_first_caller() {
         .capacity(8)
         .timer(timer.clone())
         .ttl(Duration::from_secs(60))
-        .refresh_ahead(RefreshAhead::AfterFraction(0.5))
+        .refresh_ahead(RefreshAhead::AfterPercent(50))
         .build()
         .unwrap();
     cache.insert(1, 7);
@@ -341,19 +341,19 @@ fn the_builder_refuses_refresh_ahead_that_makes_no_sense() {
         builder.refresh_ahead(when).build().err()
     };
     let minute = Some(Duration::from_secs(60));
-    for share in [0.0, 1.0, -0.5, 1.5, f64::NAN, f64::INFINITY] {
+    for percent in [0, 100, 101, u8::MAX] {
         assert_eq!(
-            build(minute, RefreshAhead::AfterFraction(share)),
-            Some(BuildError::RefreshAheadFraction),
-            "{share}"
+            build(minute, RefreshAhead::AfterPercent(percent)),
+            Some(BuildError::RefreshAheadPercent),
+            "{percent}"
         );
     }
     assert_eq!(
-        build(None, RefreshAhead::AfterFraction(0.8)),
+        build(None, RefreshAhead::AfterPercent(80)),
         Some(BuildError::RefreshAheadNeedsTtl)
     );
     assert_eq!(
-        build(Some(Duration::ZERO), RefreshAhead::AfterFraction(0.8)),
+        build(Some(Duration::ZERO), RefreshAhead::AfterPercent(80)),
         Some(BuildError::RefreshAheadNeedsTtl)
     );
     assert_eq!(
@@ -364,7 +364,7 @@ fn the_builder_refuses_refresh_ahead_that_makes_no_sense() {
         build(minute, RefreshAhead::BeforeExpiry(Duration::from_secs(60))),
         Some(BuildError::RefreshAheadNotBeforeTtl)
     );
-    assert_eq!(build(minute, RefreshAhead::AfterFraction(0.8)), None);
+    assert_eq!(build(minute, RefreshAhead::AfterPercent(80)), None);
     assert_eq!(
         build(None, RefreshAhead::BeforeExpiry(Duration::from_secs(5))),
         None

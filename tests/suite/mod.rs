@@ -596,7 +596,7 @@ async fn due_for_refresh<R: Runtime>() -> Arc<TestCache<R>> {
         R::builder()
             .capacity(100)
             .ttl(units::<R>(10))
-            .refresh_ahead(RefreshAhead::AfterFraction(0.5))
+            .refresh_ahead(RefreshAhead::AfterPercent(50))
             .build()
             .unwrap(),
     );

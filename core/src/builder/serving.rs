@@ -33,14 +33,14 @@ impl<K, V, E, T: Timer, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
     ///     .capacity(8)
     ///     .timer(ManualTimer::new())
     ///     .ttl(Duration::from_secs(60))
-    ///     .refresh_ahead(RefreshAhead::AfterFraction(0.8))
+    ///     .refresh_ahead(RefreshAhead::AfterPercent(80))
     ///     .build();
     /// assert!(cache.is_ok());
     ///
     /// let refused = Cache::<u32, u32>::builder()
     ///     .capacity(8)
     ///     .timer(ManualTimer::new())
-    ///     .refresh_ahead(RefreshAhead::AfterFraction(0.8))
+    ///     .refresh_ahead(RefreshAhead::AfterPercent(80))
     ///     .build();
     /// assert_eq!(refused.err(), Some(BuildError::RefreshAheadNeedsTtl));
     /// ```
