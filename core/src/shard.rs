@@ -79,10 +79,14 @@ pub(crate) struct Shard<K, V, E, X, L> {
 }
 
 /// Starts on a cache line (a pair of lines where the prefetcher fetches lines in pairs) of its
-/// own, as crossbeam's `CachePadded` does.
+/// own, as crossbeam's `CachePadded` does. Bare-metal targets (MCUs) have no data cache to
+/// share and little RAM to pad with: no alignment there.
 #[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
 #[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    all(
+        not(any(target_arch = "x86_64", target_arch = "aarch64")),
+        not(target_os = "none")
+    ),
     repr(align(64))
 )]
 struct OwnLine<T>(T);
