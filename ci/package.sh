@@ -18,6 +18,14 @@ args=()
 for line in "${packages[@]}"; do
     args+=(-p "${line%%$'\t'*}")
 done
+# Cargo extracts the overlay's .crate files under $CARGO_HOME/registry/src/-<hash of the overlay
+# path>/ and reuses an extraction that exists: a second run from the same checkout path would
+# verify against the sources packaged the first time. Remove those extractions of our packages.
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+for line in "${packages[@]}"; do
+    IFS=$'\t' read -r name _dir version _rest <<<"$line"
+    rm -rf "$cargo_home"/registry/src/-*/"$name-$version"
+done
 echo "--- cargo package ${args[*]}"
 # --allow-dirty: CI packages the checkout it was given; a release is made from a clean tree.
 cargo package --allow-dirty "${args[@]}" 2>&1 | tee "$log"
