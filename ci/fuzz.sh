@@ -39,7 +39,7 @@ mkdir -p "artifacts/$target"
 echo "fuzzing $target for ${seconds}s from $(find "corpus/$target" -type f | wc -l) seed inputs"
 # Leaks are not checked: the target makes the user's Drop panic on purpose, and a hash table
 # whose element's Drop panics (hashbrown's, like std's HashMap) leaks its allocation.
-if ! ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0 "target/$triple/release/$target" \
+if ! ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0 "${CARGO_TARGET_DIR:-target}/$triple/release/$target" \
     "$scratch" "corpus/$target" \
     -max_total_time="$seconds" -timeout=20 -max_len=4096 -detect_leaks=0 \
     -artifact_prefix="artifacts/$target/" -print_final_stats=1; then
