@@ -8,6 +8,7 @@ use core::time::Duration;
 use crate::cache::Cache;
 use crate::error::Error;
 use crate::flight::Landing;
+use crate::lead::RunLoader;
 use crate::listener::Listener;
 use crate::load_guard::LoadGuard;
 use crate::loader::SendLoader;
@@ -142,7 +143,7 @@ where
                     }
                     None => {
                         let split = |value| (value, None);
-                        self.load_through(shard, hash, key, &loader, &split, status)
+                        self.load_through(shard, hash, key, &loader, &split, status, &RunLoader)
                             .await
                     }
                 }

@@ -42,6 +42,16 @@ impl<'c, K, V, E, T: Clock, S, L: RawLock, W, N> LoadGuard<'c, K, V, E, T, S, L,
             armed: true,
         }
     }
+
+    /// The cache this guard lands in.
+    pub(crate) fn cache(&self) -> &'c Cache<K, V, E, T, S, L, W, N> {
+        self.cache
+    }
+
+    /// The shard of the key it lands.
+    pub(crate) fn shard(&self) -> &'c Shard<K, V, E, T::Stamp, L> {
+        self.shard
+    }
 }
 
 impl<K, V, E, T, S, L, W, N> LoadGuard<'_, K, V, E, T, S, L, W, N>
@@ -272,11 +282,6 @@ where
             flight: Arc::clone(&self.flight),
             armed: true,
         }
-    }
-
-    /// The cache this guard lands in.
-    pub(crate) fn cache(&self) -> &'c Cache<K, V, E, T, S, L, W, N> {
-        self.cache
     }
 
     /// The flight this guard lands, marked as waited for: its leader will wait for it too (the

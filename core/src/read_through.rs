@@ -17,6 +17,7 @@ use core::time::Duration;
 use crate::cache::{Cache, Peek};
 use crate::error::Error;
 use crate::flight::{Flight, Landing};
+use crate::lead::{Lead, RunLoader};
 use crate::listener::Listener;
 use crate::load_guard::LoadGuard;
 use crate::loader::Loader;
@@ -140,13 +141,15 @@ where
             Peek::Absent => Status::Miss,
         };
         let answer = self
-            .load_through(shard, hash, key, loader, &split, status)
+            .load_through(shard, hash, key, loader, &split, status, &RunLoader)
             .await;
         shard.counters.outcome(&answer);
         answer
     }
 
-    /// The miss path: join the key's load (lead, wait or bypass) until there is an answer.
+    /// The miss path: join the key's load (wait or bypass) until there is an answer, or until
+    /// this caller leads it, which `lead` then does.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn load_through<Ld>(
         &self,
         shard: &Shard<K, V, E, T::Stamp, L>,
@@ -155,6 +158,7 @@ where
         loader: &Ld,
         split: &impl Fn(Ld::Value) -> (V, Option<Duration>),
         status: Status,
+        lead: &impl Lead<K, V, E, T, S, L, W, N>,
     ) -> Result<Answer<V>, Error<E>>
     where
         Ld: Loader<K, Error = E>,
@@ -164,9 +168,8 @@ where
             .await
         {
             Turn::Lead(guard) => {
-                let loaded = self.run_load(shard, loader.load(key)).await;
-                let landed = guard.complete(key, loaded.map(split));
-                landed.map(|served| served.answer(status))
+                let led = lead.lead(guard, key, loader, split).await;
+                led.map(|led| led.answer(status))
             }
             Turn::Answered(answer) => answer,
         }

@@ -6,6 +6,7 @@ use core::time::Duration;
 
 use crate::cache::Cache;
 use crate::error::Error;
+use crate::lead::{Lead, Led, RunLoader};
 use crate::listener::Listener;
 use crate::load_guard::Served;
 use crate::loader::Loader;
@@ -79,6 +80,19 @@ where
     where
         Ld: Loader<K, Value = V, Error = E>,
     {
+        self.revalidate_through(key, &loader, &RunLoader).await
+    }
+
+    /// [`get_or_revalidate`](Self::get_or_revalidate), with `lead` doing the leader's part.
+    pub(crate) async fn revalidate_through<Ld>(
+        &self,
+        key: &K,
+        loader: &Ld,
+        lead: &impl Lead<K, V, E, T, S, L, W, N>,
+    ) -> Result<Answer<V>, Error<E>>
+    where
+        Ld: Loader<K, Value = V, Error = E>,
+    {
         let hash = self.hash(key);
         let shard = self.shard(hash);
         let split = |value| (value, None);
@@ -103,7 +117,7 @@ where
             } => (value, Intent::Revalidate, Status::Stale(overdue)),
             Serve::Load(status) => {
                 let answer = self
-                    .load_through(shard, hash, key, &loader, &split, status)
+                    .load_through(shard, hash, key, loader, &split, status, lead)
                     .await;
                 shard.counters.outcome(&answer);
                 return answer;
@@ -113,15 +127,20 @@ where
             Joined::Ready(Ok(value)) => Ok(Answer::new(value, Status::Hit)),
             Joined::Role(Role::Leader(guard)) => {
                 crate::events::event!(debug, "refresh started in the caller");
-                let loaded = self.run_load(shard, loader.load(key)).await;
-                let landed = guard.complete(key, loaded.map(split));
+                let landed = lead.lead(guard, key, loader, &split).await;
                 match (landed, intent) {
-                    (Ok(Served::Loaded(value)), Intent::RefreshAhead) => {
-                        Ok(Answer::new(value, Status::Hit))
-                    }
+                    (
+                        Ok(Led::Landed(Served::Loaded(value)) | Led::Shared(value, _)),
+                        Intent::RefreshAhead,
+                    ) => Ok(Answer::new(value, Status::Hit)),
                     // Fail-safe: the value at hand is the answer.
-                    (Ok(Served::FailSafe { .. }), _) => Ok(Answer::new(current, status)),
-                    (Ok(Served::Loaded(value)), _) => Ok(Answer::new(value, Status::Expired)),
+                    (Ok(Led::Landed(Served::FailSafe { .. })), _) => {
+                        Ok(Answer::new(current, status))
+                    }
+                    (Ok(Led::Landed(Served::Loaded(value))), _) => {
+                        Ok(Answer::new(value, Status::Expired))
+                    }
+                    (Ok(Led::Shared(value, shared)), _) => Ok(Answer::new(value, shared)),
                     // A failed refresh ahead leaves the value, still fresh, in place.
                     (Err(_), Intent::RefreshAhead) => Ok(Answer::new(current, status)),
                     (Err(error), _) => Err(error),
@@ -201,7 +220,8 @@ where
     where
         Ld: Loader<K, Value = V, Error = E>,
     {
-        self.load_unless_busy(key, &loader, Intent::Refresh).await
+        self.load_unless_busy(key, &loader, Intent::Refresh, &RunLoader)
+            .await
     }
 
     /// Like [`refresh`](Self::refresh), but also `None` when the stored value is fresh: the
@@ -222,15 +242,17 @@ where
     where
         Ld: Loader<K, Value = V, Error = E>,
     {
-        self.load_unless_busy(key, &loader, Intent::Revalidate)
+        self.load_unless_busy(key, &loader, Intent::Revalidate, &RunLoader)
             .await
     }
 
-    async fn load_unless_busy<Ld>(
+    /// Leads a load of `key` with `lead` unless `intent` finds no need or one in flight.
+    pub(crate) async fn load_unless_busy<Ld>(
         &self,
         key: &K,
         loader: &Ld,
         intent: Intent,
+        lead: &impl Lead<K, V, E, T, S, L, W, N>,
     ) -> Option<Result<Answer<V>, Error<E>>>
     where
         Ld: Loader<K, Value = V, Error = E>,
@@ -240,8 +262,7 @@ where
         let Joined::Role(Role::Leader(guard)) = self.join(shard, hash, key, intent) else {
             return None;
         };
-        let loaded = self.run_load(shard, loader.load(key)).await;
-        let landed = guard.complete(key, loaded.map(|value| (value, None)));
-        Some(landed.map(|served| served.answer(Status::Miss)))
+        let landed = lead.lead(guard, key, loader, &|value| (value, None)).await;
+        Some(landed.map(|led| led.answer(Status::Miss)))
     }
 }
