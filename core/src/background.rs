@@ -8,7 +8,6 @@ use core::time::Duration;
 use crate::cache::Cache;
 use crate::error::Error;
 use crate::flight::Landing;
-use crate::lead::RunLoader;
 use crate::listener::Listener;
 use crate::load_guard::LoadGuard;
 use crate::loader::SendLoader;
@@ -143,7 +142,7 @@ where
                     }
                     None => {
                         let split = |value| (value, None);
-                        self.load_through(shard, hash, key, &loader, &split, status, &RunLoader)
+                        self.load_through(shard, hash, key, &loader, &split, status)
                             .await
                     }
                 }

@@ -17,7 +17,6 @@ use core::time::Duration;
 use crate::cache::{Cache, Peek};
 use crate::error::Error;
 use crate::flight::{Flight, Landing};
-use crate::lead::{Lead, RunLoader};
 use crate::listener::Listener;
 use crate::load_guard::LoadGuard;
 use crate::loader::Loader;
@@ -141,15 +140,13 @@ where
             Peek::Absent => Status::Miss,
         };
         let answer = self
-            .load_through(shard, hash, key, loader, &split, status, &RunLoader)
+            .load_through(shard, hash, key, loader, &split, status)
             .await;
         shard.counters.outcome(&answer);
         answer
     }
 
-    /// The miss path: join the key's load (wait or bypass) until there is an answer, or until
-    /// this caller leads it, which `lead` then does.
-    #[allow(clippy::too_many_arguments)]
+    /// The miss path: join the key's load (lead, wait or bypass) until there is an answer.
     pub(crate) async fn load_through<Ld>(
         &self,
         shard: &Shard<K, V, E, T::Stamp, L>,
@@ -158,7 +155,6 @@ where
         loader: &Ld,
         split: &impl Fn(Ld::Value) -> (V, Option<Duration>),
         status: Status,
-        lead: &impl Lead<K, V, E, T, S, L, W, N>,
     ) -> Result<Answer<V>, Error<E>>
     where
         Ld: Loader<K, Error = E>,
@@ -168,8 +164,9 @@ where
             .await
         {
             Turn::Lead(guard) => {
-                let led = lead.lead(guard, key, loader, split).await;
-                led.map(|led| led.answer(status))
+                let loaded = self.run_load(shard, loader.load(key)).await;
+                let landed = guard.complete(key, loaded.map(split));
+                landed.map(|served| served.answer(status))
             }
             Turn::Answered(answer) => answer,
         }

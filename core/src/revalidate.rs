@@ -6,9 +6,9 @@ use core::time::Duration;
 
 use crate::cache::Cache;
 use crate::error::Error;
-use crate::lead::{Lead, Led, RunLoader};
+use crate::lead::Led;
 use crate::listener::Listener;
-use crate::load_guard::Served;
+use crate::load_guard::{LoadGuard, Served};
 use crate::loader::Loader;
 use crate::lock::RawLock;
 use crate::read_through::{Intent, Joined, Role};
@@ -32,6 +32,48 @@ pub(crate) enum Serve<V> {
     },
     /// Nothing to serve: a load answers, with this status.
     Load(Status),
+}
+
+/// What a revalidating read does next.
+pub(crate) enum Revalidation<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
+    /// Answered (and counted) at once.
+    Answered(Result<Answer<V>, Error<E>>),
+    /// Nothing usable at hand: a load answers, with this status.
+    Load(Status),
+    /// This caller refreshes the value at hand.
+    Lead(Refresh<'c, K, V, E, T, S, L, W, N>),
+    /// The answer, once counted.
+    Current(Answer<V>),
+}
+
+/// A refresh this caller leads, with the value it had at hand.
+pub(crate) struct Refresh<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
+    pub(crate) guard: LoadGuard<'c, K, V, E, T, S, L, W, N>,
+    pub(crate) current: V,
+    pub(crate) intent: Intent,
+    pub(crate) status: Status,
+}
+
+/// The answer of a refresh led by a revalidating caller whose value at hand is `current`
+/// (answered with `status`).
+pub(crate) fn refreshed<V, E>(
+    led: Result<Led<V>, Error<E>>,
+    current: V,
+    intent: Intent,
+    status: Status,
+) -> Result<Answer<V>, Error<E>> {
+    match (led, intent) {
+        (Ok(Led::Landed(Served::Loaded(value)) | Led::Shared(value, _)), Intent::RefreshAhead) => {
+            Ok(Answer::new(value, Status::Hit))
+        }
+        // Fail-safe: the value at hand is the answer.
+        (Ok(Led::Landed(Served::FailSafe { .. })), _) => Ok(Answer::new(current, status)),
+        (Ok(Led::Landed(Served::Loaded(value))), _) => Ok(Answer::new(value, Status::Expired)),
+        (Ok(Led::Shared(value, shared)), _) => Ok(Answer::new(value, shared)),
+        // A failed refresh ahead leaves the value, still fresh, in place.
+        (Err(_), Intent::RefreshAhead) => Ok(Answer::new(current, status)),
+        (Err(error), _) => Err(error),
+    }
 }
 
 impl<K, V, E, T, S, L, W, N> Cache<K, V, E, T, S, L, W, N>
@@ -80,26 +122,45 @@ where
     where
         Ld: Loader<K, Value = V, Error = E>,
     {
-        self.revalidate_through(key, &loader, &RunLoader).await
-    }
-
-    /// [`get_or_revalidate`](Self::get_or_revalidate), with `lead` doing the leader's part.
-    pub(crate) async fn revalidate_through<Ld>(
-        &self,
-        key: &K,
-        loader: &Ld,
-        lead: &impl Lead<K, V, E, T, S, L, W, N>,
-    ) -> Result<Answer<V>, Error<E>>
-    where
-        Ld: Loader<K, Value = V, Error = E>,
-    {
         let hash = self.hash(key);
         let shard = self.shard(hash);
         let split = |value| (value, None);
+        let answer = match self.revalidation(shard, hash, key) {
+            Revalidation::Answered(answer) => return answer,
+            Revalidation::Load(status) => {
+                self.load_through(shard, hash, key, &loader, &split, status)
+                    .await
+            }
+            Revalidation::Lead(lead) => {
+                crate::events::event!(debug, "refresh started in the caller");
+                let loaded = self.run_load(shard, loader.load(key)).await;
+                let landed = lead.guard.complete(key, loaded.map(split));
+                let Refresh {
+                    current,
+                    intent,
+                    status,
+                    ..
+                } = lead;
+                refreshed(landed.map(Led::Landed), current, intent, status)
+            }
+            Revalidation::Current(answer) => Ok(answer),
+        };
+        shard.counters.outcome(&answer);
+        answer
+    }
+
+    /// What [`get_or_revalidate`](Self::get_or_revalidate) does for `key`, decided with one
+    /// read and at most one write lock; the answers given at once are counted.
+    pub(crate) fn revalidation<'c>(
+        &'c self,
+        shard: &'c Shard<K, V, E, T::Stamp, L>,
+        hash: u64,
+        key: &K,
+    ) -> Revalidation<'c, K, V, E, T, S, L, W, N> {
         let (current, intent, status) = match self.serve(shard, hash, key) {
             Serve::Fresh { value, due: false } => {
                 bump(&shard.counters.hits);
-                return Ok(Answer::new(value, Status::Hit));
+                return Revalidation::Answered(Ok(Answer::new(value, Status::Hit)));
             }
             Serve::Fresh { value, due: true } => (value, Intent::RefreshAhead, Status::Hit),
             Serve::Stale {
@@ -108,52 +169,32 @@ where
                 refreshing: true,
             } => {
                 bump(&shard.counters.stale);
-                return Ok(Answer::new(value, Status::Stale(overdue)));
+                let stale = Answer::new(value, Status::Stale(overdue));
+                return Revalidation::Answered(Ok(stale));
             }
             Serve::Stale {
                 value,
                 overdue,
                 refreshing: false,
             } => (value, Intent::Revalidate, Status::Stale(overdue)),
-            Serve::Load(status) => {
-                let answer = self
-                    .load_through(shard, hash, key, loader, &split, status, lead)
-                    .await;
-                shard.counters.outcome(&answer);
-                return answer;
-            }
+            Serve::Load(status) => return Revalidation::Load(status),
         };
-        let answer = match self.join(shard, hash, key, intent) {
-            Joined::Ready(Ok(value)) => Ok(Answer::new(value, Status::Hit)),
-            Joined::Role(Role::Leader(guard)) => {
-                crate::events::event!(debug, "refresh started in the caller");
-                let landed = lead.lead(guard, key, loader, &split).await;
-                match (landed, intent) {
-                    (
-                        Ok(Led::Landed(Served::Loaded(value)) | Led::Shared(value, _)),
-                        Intent::RefreshAhead,
-                    ) => Ok(Answer::new(value, Status::Hit)),
-                    // Fail-safe: the value at hand is the answer.
-                    (Ok(Led::Landed(Served::FailSafe { .. })), _) => {
-                        Ok(Answer::new(current, status))
-                    }
-                    (Ok(Led::Landed(Served::Loaded(value))), _) => {
-                        Ok(Answer::new(value, Status::Expired))
-                    }
-                    (Ok(Led::Shared(value, shared)), _) => Ok(Answer::new(value, shared)),
-                    // A failed refresh ahead leaves the value, still fresh, in place.
-                    (Err(_), Intent::RefreshAhead) => Ok(Answer::new(current, status)),
-                    (Err(error), _) => Err(error),
-                }
-            }
+        match self.join(shard, hash, key, intent) {
+            Joined::Ready(Ok(value)) => Revalidation::Current(Answer::new(value, Status::Hit)),
+            Joined::Role(Role::Leader(guard)) => Revalidation::Lead(Refresh {
+                guard,
+                current,
+                intent,
+                status,
+            }),
             // A refresh is running (or failed recently): the value at hand is the answer.
             Joined::Ready(Err(_))
             | Joined::FailSafe(..)
             | Joined::Busy
-            | Joined::Role(Role::Waiter(_) | Role::Bypass) => Ok(Answer::new(current, status)),
-        };
-        shard.counters.outcome(&answer);
-        answer
+            | Joined::Role(Role::Waiter(_) | Role::Bypass) => {
+                Revalidation::Current(Answer::new(current, status))
+            }
+        }
     }
 
     /// What the revalidating entry points find for `key`, with one clock read. Counts
@@ -220,8 +261,7 @@ where
     where
         Ld: Loader<K, Value = V, Error = E>,
     {
-        self.load_unless_busy(key, &loader, Intent::Refresh, &RunLoader)
-            .await
+        self.load_unless_busy(key, &loader, Intent::Refresh).await
     }
 
     /// Like [`refresh`](Self::refresh), but also `None` when the stored value is fresh: the
@@ -242,17 +282,15 @@ where
     where
         Ld: Loader<K, Value = V, Error = E>,
     {
-        self.load_unless_busy(key, &loader, Intent::Revalidate, &RunLoader)
+        self.load_unless_busy(key, &loader, Intent::Revalidate)
             .await
     }
 
-    /// Leads a load of `key` with `lead` unless `intent` finds no need or one in flight.
-    pub(crate) async fn load_unless_busy<Ld>(
+    async fn load_unless_busy<Ld>(
         &self,
         key: &K,
         loader: &Ld,
         intent: Intent,
-        lead: &impl Lead<K, V, E, T, S, L, W, N>,
     ) -> Option<Result<Answer<V>, Error<E>>>
     where
         Ld: Loader<K, Value = V, Error = E>,
@@ -262,7 +300,8 @@ where
         let Joined::Role(Role::Leader(guard)) = self.join(shard, hash, key, intent) else {
             return None;
         };
-        let landed = lead.lead(guard, key, loader, &|value| (value, None)).await;
-        Some(landed.map(|led| led.answer(Status::Miss)))
+        let loaded = self.run_load(shard, loader.load(key)).await;
+        let landed = guard.complete(key, loaded.map(|value| (value, None)));
+        Some(landed.map(|served| served.answer(Status::Miss)))
     }
 }

@@ -9,13 +9,16 @@
 use core::hash::{BuildHasher, Hash};
 use core::time::Duration;
 
+mod batch;
 mod lead;
+mod serving;
 
 use crate::cache::{Cache, Peek};
 use crate::error::{BuildError, Error};
 use crate::listener::Listener;
 use crate::loader::Loader;
 use crate::lock::RawLock;
+use crate::read_through::{Intent, Turn};
 use crate::shard::Shard;
 use crate::stats::{Counters, Stats, bump};
 use crate::status::{Answer, Status};
@@ -255,7 +258,8 @@ where
         if let Stored::Unavailable(_) = self.tier.store(&key, &value, self.fleet.ttl).await {
             bump(&counters.tier_errors);
         }
-        self.announce_invalidated(counters, &key).await;
+        self.announce(counters, &key, Announcement::Invalidated)
+            .await;
         self.cache.insert(key, value);
     }
 
@@ -329,12 +333,13 @@ where
         if let Deleted::Unavailable(_) = self.tier.delete(key).await {
             bump(&counters.tier_errors);
         }
-        self.announce_invalidated(counters, key).await;
+        self.announce(counters, key, Announcement::Invalidated)
+            .await;
     }
 
-    async fn announce_invalidated(&self, counters: &Counters, key: &K) {
-        if let Announced::Unavailable(_) = self.tier.announce(key, Announcement::Invalidated).await
-        {
+    /// Tells the other nodes what happened to `key`, counting a tier that did not answer.
+    async fn announce(&self, counters: &Counters, key: &K, announcement: Announcement) {
+        if let Announced::Unavailable(_) = self.tier.announce(key, announcement).await {
             bump(&counters.tier_errors);
         }
     }
@@ -366,8 +371,7 @@ where
         answer
     }
 
-    /// The cache's miss path, with the tier in the leader's part.
-    #[allow(clippy::too_many_arguments)]
+    /// The cache's miss path (its coalescing), with the tier in the leader's part.
     async fn load_through<Ld>(
         &self,
         shard: &Shard<K, V, E, <T as Clock>::Stamp, L>,
@@ -380,9 +384,17 @@ where
     where
         Ld: Loader<K, Error = E>,
     {
-        self.cache
-            .load_through(shard, hash, key, loader, split, status, self)
+        match self
+            .cache
+            .take_turn(shard, hash, key, loader, split, status)
             .await
+        {
+            Turn::Lead(guard) => {
+                let led = self.lead(guard, key, loader, split, Intent::Load).await;
+                led.map(|led| led.answer(status))
+            }
+            Turn::Answered(answer) => answer,
+        }
     }
 }
 

@@ -9,15 +9,16 @@ use core::time::Duration;
 use crate::cache::Cache;
 use crate::error::Error;
 use crate::fleet_lock::FleetLock;
-use crate::lead::{Lead, Led};
+use crate::lead::Led;
 use crate::listener::Listener;
 use crate::load_guard::{LoadGuard, Served};
 use crate::loader::Loader;
 use crate::lock::RawLock;
+use crate::read_through::Intent;
 use crate::shard::Shard;
 use crate::stats::{Counters, bump};
 use crate::status::Status;
-use crate::tier::{Announced, Announcement, Fetched, Lifetime, LockOutcome, Stored, Tier};
+use crate::tier::{Announcement, Fetched, Lifetime, LockOutcome, Stored, Tier};
 use crate::timer::{Clock, Timer, with_timeout};
 use crate::weigher::Weigh;
 
@@ -27,7 +28,7 @@ use super::Tiered;
 const LOOKS: u32 = 10;
 
 /// How a wait for another node's landing ended.
-enum Waited<V> {
+pub(super) enum Waited<V> {
     /// The other node announced something.
     Announced(Announcement),
     /// No announcement, but the value is in the tier.
@@ -47,8 +48,7 @@ enum Share {
     Store,
 }
 
-impl<K, V, E, T, S, L, W, N, R> Lead<K, V, E, T, S, L, W, N>
-    for Tiered<Cache<K, V, E, T, S, L, W, N>, R>
+impl<K, V, E, T, S, L, W, N, R> Tiered<Cache<K, V, E, T, S, L, W, N>, R>
 where
     K: Hash + Eq + Clone,
     V: Clone,
@@ -59,13 +59,15 @@ where
     N: Listener<K, V>,
     R: Tier<K, V>,
 {
-    /// The local leader's part: the tier, then the fleet lock, then the load.
-    async fn lead<Ld>(
+    /// The local leader's part: the tier, then the fleet lock, then the load; `intent` says
+    /// which copies in the tier serve (see [`takes`](Self::takes)).
+    pub(super) async fn lead<Ld>(
         &self,
         guard: LoadGuard<'_, K, V, E, T, S, L, W, N>,
         key: &K,
         loader: &Ld,
         split: &impl Fn(Ld::Value) -> (V, Option<Duration>),
+        intent: Intent,
     ) -> Result<Led<V>, Error<E>>
     where
         Ld: Loader<K, Error = E>,
@@ -73,10 +75,10 @@ where
         let shard = guard.shard();
         let counters = &shard.counters;
         match self.tier.fetch(key).await {
-            Fetched::Hit { value, lifetime } => {
+            Fetched::Hit { value, lifetime } if self.takes(intent, lifetime) => {
                 return self.land_shared(guard, key, value, lifetime, Status::TierHit);
             }
-            Fetched::Miss | Fetched::Undecodable => {}
+            Fetched::Hit { .. } | Fetched::Miss | Fetched::Undecodable => {}
             Fetched::Unavailable(_) => {
                 bump(&counters.tier_errors);
                 let loaded = self.load(guard, shard, key, loader, split, Share::No);
@@ -97,11 +99,11 @@ where
                     // Another node may have landed between our fetch and our lock: look once
                     // more, so the fleet never repeats a load that just finished.
                     match self.tier.fetch(key).await {
-                        Fetched::Hit { value, lifetime } => {
+                        Fetched::Hit { value, lifetime } if self.takes(intent, lifetime) => {
                             lock.release_quietly(&self.tier, key).await;
                             return self.land_shared(guard, key, value, lifetime, Status::TierHit);
                         }
-                        Fetched::Miss | Fetched::Undecodable => {}
+                        Fetched::Hit { .. } | Fetched::Miss | Fetched::Undecodable => {}
                         // Load all the same: holding the lock, this node is the one to load.
                         Fetched::Unavailable(_) => bump(&counters.tier_errors),
                     }
@@ -163,7 +165,7 @@ where
     /// Waits for another node's landing of `key`, for at most the fleet wait, and looks in the
     /// tier every [`LOOKS`]th of it as well: an announcement can be lost (a reconnect, a publish
     /// that timed out) while the value landed all the same.
-    async fn await_landing(
+    pub(super) async fn await_landing(
         &self,
         key: &K,
         landing: impl Future<Output = Announcement>,
@@ -192,6 +194,32 @@ where
         }
     }
 
+    /// Whether a copy in the tier with `lifetime` left serves a load made for `intent`: any
+    /// does for a caller that needs a value; a refresh ahead wants one not itself due for
+    /// refresh (else every node would take the copy that is about to expire); an explicit
+    /// refresh wants the origin's. A value another node landed while this one waited is new,
+    /// and serves every intent.
+    fn takes(&self, intent: Intent, lifetime: Lifetime) -> bool {
+        match (intent, lifetime) {
+            (Intent::Load | Intent::Revalidate, _)
+            | (Intent::RefreshAhead, Lifetime::Unbounded) => true,
+            (Intent::RefreshAhead, Lifetime::Remaining(left)) => {
+                let left = u64::try_from(left.as_nanos()).unwrap_or(u64::MAX);
+                !self.cache.due_for_refresh(left)
+            }
+            (Intent::Refresh, _) => false,
+        }
+    }
+
+    /// How long a value the tier had lives here: what is left of its tier lifetime, at most
+    /// `ttl`.
+    pub(super) fn shared_ttl(&self, lifetime: Lifetime) -> Duration {
+        match lifetime {
+            Lifetime::Remaining(left) => left.min(self.fleet.ttl),
+            Lifetime::Unbounded => self.fleet.ttl,
+        }
+    }
+
     /// Lands a value the tier had, for what is left of its tier lifetime (at most `ttl`).
     fn land_shared(
         &self,
@@ -201,10 +229,7 @@ where
         lifetime: Lifetime,
         status: Status,
     ) -> Result<Led<V>, Error<E>> {
-        let ttl = match lifetime {
-            Lifetime::Remaining(left) => left.min(self.fleet.ttl),
-            Lifetime::Unbounded => self.fleet.ttl,
-        };
+        let ttl = self.shared_ttl(lifetime);
         match guard.complete(key, Ok((value, Some(ttl))))? {
             Served::Loaded(value) | Served::FailSafe { value, .. } => {
                 Ok(Led::Shared(value, status))
@@ -264,15 +289,15 @@ where
         if share == Share::Store
             && let Ok(Served::Loaded(value)) = &landed
             && self.share(&shard.counters, key, value, ttl).await == Announcement::Landed
-            && let Announced::Unavailable(_) = self.tier.announce(key, Announcement::Landed).await
         {
-            bump(&shard.counters.tier_errors);
+            let landed = Announcement::Landed;
+            self.announce(&shard.counters, key, landed).await;
         }
         landed
     }
 
     /// Writes a loaded value to the tier; says what to announce.
-    async fn share(
+    pub(super) async fn share(
         &self,
         counters: &Counters,
         key: &K,
