@@ -4,3 +4,8 @@
 pub mod fleet;
 pub mod server;
 pub mod suite;
+
+/// The core's tests' helper, one copy for both.
+#[path = "../../../../core/tests/common/join.rs"]
+mod join;
+pub use join::join_all;
