@@ -37,6 +37,12 @@ on_smol!(
 );
 
 on_smol!(
+    serving:
+    stale_values_are_refreshed_once_across_the_fleet,
+    a_batch_is_loaded_once_across_the_fleet,
+);
+
+on_smol!(
     fleet:
     a_fleet_storm_loads_each_key_once,
     writes_on_one_node_reach_the_others,

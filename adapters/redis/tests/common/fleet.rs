@@ -6,15 +6,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use readthrough_core::{Cache, Loader, Stats, Status, Tiered, Timer, with_timeout};
+use readthrough_core::{
+    BatchLoader, Builder, Cache, Loader, Stats, Status, Tiered, Timer, with_timeout,
+};
 use readthrough_redis::{BreakerState, Postcard, RedisTier, RedisTierConfig};
 
 use super::join_all;
 use super::server::RedisServer;
 
-type FleetNode<T> = Arc<Tiered<Cache<String, String, String, T>, RedisTier<String, Postcard, T>>>;
+pub type FleetNode<T> =
+    Arc<Tiered<Cache<String, String, String, T>, RedisTier<String, Postcard, T>>>;
 
-const TTL: Duration = Duration::from_secs(60);
+/// The builder of a node's cache, for `fleet_node_with` to add options to.
+pub type NodeBuilder<T> = Builder<String, String, String, T>;
+
+pub const TTL: Duration = Duration::from_secs(60);
 
 /// How soon another node's write must reach a node (issue 11: "within 100 ms").
 const PROPAGATION: Duration = Duration::from_millis(100);
@@ -29,30 +35,42 @@ async fn fleet_node<T>(
 where
     T: Timer + Clone + Send + Sync + 'static,
 {
+    let lock_timeout = move |builder: NodeBuilder<T>| builder.lock_timeout(lock_timeout);
+    fleet_node_with(server, config, timer, lock_timeout).await
+}
+
+/// [`fleet_node`] with the cache's builder (TTL 60 s) passed through `configure`.
+pub async fn fleet_node_with<T>(
+    server: &RedisServer,
+    config: RedisTierConfig,
+    timer: &T,
+    configure: impl FnOnce(NodeBuilder<T>) -> NodeBuilder<T>,
+) -> FleetNode<T>
+where
+    T: Timer + Clone + Send + Sync + 'static,
+{
     let tier = RedisTier::connect(server.url(), config, Postcard, timer.clone())
         .await
         .expect("connect to the test server");
-    let cache = Cache::<String, String, String>::builder()
+    let builder = Cache::<String, String, String>::builder()
         .capacity(10_000)
         .timer(timer.clone())
-        .ttl(TTL)
-        .lock_timeout(lock_timeout)
-        .build()
-        .unwrap();
+        .ttl(TTL);
+    let cache = configure(builder).build().unwrap();
     let node = Arc::new(Tiered::new(cache, tier.clone()).unwrap());
     tier.deliver_invalidations_to(&node);
     node
 }
 
 /// The origin: counts loads per key, answers after `delay`.
-struct Origin<T> {
+pub struct Origin<T> {
     timer: T,
     delay: Duration,
     loads: Mutex<HashMap<String, usize>>,
 }
 
 impl<T: Timer> Origin<T> {
-    fn new(timer: &T, delay: Duration) -> Self
+    pub fn new(timer: &T, delay: Duration) -> Self
     where
         T: Clone,
     {
@@ -63,11 +81,11 @@ impl<T: Timer> Origin<T> {
         }
     }
 
-    fn loads_of(&self, key: &str) -> usize {
+    pub fn loads_of(&self, key: &str) -> usize {
         self.loads.lock().unwrap().get(key).copied().unwrap_or(0)
     }
 
-    fn total_loads(&self) -> usize {
+    pub fn total_loads(&self) -> usize {
         self.loads.lock().unwrap().values().sum()
     }
 }
@@ -80,6 +98,23 @@ impl<T: Timer> Loader<String> for &Origin<T> {
         *self.loads.lock().unwrap().entry(key.clone()).or_default() += 1;
         self.timer.sleep(self.delay).await;
         Ok(format!("value of {key}"))
+    }
+}
+
+/// A batch is one origin call, counted under each of its keys.
+impl<T: Timer> BatchLoader<String> for &Origin<T> {
+    type Value = String;
+    type Error = String;
+
+    async fn load_many(&self, keys: &[&String]) -> Result<Vec<String>, String> {
+        {
+            let mut loads = self.loads.lock().unwrap();
+            for key in keys {
+                *loads.entry((*key).clone()).or_default() += 1;
+            }
+        }
+        self.timer.sleep(self.delay).await;
+        Ok(keys.iter().map(|key| format!("value of {key}")).collect())
     }
 }
 
@@ -117,7 +152,7 @@ where
     per_node
 }
 
-fn count(statuses: &[Status], wanted: Status) -> usize {
+pub fn count(statuses: &[Status], wanted: Status) -> usize {
     statuses.iter().filter(|status| **status == wanted).count()
 }
 
@@ -150,7 +185,7 @@ fn assert_counted(before: &Stats, stats: &Stats, statuses: &[Status]) {
 
 /// Polls `done` every 5 ms until `bound` after `start` (a `timer.now()`); returns how long
 /// after `start` it was seen done, if within `bound`.
-async fn within<T: Timer>(
+pub async fn within<T: Timer>(
     timer: &T,
     start: Duration,
     bound: Duration,

@@ -3,6 +3,7 @@
 
 pub mod fleet;
 pub mod server;
+pub mod serving;
 pub mod suite;
 
 /// The core's tests' helper, one copy for both.
