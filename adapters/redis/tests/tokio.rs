@@ -81,38 +81,39 @@ fn tier_futures_are_send(
     send(Tier::<String, Values>::landing(tier, key));
 }
 
-/// Set in the environment of the child processes of `two_processes_load_each_key_once`: the
-/// server's URL, then the start time in milliseconds since the Unix epoch.
-const FLEET_PROCESS: &str = "READTHROUGH_FLEET_PROCESS";
-
-/// Two OS processes (this test binary started twice, each running `one_process_of_a_fleet`)
-/// behind one `redis-server`, 1,000 callers each over the same 100 keys: one origin load per
-/// key across both.
+/// Two OS processes (the `fleet_node` example started twice) behind one `redis-server`, 1,000
+/// callers each over the same 100 keys, storming at the same moment: one origin load per key
+/// across both.
 #[test]
 fn two_processes_load_each_key_once() {
     let Some(server) = common::server::RedisServer::start() else {
         return;
     };
+    let example = common::example::path("fleet_node");
     let start_at = std::time::SystemTime::now() + Duration::from_millis(1_500);
     let millis = start_at
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_millis();
+        .as_millis()
+        .to_string();
     let spawn = || {
-        std::process::Command::new(std::env::current_exe().unwrap())
+        std::process::Command::new(&example)
+            .arg(server.url())
             .args([
-                "one_process_of_a_fleet",
-                "--exact",
-                "--ignored",
-                "--nocapture",
+                "--start-at-ms",
+                &millis,
+                "--callers",
+                "1000",
+                "--keys",
+                "100",
             ])
-            .env(FLEET_PROCESS, format!("{} {millis}", server.url()))
+            .args(["--prefix", "test:fleet-processes"])
             .stdout(std::process::Stdio::piped())
             .spawn()
-            .unwrap()
+            .unwrap_or_else(|error| panic!("cannot start {}: {error}", example.display()))
     };
     let children = [spawn(), spawn()];
-    let mut loads = 0;
+    let (mut loads, mut from_tier) = (0, 0);
     for child in children {
         let output = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -122,35 +123,22 @@ fn two_processes_load_each_key_once() {
             .find(|line| line.starts_with("FLEET-PROCESS"))
             .unwrap_or_else(|| panic!("no report from a fleet process:\n{stdout}"));
         eprintln!("{line}");
-        let field = line.split_whitespace().nth(1).unwrap();
-        loads += field
-            .strip_prefix("loads=")
-            .unwrap()
-            .parse::<usize>()
-            .unwrap();
+        let field = |name: &str| -> usize {
+            let prefix = format!("{name}=");
+            let value = line
+                .split_whitespace()
+                .find_map(|field| field.strip_prefix(&prefix));
+            value
+                .unwrap_or_else(|| panic!("no {name} in {line}"))
+                .parse()
+                .unwrap()
+        };
+        loads += field("loads");
+        from_tier += field("tier_hits") + field("tier_lock_hits");
+        assert_eq!(field("tier_errors"), 0, "{line}");
     }
     assert_eq!(loads, 100, "the two processes loaded some keys twice");
-}
-
-/// One process of `two_processes_load_each_key_once` (ignored unless that test starts it).
-#[test]
-#[ignore = "started by two_processes_load_each_key_once in a process of its own"]
-fn one_process_of_a_fleet() {
-    let setting = std::env::var(FLEET_PROCESS).expect("run by two_processes_load_each_key_once");
-    let (url, millis) = setting.split_once(' ').unwrap();
-    let start_at = std::time::UNIX_EPOCH + Duration::from_millis(millis.parse().unwrap());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let timer = TokioTimer::new();
-        let process = common::fleet::one_process_of_a_fleet(timer, url.to_string(), start_at);
-        with_timeout(&timer, BOUND, process)
-            .await
-            .expect("the fleet process did not finish in time");
-    });
+    assert!(from_tier > 0, "no process took a value from the other");
 }
 
 /// A tiered cache's futures are `Send` too, so a request handler spawned on tokio's

@@ -1,6 +1,8 @@
 //! What the tokio and smol test binaries share: the server helper and the test bodies, which
 //! take the runtime's timer and so run unchanged on both.
 
+#[allow(dead_code, reason = "the smol test binary starts no processes")]
+pub mod example;
 pub mod fleet;
 pub mod server;
 pub mod serving;
