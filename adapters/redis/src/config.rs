@@ -24,6 +24,10 @@ pub struct RedisTierConfig {
     pub(crate) failures_to_open: u32,
     pub(crate) open_for: Duration,
     pub(crate) max_value_bytes: usize,
+    /// PEM certificates that a `rediss://` server's chain must lead to, instead of the
+    /// platform's trust store.
+    #[cfg(any(feature = "tokio-rustls", feature = "smol-rustls"))]
+    pub(crate) tls_roots: Option<Vec<u8>>,
 }
 
 impl Default for RedisTierConfig {
@@ -35,6 +39,8 @@ impl Default for RedisTierConfig {
             failures_to_open: 5,
             open_for: Duration::from_secs(1),
             max_value_bytes: 512 * 1024,
+            #[cfg(any(feature = "tokio-rustls", feature = "smol-rustls"))]
+            tls_roots: None,
         }
     }
 }
@@ -115,6 +121,23 @@ impl RedisTierConfig {
     /// ```
     pub fn max_value_bytes(mut self, bytes: usize) -> Self {
         self.max_value_bytes = bytes;
+        self
+    }
+
+    /// Trusts the CA certificates in `pem` (one or more PEM blocks) for a `rediss://` server,
+    /// instead of the platform's trust store: for a server whose certificate a private CA
+    /// signed. The server's certificate must name the host of the URL (an IP address as an IP
+    /// SAN). Needs the `tokio-rustls` or `smol-rustls` feature.
+    ///
+    /// ```
+    /// # fn run() -> std::io::Result<()> {
+    /// let pem = std::fs::read("/etc/redis/ca.pem")?;
+    /// let config = readthrough_redis::RedisTierConfig::new().tls_root_certificates(pem);
+    /// # let _ = config; Ok(()) }
+    /// ```
+    #[cfg(any(feature = "tokio-rustls", feature = "smol-rustls"))]
+    pub fn tls_root_certificates(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_roots = Some(pem.into());
         self
     }
 

@@ -34,11 +34,13 @@
 //! [`RedisTier::connect`] takes a redis-rs URL:
 //! - `redis://127.0.0.1:6379/0`: database 0 on a plain TCP connection;
 //! - `redis://:password@host:6379` (`requirepass`), `redis://user:password@host:6379` (ACL user);
-//! - `rediss://host:6380`: TLS. redis-rs needs a TLS feature for it, which you turn on in your
-//!   own dependency on `redis` (Cargo unifies it with this crate's): `tokio-rustls-comp` (plus
-//!   `tls-rustls-webpki-roots` for bundled roots) or `tokio-native-tls-comp` on tokio,
-//!   `smol-rustls-comp` / `smol-native-tls-comp` on smol. `rediss://host/#insecure` skips
-//!   certificate verification (tests only).
+//! - `rediss://host:6380`: TLS, with this crate's `tokio-rustls` or `smol-rustls` feature
+//!   (redis-rs's `tokio-rustls-comp` / `smol-rustls-comp`, rustls with the `ring` provider).
+//!   The server's certificate is checked against the platform's trust store, or against your
+//!   own CA with [`RedisTierConfig::tls_root_certificates`]; `rediss://host/#insecure` skips
+//!   the check (with redis-rs's `tls-rustls-insecure`; tests only). Tested against a
+//!   `redis-server --tls-port` with certificates made at test time, including a refused
+//!   connection when the CA does not match.
 //!
 //! The connection always speaks RESP3 (Redis 6 or later, Valkey): one connection carries the
 //! commands and the subscription.

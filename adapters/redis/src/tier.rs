@@ -152,7 +152,21 @@ where
             .redis_settings()
             .clone()
             .set_protocol(ProtocolVersion::RESP3);
-        let client = Client::open(info.set_redis_settings(resp3)).map_err(ConnectError::Url)?;
+        let info = info.set_redis_settings(resp3);
+        #[cfg(any(feature = "tokio-rustls", feature = "smol-rustls"))]
+        let client = match &config.tls_roots {
+            Some(pem) => {
+                let certificates = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                };
+                Client::build_with_tls(info, certificates)
+            }
+            None => Client::open(info),
+        };
+        #[cfg(not(any(feature = "tokio-rustls", feature = "smol-rustls")))]
+        let client = Client::open(info);
+        let client = client.map_err(ConnectError::Url)?;
 
         let node = random_u64();
         let codec = Arc::new(codec);

@@ -36,6 +36,12 @@ on_smol!(
     the_breaker_opens_on_failures_and_closes_when_the_server_is_back,
 );
 
+#[cfg(feature = "smol-rustls")]
+on_smol!(
+    tls:
+    two_nodes_share_a_tier_over_tls,
+);
+
 on_smol!(
     serving:
     stale_values_are_refreshed_once_across_the_fleet,

@@ -37,6 +37,12 @@ on_tokio!(
     the_breaker_opens_on_failures_and_closes_when_the_server_is_back,
 );
 
+#[cfg(feature = "tokio-rustls")]
+on_tokio!(
+    tls:
+    two_nodes_share_a_tier_over_tls,
+);
+
 on_tokio!(
     serving:
     stale_values_are_refreshed_once_across_the_fleet,

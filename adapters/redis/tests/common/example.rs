@@ -51,6 +51,24 @@ pub fn path(name: &str) -> PathBuf {
     if let Some(triple) = &triple {
         build.args(["--target", triple]);
     }
+    // What cargo set for this test's run (the package's name, its manifest dir...): build
+    // scripts (ring's, cc's) rerun when these differ from the outer build's, which would
+    // rebuild the TLS stack on every run.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_for_the_test = [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+            || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&&*name);
+        if set_for_the_test {
+            build.env_remove(&*name);
+        }
+    }
     let status = build
         .status()
         .unwrap_or_else(|error| panic!("cannot run cargo to build example {name}: {error}"));
@@ -70,8 +88,14 @@ pub fn path(name: &str) -> PathBuf {
 /// that cargo reuses the build of the crate and its dependencies.
 fn features() -> String {
     let mut features = vec!["tokio", "serde"];
-    if cfg!(feature = "smol") {
-        features.push("smol");
+    for (enabled, feature) in [
+        (cfg!(feature = "smol"), "smol"),
+        (cfg!(feature = "tokio-rustls"), "tokio-rustls"),
+        (cfg!(feature = "smol-rustls"), "smol-rustls"),
+    ] {
+        if enabled {
+            features.push(feature);
+        }
     }
     features.join(",")
 }

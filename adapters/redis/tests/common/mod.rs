@@ -7,6 +7,8 @@ pub mod fleet;
 pub mod server;
 pub mod serving;
 pub mod suite;
+#[cfg(any(feature = "tokio-rustls", feature = "smol-rustls"))]
+pub mod tls;
 
 /// The core's tests' helper, one copy for both.
 #[path = "../../../../core/tests/common/join.rs"]
