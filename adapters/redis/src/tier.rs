@@ -20,6 +20,7 @@ use crate::backplane::Backplane;
 use crate::breaker::{Admission, Breaker};
 use crate::codec::Codec;
 use crate::config::{ConfigError, RedisTierConfig};
+use crate::link::Link;
 use crate::message;
 use crate::naming::{Entry, Naming};
 use crate::stats::{Counters, TierStats};
@@ -43,7 +44,7 @@ impl<K, C, T> Clone for RedisTier<K, C, T> {
 }
 
 struct Inner<K, C, T> {
-    connection: ConnectionManager,
+    connection: Link,
     codec: Arc<C>,
     timer: T,
     config: RedisTierConfig,
@@ -172,17 +173,8 @@ where
         let codec = Arc::new(codec);
         let counters = Arc::new(Counters::default());
         let backplane = Arc::new(Backplane::new(node, codec.clone(), counters.clone()));
-        let hears = backplane.clone();
-        let on_push = move |push: PushInfo| {
-            if push.kind == PushKind::Message
-                && let Some(Value::BulkString(payload)) = push.data.get(1)
-            {
-                hears.heard(payload);
-            }
-            Ok::<(), Infallible>(())
-        };
         let manager_config = ConnectionManagerConfig::new()
-            .set_push_sender(on_push)
+            .set_push_sender(hearing(&backplane))
             .set_automatic_resubscription()
             .set_connection_timeout(Some(config.connect_timeout))
             // Our own call timeout bounds each call; reconnection keeps trying in the background
@@ -202,7 +194,83 @@ where
             Ok(Err(error)) => return Err(ConnectError::Connect(error)),
             Err(TimeoutError) => return Err(ConnectError::TimedOut),
         };
-        Ok(RedisTier {
+        Ok(Self::assemble(
+            Link::Server(connection),
+            config,
+            codec,
+            timer,
+            node,
+            counters,
+            backplane,
+        ))
+    }
+
+    /// Connects to a Redis Cluster through any of its `nodes` (redis-rs's cluster connection:
+    /// each command goes to the node that serves its key's slot, following redirections), and
+    /// subscribes to the prefix's announcement channel, which classic pub/sub delivers
+    /// cluster-wide. A key's value and lock share a hash tag, so its calls touch one slot. Needs
+    /// the `cluster` feature; TLS and AUTH come from the nodes' URLs as in
+    /// [`connect`](Self::connect) (`tls_root_certificates` is not applied to a cluster).
+    ///
+    /// ```no_run
+    /// use readthrough_redis::{Postcard, RedisTier, RedisTierConfig};
+    /// use readthrough_tokio::TokioTimer;
+    ///
+    /// # async fn run() -> Result<(), readthrough_redis::ConnectError> {
+    /// let nodes = ["redis://10.0.0.1:7000/", "redis://10.0.0.2:7000/"];
+    /// let tier: RedisTier<u64, _, _> =
+    ///     RedisTier::connect_cluster(nodes, RedisTierConfig::new(), Postcard, TokioTimer::new())
+    ///         .await?;
+    /// # let _ = tier; Ok(()) }
+    /// ```
+    #[cfg(feature = "cluster")]
+    pub async fn connect_cluster<U: IntoConnectionInfo>(
+        nodes: impl IntoIterator<Item = U>,
+        config: RedisTierConfig,
+        codec: C,
+        timer: T,
+    ) -> Result<Self, ConnectError> {
+        config.check().map_err(ConnectError::Config)?;
+        let node = random_u64();
+        let codec = Arc::new(codec);
+        let counters = Arc::new(Counters::default());
+        let backplane = Arc::new(Backplane::new(node, codec.clone(), counters.clone()));
+        let client = redis::cluster::ClusterClientBuilder::new(nodes)
+            .use_protocol(ProtocolVersion::RESP3)
+            .push_sender(hearing(&backplane))
+            .connection_timeout(config.connect_timeout)
+            .retries(2)
+            .build()
+            .map_err(ConnectError::Url)?;
+        let channel = Naming::new(&config.prefix).channel().to_vec();
+        let connecting = async {
+            let mut connection = client.get_async_connection().await?;
+            connection.subscribe(&channel).await?;
+            Ok::<_, RedisError>(connection)
+        };
+        let connection = match with_timeout(&timer, config.connect_timeout, connecting).await {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(error)) => return Err(ConnectError::Connect(error)),
+            Err(TimeoutError) => return Err(ConnectError::TimedOut),
+        };
+        let link = Link::Cluster(connection);
+        Ok(Self::assemble(
+            link, config, codec, timer, node, counters, backplane,
+        ))
+    }
+
+    /// The tier on `connection`, connected and subscribed.
+    fn assemble(
+        connection: Link,
+        config: RedisTierConfig,
+        codec: Arc<C>,
+        timer: T,
+        node: u64,
+        counters: Arc<Counters>,
+        backplane: Arc<Backplane<K, C>>,
+    ) -> Self {
+        let naming = Naming::new(&config.prefix);
+        RedisTier {
             inner: Arc::new(Inner {
                 connection,
                 breaker: Breaker::new(config.failures_to_open, config.open_for),
@@ -216,7 +284,7 @@ where
                 fetch: Script::new(FETCH_SCRIPT),
                 unlock: Script::new(UNLOCK_SCRIPT),
             }),
-        })
+        }
     }
 
     /// Where keys that other nodes invalidate are delivered (replacing any earlier sink); the
@@ -283,6 +351,25 @@ where
     }
 }
 
+/// What the connection calls with each push message: announcements go to the backplane.
+fn hearing<K, C>(
+    backplane: &Arc<Backplane<K, C>>,
+) -> impl Fn(PushInfo) -> Result<(), Infallible> + Send + Sync + 'static
+where
+    C: Codec<K>,
+    Backplane<K, C>: Send + Sync + 'static,
+{
+    let hears = backplane.clone();
+    move |push: PushInfo| {
+        if push.kind == PushKind::Message
+            && let Some(Value::BulkString(payload)) = push.data.get(1)
+        {
+            hears.heard(payload);
+        }
+        Ok(())
+    }
+}
+
 impl<K, C, T: Timer> RedisTier<K, C, T> {
     fn bump(&self, counter: impl FnOnce(&Counters) -> &std::sync::atomic::AtomicU64) {
         Counters::bump(counter(&self.inner.counters));
@@ -292,7 +379,7 @@ impl<K, C, T: Timer> RedisTier<K, C, T> {
     /// timeout, its failure counted and fed to the breaker.
     async fn call<R, F, Fut>(&self, command: F) -> Result<R, Unavailable>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(Link) -> Fut,
         Fut: Future<Output = RedisResult<R>>,
     {
         let inner = &*self.inner;

@@ -42,6 +42,12 @@ on_smol!(
     two_nodes_share_a_tier_over_tls,
 );
 
+#[cfg(feature = "cluster")]
+on_smol!(
+    cluster:
+    a_fleet_on_a_redis_cluster_loads_each_key_once_and_hears_invalidations,
+);
+
 on_smol!(
     serving:
     stale_values_are_refreshed_once_across_the_fleet,

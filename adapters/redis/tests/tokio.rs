@@ -43,6 +43,12 @@ on_tokio!(
     two_nodes_share_a_tier_over_tls,
 );
 
+#[cfg(feature = "cluster")]
+on_tokio!(
+    cluster:
+    a_fleet_on_a_redis_cluster_loads_each_key_once_and_hears_invalidations,
+);
+
 on_tokio!(
     serving:
     stale_values_are_refreshed_once_across_the_fleet,

@@ -92,6 +92,7 @@ fn features() -> String {
         (cfg!(feature = "smol"), "smol"),
         (cfg!(feature = "tokio-rustls"), "tokio-rustls"),
         (cfg!(feature = "smol-rustls"), "smol-rustls"),
+        (cfg!(feature = "cluster"), "cluster"),
     ] {
         if enabled {
             features.push(feature);

@@ -1,6 +1,8 @@
 //! What the tokio and smol test binaries share: the server helper and the test bodies, which
 //! take the runtime's timer and so run unchanged on both.
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 #[allow(dead_code, reason = "the smol test binary starts no processes")]
 pub mod example;
 pub mod fleet;

@@ -15,6 +15,8 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     tls: Option<Tls>,
+    /// More arguments for `redis-server` (a cluster node's).
+    extra: Vec<String>,
 }
 
 /// A TLS port besides the plain one, with the PEM files of the server's certificate, its key,
@@ -36,17 +38,28 @@ impl RedisServer {
     /// Starts a server, or returns `None` (after saying why) when `redis-server` is not
     /// installed outside CI. In CI (`CI=true`) a missing server fails the test.
     pub fn start() -> Option<Self> {
-        Self::start_with(None)
+        Self::start_with(None, Vec::new())
     }
 
     /// [`start`](Self::start), also listening for TLS on a port of its own with these files
     /// (no client certificates asked for).
     #[allow(dead_code, reason = "used with a rustls feature only")]
     pub fn start_tls(files: &TlsFiles) -> Option<Self> {
-        Self::start_with(Some(files))
+        Self::start_with(Some(files), Vec::new())
     }
 
-    fn start_with(tls: Option<&TlsFiles>) -> Option<Self> {
+    /// [`start`](Self::start) as a Redis Cluster node (its state files in `directory`), not
+    /// yet part of any cluster.
+    #[allow(dead_code, reason = "used with the cluster feature only")]
+    pub fn start_cluster_node(directory: &std::path::Path) -> Option<Self> {
+        let directory = directory.to_string_lossy().into_owned();
+        let extra = ["--cluster-enabled", "yes", "--dir", &directory]
+            .map(str::to_owned)
+            .to_vec();
+        Self::start_with(None, extra)
+    }
+
+    fn start_with(tls: Option<&TlsFiles>, extra: Vec<String>) -> Option<Self> {
         if Command::new(BINARY)
             .arg("--version")
             .stdout(Stdio::null())
@@ -69,6 +82,7 @@ impl RedisServer {
                     port: free_port(),
                     files: files.clone(),
                 }),
+                extra: extra.clone(),
             };
             // Another process may take the port between our probe and the server's bind.
             if server.spawn() {
@@ -76,6 +90,11 @@ impl RedisServer {
             }
         }
         panic!("{BINARY} did not start on a free port after {START_ATTEMPTS} attempts");
+    }
+
+    #[allow(dead_code, reason = "used with the cluster feature only")]
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     pub fn url(&self) -> String {
@@ -133,7 +152,8 @@ impl RedisServer {
         command
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
-            .args(["--enable-debug-command", "local"]);
+            .args(["--enable-debug-command", "local"])
+            .args(&self.extra);
         if let Some(tls) = &self.tls {
             command
                 .args(["--tls-port", &tls.port.to_string()])
