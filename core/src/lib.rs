@@ -126,7 +126,8 @@
 //! | `std` | yes | OS-parking shard locks ([`ParkingLotLock`]), event-listener's std list |
 //! | `portable-atomic` | no | atomics and `Arc` from portable-atomic, for targets without CAS (thumbv6m) |
 //! | `critical-section` | no | critical sections for event-listener's list and portable-atomic's fallback |
-//! | `tracing` | no | `tracing` events (target `readthrough`): load failures, lock timeouts, fail-safe answers, soft timeouts, refresh starts; nothing is spent without it |
+//! | `tracing` | no | `tracing` events (target `readthrough`): load failures, lock timeouts, fail-safe answers, soft timeouts, refresh starts, tier fallbacks; nothing is spent without it |
+//! | `defmt` | no | the same events as `defmt` frames (`readthrough: load failed (timed_out: false)`), for firmware; filtered by `DEFMT_LOG` (e.g. `readthrough_core=info`) like any defmt log. Only on bare-metal targets (`target_os = "none"`): on a host it is inert and defmt is not built, so a host build with every feature links no defmt logger |
 //!
 //! Without `std`, shards use [`SpinLock`]; pick another with [`Builder::lock`] (the embassy
 //! adapter offers a critical-section lock).
