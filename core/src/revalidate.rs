@@ -240,6 +240,8 @@ where
         let Joined::Role(Role::Leader(guard)) = self.join(shard, hash, key, intent) else {
             return None;
         };
+        // Not a lookup: its answer is counted nowhere, a fallback included.
+        let guard = guard.uncounted();
         let loaded = self.run_load(shard, loader.load(key)).await;
         let landed = guard.complete(key, loaded.map(|value| (value, None)));
         Some(landed.map(|served| served.answer(Status::Miss)))

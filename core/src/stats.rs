@@ -23,6 +23,7 @@ pub(crate) struct Counters {
     pub(crate) tier_errors: AtomicUsize,
     pub(crate) fleet_lock_timeouts: AtomicUsize,
     pub(crate) fleet_locks_dropped: AtomicUsize,
+    pub(crate) fail_safe: AtomicUsize,
     /// Callers waiting now for another's load (a gauge).
     pub(crate) waiting: AtomicUsize,
 }
@@ -114,6 +115,15 @@ pub struct Stats {
     /// releasing them (an async release cannot run in `Drop`): they expire after their hold
     /// time.
     pub fleet_locks_dropped: usize,
+    /// Answers fail-safe served: of the `stale` answers, those that carried the expired value
+    /// fail-safe kept at hand ([`Builder::fail_safe`](crate::Builder::fail_safe)) where the
+    /// caller would otherwise have had an error or a wait: a failed (or timed-out) load's
+    /// leader and waiters, callers within the throttle after such a failure, and callers
+    /// answered at the [soft timeout](crate::Builder::soft_timeout). Every one of them is also
+    /// counted in `stale`, so `fail_safe <= stale`; the failed loads themselves are counted in
+    /// `load_errors`. A batch call counts once per key fail-safe answered, when the call
+    /// succeeds.
+    pub fail_safe: usize,
 }
 
 impl Stats {
@@ -137,6 +147,7 @@ impl Stats {
         add(&mut self.tier_errors, &counters.tier_errors);
         add(&mut self.fleet_lock_timeouts, &counters.fleet_lock_timeouts);
         add(&mut self.fleet_locks_dropped, &counters.fleet_locks_dropped);
+        add(&mut self.fail_safe, &counters.fail_safe);
     }
 
     /// Every answered or failed call: the sum of the per-status counters and `failures`.

@@ -59,8 +59,11 @@ impl<K, V, E, T: Timer, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
     ///
     /// The expired value is the one still stored: it stays until it is replaced or evicted, so
     /// `max_stale` is a limit, not a promise. A batch call
-    /// ([`get_or_load_many`](Cache::get_or_load_many)) still returns its error to its own caller;
-    /// the callers that waited for its keys fail safe. The throttled fallbacks are kept like
+    /// ([`get_or_load_many`](Cache::get_or_load_many)) fails safe key by key as single calls
+    /// do: it returns the fallbacks when every key it loaded had one, and its error otherwise
+    /// (the callers that waited for its keys get each key's fallback either way). Answers
+    /// fail-safe served are counted in [`Stats::fail_safe`](crate::Stats::fail_safe). The
+    /// throttled fallbacks are kept like
     /// remembered errors, within [`remembered_errors`](Self::remembered_errors). `throttle`
     /// must be longer than zero.
     ///
