@@ -51,8 +51,10 @@ where
     ///
     /// With [`refresh_ahead`](crate::Builder::refresh_ahead), a fresh value past the refresh
     /// point is refreshed the same way: the first caller to find it due loads and returns the
-    /// new value ([`Status::Hit`]), callers during that load get the current value at once,
-    /// and a failed refresh returns (and keeps) the current value. This is how caches without a
+    /// new value ([`Status::Refreshed`]: its latency was a load's), callers during that load
+    /// get the current value at once ([`Status::Hit`]), and a failed refresh returns (and
+    /// keeps) the current value, still fresh, as [`Status::Hit`] (the failure counts in
+    /// [`Stats::load_errors`](crate::Stats::load_errors)). This is how caches without a
     /// [`Spawn`](crate::Spawn) (embassy) refresh ahead; with one,
     /// [`get_or_revalidate_in_background`](Self::get_or_revalidate_in_background) keeps
     /// every caller from waiting.
@@ -117,7 +119,7 @@ where
                 let landed = guard.complete(key, loaded.map(split));
                 match (landed, intent) {
                     (Ok(Served::Loaded(value)), Intent::RefreshAhead) => {
-                        Ok(Answer::new(value, Status::Hit))
+                        Ok(Answer::new(value, Status::Refreshed))
                     }
                     // Fail-safe: the value at hand is the answer.
                     (Ok(Served::FailSafe { .. }), _) => Ok(Answer::new(current, status)),

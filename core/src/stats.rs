@@ -14,6 +14,7 @@ pub(crate) struct Counters {
     pub(crate) stale: AtomicUsize,
     pub(crate) tier_hits: AtomicUsize,
     pub(crate) tier_lock_hits: AtomicUsize,
+    pub(crate) refreshed: AtomicUsize,
     pub(crate) failures: AtomicUsize,
     pub(crate) loads: AtomicUsize,
     pub(crate) load_errors: AtomicUsize,
@@ -40,6 +41,7 @@ impl Counters {
             Status::Stale(_) => &self.stale,
             Status::TierHit => &self.tier_hits,
             Status::TierLockHit => &self.tier_lock_hits,
+            Status::Refreshed => &self.refreshed,
         });
     }
 
@@ -68,7 +70,8 @@ pub(crate) fn bump_by(counter: &AtomicUsize, by: usize) {
 /// A snapshot of the cache's counters (see [`Cache::stats`](crate::Cache::stats)).
 ///
 /// Every answered call counts under exactly one of `hits`, `misses`, `expired`, `lock_hits`,
-/// `stale`, `tier_hits` and `tier_lock_hits` (the counter of its [`Status`]), or under `failures` when it returned an error;
+/// `stale`, `tier_hits`, `tier_lock_hits` and `refreshed` (the counter of its [`Status`]), or
+/// under `failures` when it returned an error;
 /// a batch call counts once per key it answered. A plain [`get`](crate::Cache::get) counts a
 /// hit or, finding no fresh value, a miss. The other counters count events, not calls.
 ///
@@ -93,6 +96,9 @@ pub struct Stats {
     /// Answers with [`Status::TierLockHit`]: waited for another node's fleet-locked load, then
     /// took its value from the shared tier.
     pub tier_lock_hits: usize,
+    /// Answers with [`Status::Refreshed`]: this caller refreshed a value due for refresh ahead
+    /// (caller-driven, without a [`Spawn`](crate::Spawn)) and returned the new one.
+    pub refreshed: usize,
     /// Calls that returned an error (their own load's, or a shared one they waited for).
     pub failures: usize,
     /// Loader calls (a batch call counts once).
@@ -138,6 +144,7 @@ impl Stats {
         add(&mut self.stale, &counters.stale);
         add(&mut self.tier_hits, &counters.tier_hits);
         add(&mut self.tier_lock_hits, &counters.tier_lock_hits);
+        add(&mut self.refreshed, &counters.refreshed);
         add(&mut self.failures, &counters.failures);
         add(&mut self.loads, &counters.loads);
         add(&mut self.load_errors, &counters.load_errors);
@@ -166,6 +173,7 @@ impl Stats {
             self.stale,
             self.tier_hits,
             self.tier_lock_hits,
+            self.refreshed,
             self.failures,
         ]
         .iter()

@@ -322,7 +322,10 @@ fn refresh_ahead_without_spawn_is_driven_by_the_first_caller() {
         assert_eq!((meanwhile.value, meanwhile.status), (7, Status::Hit));
         gate.open();
         let refreshed = refreshing.await.unwrap();
-        assert_eq!((refreshed.value, refreshed.status), (101, Status::Hit));
+        assert_eq!(
+            (refreshed.value, refreshed.status),
+            (101, Status::Refreshed)
+        );
     });
     assert_eq!(calls.count(), 1);
     assert_eq!(cache.get(&1), Some(101));

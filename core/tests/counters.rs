@@ -19,13 +19,14 @@ fn tally<'a>(outcomes: impl IntoIterator<Item = &'a Result<Status, ()>>) -> Stat
             Ok(Status::Stale(_)) => stats.stale += 1,
             Ok(Status::TierHit) => stats.tier_hits += 1,
             Ok(Status::TierLockHit) => stats.tier_lock_hits += 1,
+            Ok(Status::Refreshed) => stats.refreshed += 1,
             Err(()) => stats.failures += 1,
         }
     }
     stats
 }
 
-fn per_status(stats: Stats) -> [usize; 8] {
+fn per_status(stats: Stats) -> [usize; 9] {
     [
         stats.hits,
         stats.misses,
@@ -34,6 +35,7 @@ fn per_status(stats: Stats) -> [usize; 8] {
         stats.stale,
         stats.tier_hits,
         stats.tier_lock_hits,
+        stats.refreshed,
         stats.failures,
     ]
 }
