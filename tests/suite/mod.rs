@@ -634,7 +634,10 @@ pub async fn fail_safe_batch<R: Runtime>() {
     assert_eq!(waited.value, 8);
     assert_age::<R>(waited.status, R::UNIT);
     let stats = cache.stats();
-    assert_eq!((stats.fail_safe, stats.failures, stats.load_errors), (3, 0, 1));
+    assert_eq!(
+        (stats.fail_safe, stats.failures, stats.load_errors),
+        (3, 0, 1)
+    );
 
     R::sleep(throttle).await;
     let none_at_hand = |_: &[&u64]| async { Err::<Vec<u64>, _>(Failure("backend down")) };
@@ -801,7 +804,11 @@ where
     }
     assert_eq!(slow.loads(), 1);
     assert_eq!(cache.loads_in_flight(), 1, "the slow load goes on");
-    assert_eq!(cache.stats().fail_safe, 10, "every caller answered by fail-safe");
+    assert_eq!(
+        cache.stats().fail_safe,
+        10,
+        "every caller answered by fail-safe"
+    );
     gate.open();
     settle_until::<R>("the slow load lands", || cache.get(&1) == Some(10)).await;
     assert_eq!(cache.loads_in_flight(), 0);
