@@ -89,7 +89,8 @@ pub struct Stats {
     pub expired: usize,
     /// Answers with [`Status::LockHit`]: this caller waited for another caller's load.
     pub lock_hits: usize,
-    /// Answers with [`Status::Stale`]: an expired value served within the stale window.
+    /// Answers with [`Status::Stale`]: an expired value served within the stale window, or by
+    /// fail-safe (those are counted in `fail_safe` as well).
     pub stale: usize,
     /// Answers with [`Status::TierHit`]: missing here, found in the shared tier, no load run.
     pub tier_hits: usize,
