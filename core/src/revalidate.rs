@@ -161,9 +161,10 @@ where
                 let loaded = self.run_load(shard, loader.load(key)).await;
                 match guard.complete(key, loaded.map(split)) {
                     Ok(Served::Loaded(value)) => Ok(Answer::new(value, Status::Refreshed)),
-                    // A failed refresh leaves the value, still fresh, in place (fail-safe has
-                    // no expired value to fall back to).
-                    Ok(Served::FailSafe { .. }) | Err(_) => Ok(Answer::new(current, Status::Hit)),
+                    // The value expired while its refresh ran, and fail-safe answers with it.
+                    Ok(served @ Served::FailSafe { .. }) => Ok(served.answer(Status::Hit)),
+                    // A failed refresh leaves the value, still fresh, in place.
+                    Err(_) => Ok(Answer::new(current, Status::Hit)),
                 }
             }
             // Refreshing already (or failed a moment ago): the value at hand is the answer.

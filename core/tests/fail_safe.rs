@@ -374,3 +374,35 @@ mod soft_timeout {
         assert_eq!(refused.err(), Some(BuildError::SoftTimeoutNeedsFailSafe));
     }
 }
+
+/// A caller-driven refresh ahead whose load outlasts the value's life and fails: fail-safe
+/// answers with the value, now expired, as `Stale` (and counts it), not as a fresh `Hit`.
+#[test]
+fn a_refresh_ahead_that_fails_after_the_value_expired_answers_stale() {
+    let (timer, calls, gate) = (ManualTimer::new(), Calls::default(), Gate::default());
+    let cache: Safe = Cache::builder()
+        .capacity(16)
+        .timer(timer.clone())
+        .ttl(Duration::from_secs(60))
+        .refresh_ahead(readthrough_core::RefreshAhead::BeforeExpiry(
+            Duration::from_secs(10),
+        ))
+        .fail_safe(MAX_STALE, THROTTLE)
+        .build()
+        .unwrap();
+    cache.insert(1, 7);
+    timer.advance(Duration::from_secs(55));
+    let load = down(&calls, &gate);
+    let mut refreshing = pin!(cache.get_or_revalidate(&1, &load));
+    assert!(poll_once(refreshing.as_mut()).is_pending());
+    timer.advance(Duration::from_secs(8));
+    gate.open();
+    let answer = block_on(refreshing).unwrap();
+    assert_eq!(
+        (answer.value, answer.status),
+        (7, Status::Stale(Duration::from_secs(3)))
+    );
+    let stats = cache.stats();
+    assert_eq!((stats.stale, stats.fail_safe, stats.hits), (1, 1, 0));
+    assert_eq!(calls.count(), 1);
+}
