@@ -42,11 +42,12 @@ pub(crate) enum Revalidation<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
     Load(Status),
     /// This caller refreshes the value at hand.
     Lead(Refresh<'c, K, V, E, T, S, L, W, N>),
-    /// The answer, once counted.
+    /// The answer, not counted yet.
     Current(Answer<V>),
 }
 
-/// A refresh this caller leads, with the value it had at hand.
+/// A refresh this caller leads, with the value it had at hand (answered with `status` when
+/// the refresh gives nothing better).
 pub(crate) struct Refresh<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
     pub(crate) guard: LoadGuard<'c, K, V, E, T, S, L, W, N>,
     pub(crate) current: V,
@@ -54,8 +55,12 @@ pub(crate) struct Refresh<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
     pub(crate) status: Status,
 }
 
-/// The answer of a refresh led by a revalidating caller whose value at hand is `current`
-/// (answered with `status`).
+/// The answer of a refresh led by a revalidating caller whose value at hand is `current`.
+///
+/// Refresh ahead: the new value ([`Status::Refreshed`], or the shared tier's status when
+/// another node's copy was taken); a failed refresh leaves `current`, still fresh
+/// ([`Status::Hit`]), unless it expired meanwhile and fail-safe answers. Stale-while-
+/// revalidate: the new value ([`Status::Expired`]), fail-safe's `current`, or the error.
 pub(crate) fn refreshed<V, E>(
     led: Result<Led<V>, Error<E>>,
     current: V,
@@ -63,15 +68,19 @@ pub(crate) fn refreshed<V, E>(
     status: Status,
 ) -> Result<Answer<V>, Error<E>> {
     match (led, intent) {
-        (Ok(Led::Landed(Served::Loaded(value)) | Led::Shared(value, _)), Intent::RefreshAhead) => {
-            Ok(Answer::new(value, Status::Hit))
+        (Ok(Led::Landed(Served::Loaded(value))), Intent::RefreshAhead) => {
+            Ok(Answer::new(value, Status::Refreshed))
         }
+        // The value expired while its refresh ran, and fail-safe answers with it.
+        (Ok(Led::Landed(served @ Served::FailSafe { .. })), Intent::RefreshAhead) => {
+            Ok(served.answer(Status::Hit))
+        }
+        // A failed refresh ahead leaves the value, still fresh, in place.
+        (Err(_), Intent::RefreshAhead) => Ok(Answer::new(current, Status::Hit)),
+        (Ok(Led::Landed(Served::Loaded(value))), _) => Ok(Answer::new(value, Status::Expired)),
         // Fail-safe: the value at hand is the answer.
         (Ok(Led::Landed(Served::FailSafe { .. })), _) => Ok(Answer::new(current, status)),
-        (Ok(Led::Landed(Served::Loaded(value))), _) => Ok(Answer::new(value, Status::Expired)),
         (Ok(Led::Shared(value, shared)), _) => Ok(Answer::new(value, shared)),
-        // A failed refresh ahead leaves the value, still fresh, in place.
-        (Err(_), Intent::RefreshAhead) => Ok(Answer::new(current, status)),
         (Err(error), _) => Err(error),
     }
 }
@@ -94,8 +103,10 @@ where
     ///
     /// With [`refresh_ahead`](crate::Builder::refresh_ahead), a fresh value past the refresh
     /// point is refreshed the same way: the first caller to find it due loads and returns the
-    /// new value ([`Status::Hit`]), callers during that load get the current value at once,
-    /// and a failed refresh returns (and keeps) the current value. This is how caches without a
+    /// new value ([`Status::Refreshed`]: its latency was a load's), callers during that load
+    /// get the current value at once ([`Status::Hit`]), and a failed refresh returns (and
+    /// keeps) the current value, still fresh, as [`Status::Hit`] (the failure counts in
+    /// [`Stats::load_errors`](crate::Stats::load_errors)). This is how caches without a
     /// [`Spawn`](crate::Spawn) (embassy) refresh ahead; with one,
     /// [`get_or_revalidate_in_background`](Self::get_or_revalidate_in_background) keeps
     /// every caller from waiting.
@@ -131,16 +142,15 @@ where
                 self.load_through(shard, hash, key, &loader, &split, status)
                     .await
             }
-            Revalidation::Lead(lead) => {
+            Revalidation::Lead(Refresh {
+                guard,
+                current,
+                intent,
+                status,
+            }) => {
                 crate::events::event!(debug, "refresh started in the caller");
                 let loaded = self.run_load(shard, loader.load(key)).await;
-                let landed = lead.guard.complete(key, loaded.map(split));
-                let Refresh {
-                    current,
-                    intent,
-                    status,
-                    ..
-                } = lead;
+                let landed = guard.complete(key, loaded.map(split));
                 refreshed(landed.map(Led::Landed), current, intent, status)
             }
             Revalidation::Current(answer) => Ok(answer),
@@ -150,7 +160,7 @@ where
     }
 
     /// What [`get_or_revalidate`](Self::get_or_revalidate) does for `key`, decided with one
-    /// read and at most one write lock; the answers given at once are counted.
+    /// read lock and at most one write lock; the answers given at once are counted.
     pub(crate) fn revalidation<'c>(
         &'c self,
         shard: &'c Shard<K, V, E, T::Stamp, L>,
@@ -162,6 +172,7 @@ where
                 bump(&shard.counters.hits);
                 return Revalidation::Answered(Ok(Answer::new(value, Status::Hit)));
             }
+            // Refresh ahead driven by the caller: the caller that registers the load runs it.
             Serve::Fresh { value, due: true } => (value, Intent::RefreshAhead, Status::Hit),
             Serve::Stale {
                 value,
@@ -300,6 +311,8 @@ where
         let Joined::Role(Role::Leader(guard)) = self.join(shard, hash, key, intent) else {
             return None;
         };
+        // Not a lookup: its answer is counted nowhere, a fallback included.
+        let guard = guard.uncounted();
         let loaded = self.run_load(shard, loader.load(key)).await;
         let landed = guard.complete(key, loaded.map(|value| (value, None)));
         Some(landed.map(|served| served.answer(Status::Miss)))

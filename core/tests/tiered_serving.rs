@@ -184,13 +184,13 @@ fn refresh_ahead_through_the_tier_loads_once_and_never_takes_a_copy_that_is_due_
         let origin = Origin::new(Ok(2));
         assert_eq!(
             seen(block_on(a.get_or_revalidate(&1, origin.clone()))),
-            (2, Status::Hit)
+            (2, Status::Refreshed)
         );
         assert_eq!(origin.calls.count(), 1);
         // Due on B: the tier now holds A's new value, which B takes without a load.
         assert_eq!(
             seen(block_on(b.get_or_revalidate(&1, origin.clone()))),
-            (2, Status::Hit)
+            (2, Status::TierHit)
         );
         assert_eq!(
             origin.calls.count(),

@@ -32,10 +32,11 @@ where
     /// [`Cache::get_or_revalidate`]: a value within the stale window answers at once
     /// ([`Status::Stale`](crate::Status::Stale)) while the first caller to find it stale
     /// refreshes it, and a fresh value past the refresh-ahead point is refreshed by the first
-    /// caller to see it. That refresh asks the shared tier first: a value another node stored
-    /// meanwhile is taken ([`Status::TierHit`](crate::Status::TierHit), no load) unless it
-    /// is due for refresh ahead itself; otherwise the fleet lock decides which node loads. Fail-safe applies as in the cache: a failed load
-    /// answers with this node's expired value.
+    /// caller to see it ([`Status::Refreshed`](crate::Status::Refreshed)). That refresh asks
+    /// the shared tier first: a value another node stored meanwhile is taken
+    /// ([`Status::TierHit`](crate::Status::TierHit), no load) unless it is due for refresh
+    /// ahead itself; otherwise the fleet lock decides which node loads. Fail-safe applies as
+    /// in the cache: a failed load answers with this node's expired value.
     ///
     /// ```
     /// # use core::time::Duration;
