@@ -17,9 +17,6 @@
 //! `FLEET-PROCESS loads=.. hits=.. lock_hits=.. tier_hits=.. tier_lock_hits=.. tier_errors=..`.
 //! The two-process test of this crate (`tests/tokio.rs`) starts this binary twice.
 
-#[path = "../../../core/tests/common/join.rs"]
-mod join;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -102,7 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let node = Arc::new(Tiered::new(cache, tier.clone())?);
     tier.deliver_invalidations_to(&node);
-    let origin = Origin::default();
+    let origin = Arc::new(Origin::default());
 
     if let Some(wait) = args
         .start_at
@@ -110,19 +107,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         tokio::time::sleep(wait).await;
     }
-    let callers = (0..args.callers).map(|caller| {
-        let (node, origin) = (&node, &origin);
-        async move {
-            let key = format!("key{}", caller % args.keys);
-            let answer = node.get_or_load(&key, origin).await?;
-            if answer.value != format!("value of {key}") {
-                return Err(std::io::Error::other(format!("{key}: {}", answer.value)).into());
+    // Each caller a task of its own, as requests are on a server.
+    let mut callers = tokio::task::JoinSet::new();
+    for caller in 0..args.callers {
+        let (node, origin) = (node.clone(), origin.clone());
+        let key = format!("key{}", caller % args.keys);
+        callers.spawn(async move {
+            let answer = node.get_or_load(&key, &*origin).await;
+            match answer {
+                Ok(answer) if answer.value == format!("value of {key}") => Ok(answer.status),
+                Ok(answer) => Err(format!("{key}: a wrong value, {}", answer.value)),
+                Err(error) => Err(format!("{key}: {error}")),
             }
-            Ok::<Status, Box<dyn std::error::Error>>(answer.status)
-        }
-    });
+        });
+    }
     let mut statuses = Vec::with_capacity(args.callers);
-    for status in join::join_all(callers.collect()).await {
+    for status in callers.join_all().await {
         statuses.push(status?);
     }
     let count = |wanted: Status| statuses.iter().filter(|status| **status == wanted).count();

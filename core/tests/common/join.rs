@@ -1,5 +1,5 @@
 //! Many futures at once on one task: one helper for the core's tests, the Redis adapter's
-//! tests and its `fleet_node` example (which include this file by path).
+//! tests and the benches (which include this file by path).
 
 use std::future::Future;
 use std::pin::Pin;
