@@ -10,8 +10,8 @@
 //! - `loaded`: the load on the prober's runtime, calls bounded by 2 s (their real latency);
 //! - `loaded, 50 ms`: the same with the default 50 ms call timeout (how many time out, how
 //!   late the timeout is seen, whether the breaker opens);
-//! - `calls on an I/O thread`: the load on the prober's runtime, the tier connected and called
-//!   on a current-thread runtime of its own (each call spawned there, awaited under 50 ms);
+//! - `io_thread(true)`: the load on the prober's runtime, the tier's connection and calls on
+//!   its own I/O thread (`RedisTierConfig::io_thread`), each call bounded by 50 ms;
 //! - `load elsewhere`: the load on a runtime of its own (2 more workers on the same 2 cores):
 //!   the server and the connection are as busy as before, only the prober's runtime is free.
 //!
@@ -86,9 +86,19 @@ async fn tier(
     url: &str,
     call_timeout: Duration,
 ) -> (RedisTier<String, Postcard, TokioTimer>, Duration) {
+    tier_on(url, call_timeout, false).await
+}
+
+/// [`tier`], with its connection and calls on an I/O thread of its own or not.
+async fn tier_on(
+    url: &str,
+    call_timeout: Duration,
+    io_thread: bool,
+) -> (RedisTier<String, Postcard, TokioTimer>, Duration) {
     let config = RedisTierConfig::new()
         .prefix("overload")
-        .call_timeout(call_timeout);
+        .call_timeout(call_timeout)
+        .io_thread(io_thread);
     let tier = RedisTier::connect(url, config, Postcard, TokioTimer::new())
         .await
         .expect("connect");
@@ -205,54 +215,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop((generous, tight));
     drop(prober);
 
-    // The load on the callers' runtime, the tier's connection and calls on an I/O thread of
-    // their own (a current-thread runtime): each call is spawned there and its answer awaited
-    // from the loaded runtime, bounded there by 50 ms (what a dedicated I/O thread in the tier
-    // would do).
-    let io = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let io_handle = io.handle().clone();
-    // Left running until the process exits: this example ends right after.
-    std::thread::spawn(move || io.block_on(std::future::pending::<()>()));
+    // The load on the callers' runtime, the tier's connection and calls on its I/O thread
+    // (`RedisTierConfig::io_thread`).
     let loaded = runtime();
-    let on_io = io_handle.spawn({
-        let url = url.clone();
-        async move { tier(&url, Duration::from_secs(2)).await }
-    });
-    let on_io = loaded.block_on(on_io)?;
+    let on_io = loaded.block_on(tier_on(&url, Duration::from_millis(50), true));
     start_load(loaded.handle(), &left);
-    let through_io = loaded.block_on(async {
-        let mut probe = Probe {
-            latencies_ms: Vec::new(),
-            timeouts: 0,
-            late_by_ms: Vec::new(),
-            skipped: 0,
-            breaker_opened: 0,
-        };
-        let tier = Arc::new(on_io.0);
-        while left.load(Ordering::SeqCst) > 0 {
-            let start = Instant::now();
-            let call = io_handle.spawn({
-                let tier = tier.clone();
-                async move { Tier::<String, String>::fetch(&*tier, &"k".to_string()).await }
-            });
-            match tokio::time::timeout(Duration::from_millis(50), call).await {
-                Ok(Ok(Fetched::Hit { .. })) => {
-                    probe.latencies_ms.push(start.elapsed().as_secs_f64() * 1e3);
-                }
-                Ok(other) => panic!("unexpected {other:?}"),
-                Err(_) => {
-                    probe.timeouts += 1;
-                    let late = start.elapsed().saturating_sub(Duration::from_millis(50));
-                    probe.late_by_ms.push(late.as_secs_f64() * 1e3);
-                }
-            }
-            tokio::task::yield_now().await;
-        }
-        probe
-    });
-    report("loaded, calls on an I/O thread, 50 ms", through_io);
+    report(
+        "loaded, io_thread(true), 50 ms",
+        loaded.block_on(probe(&on_io, &left)),
+    );
+    drop(on_io);
     drop(loaded);
 
     // The same load on a runtime of its own: the prober's runtime is free.

@@ -108,6 +108,8 @@ mod backplane;
 mod breaker;
 mod codec;
 mod config;
+#[cfg(feature = "tokio")]
+mod io_thread;
 mod link;
 mod message;
 mod naming;

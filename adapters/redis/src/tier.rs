@@ -20,6 +20,8 @@ use crate::backplane::Backplane;
 use crate::breaker::{Admission, Breaker};
 use crate::codec::Codec;
 use crate::config::{ConfigError, RedisTierConfig};
+#[cfg(feature = "tokio")]
+use crate::io_thread::{IoThread, Lost};
 use crate::link::Link;
 use crate::message;
 use crate::naming::{Entry, Naming};
@@ -53,8 +55,11 @@ struct Inner<K, C, T> {
     counters: Arc<Counters>,
     node: u64,
     backplane: Arc<Backplane<K, C>>,
-    fetch: Script,
-    unlock: Script,
+    fetch: Arc<Script>,
+    unlock: Arc<Script>,
+    /// The I/O thread the connection and the calls run on, if configured.
+    #[cfg(feature = "tokio")]
+    io: Option<IoThread>,
 }
 
 /// `GET` and `PTTL` in one step, so a value and its remaining lifetime belong together.
@@ -184,18 +189,27 @@ where
             .set_max_delay(config.open_for);
         let naming = Naming::new(&config.prefix);
         let channel = naming.channel().to_vec();
-        let connecting = async {
+        let connecting = async move {
             let mut connection = ConnectionManager::new_with_config(client, manager_config).await?;
             connection.subscribe(&channel).await?;
             Ok::<_, RedisError>(connection)
         };
-        let connection = match with_timeout(&timer, config.connect_timeout, connecting).await {
+        #[cfg(feature = "tokio")]
+        let io = io_thread(&config)?;
+        #[cfg(feature = "tokio")]
+        let connected = on_io(io.as_ref(), &timer, config.connect_timeout, connecting).await;
+        #[cfg(not(feature = "tokio"))]
+        let connected = with_timeout(&timer, config.connect_timeout, connecting).await;
+        let connection = match connected {
             Ok(Ok(connection)) => connection,
             Ok(Err(error)) => return Err(ConnectError::Connect(error)),
             Err(TimeoutError) => return Err(ConnectError::TimedOut),
         };
+        let link = Link::Server(connection);
         Ok(Self::assemble(
-            Link::Server(connection),
+            link,
+            #[cfg(feature = "tokio")]
+            io,
             config,
             codec,
             timer,
@@ -243,25 +257,41 @@ where
             .build()
             .map_err(ConnectError::Url)?;
         let channel = Naming::new(&config.prefix).channel().to_vec();
-        let connecting = async {
+        let connecting = async move {
             let mut connection = client.get_async_connection().await?;
             connection.subscribe(&channel).await?;
             Ok::<_, RedisError>(connection)
         };
-        let connection = match with_timeout(&timer, config.connect_timeout, connecting).await {
+        #[cfg(feature = "tokio")]
+        let io = io_thread(&config)?;
+        #[cfg(feature = "tokio")]
+        let connected = on_io(io.as_ref(), &timer, config.connect_timeout, connecting).await;
+        #[cfg(not(feature = "tokio"))]
+        let connected = with_timeout(&timer, config.connect_timeout, connecting).await;
+        let connection = match connected {
             Ok(Ok(connection)) => connection,
             Ok(Err(error)) => return Err(ConnectError::Connect(error)),
             Err(TimeoutError) => return Err(ConnectError::TimedOut),
         };
         let link = Link::Cluster(connection);
         Ok(Self::assemble(
-            link, config, codec, timer, node, counters, backplane,
+            link,
+            #[cfg(feature = "tokio")]
+            io,
+            config,
+            codec,
+            timer,
+            node,
+            counters,
+            backplane,
         ))
     }
 
     /// The tier on `connection`, connected and subscribed.
+    #[allow(clippy::too_many_arguments)]
     fn assemble(
         connection: Link,
+        #[cfg(feature = "tokio")] io: Option<IoThread>,
         config: RedisTierConfig,
         codec: Arc<C>,
         timer: T,
@@ -281,8 +311,10 @@ where
                 counters,
                 node,
                 backplane,
-                fetch: Script::new(FETCH_SCRIPT),
-                unlock: Script::new(UNLOCK_SCRIPT),
+                fetch: Arc::new(Script::new(FETCH_SCRIPT)),
+                unlock: Arc::new(Script::new(UNLOCK_SCRIPT)),
+                #[cfg(feature = "tokio")]
+                io,
             }),
         }
     }
@@ -351,6 +383,45 @@ where
     }
 }
 
+/// The I/O thread `config` asks for, started.
+#[cfg(feature = "tokio")]
+fn io_thread(config: &RedisTierConfig) -> Result<Option<IoThread>, ConnectError> {
+    if !config.io_thread {
+        return Ok(None);
+    }
+    IoThread::start()
+        .map(Some)
+        .map_err(|error| ConnectError::Connect(RedisError::from(error)))
+}
+
+/// Runs `call` on the I/O thread if there is one (else here), bounded by `limit` on `timer`:
+/// the caller's timer bounds the wait, the I/O thread reads the reply whenever it comes.
+#[cfg(feature = "tokio")]
+async fn on_io<T, F, R>(
+    io: Option<&IoThread>,
+    timer: &T,
+    limit: Duration,
+    call: F,
+) -> Result<RedisResult<R>, TimeoutError>
+where
+    T: Timer,
+    F: Future<Output = RedisResult<R>> + Send + 'static,
+    R: Send + 'static,
+{
+    match io {
+        Some(io) => {
+            let ran = with_timeout(timer, limit, io.run(call)).await;
+            ran.map(|reply| {
+                reply.unwrap_or_else(|Lost| {
+                    let lost = std::io::Error::other("the tier's I/O thread dropped the call");
+                    Err(RedisError::from(lost))
+                })
+            })
+        }
+        None => with_timeout(timer, limit, call).await,
+    }
+}
+
 /// What the connection calls with each push message: announcements go to the backplane.
 fn hearing<K, C>(
     backplane: &Arc<Backplane<K, C>>,
@@ -380,7 +451,8 @@ impl<K, C, T: Timer> RedisTier<K, C, T> {
     async fn call<R, F, Fut>(&self, command: F) -> Result<R, Unavailable>
     where
         F: FnOnce(Link) -> Fut,
-        Fut: Future<Output = RedisResult<R>>,
+        Fut: Future<Output = RedisResult<R>> + Send + 'static,
+        R: Send + 'static,
     {
         let inner = &*self.inner;
         if inner.breaker.admit(inner.timer.now()) == Admission::Skip {
@@ -388,7 +460,12 @@ impl<K, C, T: Timer> RedisTier<K, C, T> {
             return Err(Unavailable::CircuitOpen);
         }
         let running = command(inner.connection.clone());
-        match with_timeout(&inner.timer, inner.config.call_timeout, running).await {
+        let limit = inner.config.call_timeout;
+        #[cfg(feature = "tokio")]
+        let ran = on_io(inner.io.as_ref(), &inner.timer, limit, running).await;
+        #[cfg(not(feature = "tokio"))]
+        let ran = with_timeout(&inner.timer, limit, running).await;
+        match ran {
             Ok(Ok(reply)) => {
                 inner.breaker.succeeded();
                 Ok(reply)
@@ -457,7 +534,7 @@ where
             Ok(key) => self.inner.naming.name(Entry::Value, &key),
             Err(unavailable) => return Fetched::Unavailable(unavailable),
         };
-        let script = &self.inner.fetch;
+        let script = self.inner.fetch.clone();
         let reply = self
             .call(|mut connection| async move {
                 script
@@ -587,7 +664,7 @@ where
             Ok(key) => self.inner.naming.name(Entry::Lock, &key),
             Err(unavailable) => return Unlocked::Unavailable(unavailable),
         };
-        let script = &self.inner.unlock;
+        let script = self.inner.unlock.clone();
         let released = self
             .call(|mut connection| async move {
                 script
@@ -616,7 +693,7 @@ where
             Err(unavailable) => return Announced::Unavailable(unavailable),
         };
         let payload = message::encode(self.inner.node, announcement, &key);
-        let channel = self.inner.naming.channel();
+        let channel = self.inner.naming.channel().to_vec();
         let published = self
             .call(|mut connection| async move {
                 redis::cmd("PUBLISH")

@@ -177,3 +177,70 @@ fn tiered_futures_are_send(
     send(tiered.remove(key));
     send(tiered.invalidate(key));
 }
+
+/// Busy for `micros`: a slice of a request handler's work.
+fn spin(micros: u64) {
+    let until = std::time::Instant::now() + Duration::from_micros(micros);
+    while std::time::Instant::now() < until {
+        std::hint::black_box(());
+    }
+}
+
+/// A runtime kept busy by its own tasks (one thread, 2,000 request-like tasks of 5 slices of
+/// 100 µs each, about 1 s of CPU): with the tier on an I/O thread, no call times out at 50 ms
+/// and the breaker stays closed; every call is answered by the server, and quickly.
+#[test]
+fn on_an_io_thread_calls_are_answered_while_the_callers_runtime_is_busy() {
+    let Some(server) = common::server::RedisServer::start() else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use readthrough_core::{Fetched, Tier};
+        let config = readthrough_redis::RedisTierConfig::new()
+            .prefix("test:io-thread")
+            .call_timeout(Duration::from_millis(50))
+            .breaker(3, Duration::from_secs(1))
+            .io_thread(true);
+        let tier: readthrough_redis::RedisTier<String, readthrough_redis::Postcard, TokioTimer> =
+            readthrough_redis::RedisTier::connect(
+                server.url(),
+                config,
+                readthrough_redis::Postcard,
+                TokioTimer::new(),
+            )
+            .await
+            .unwrap();
+        let key = "k".to_string();
+        tier.store(&key, &"v".to_string(), Duration::from_secs(60))
+            .await;
+        let left = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(2_000));
+        for _ in 0..2_000 {
+            let left = left.clone();
+            tokio::spawn(async move {
+                for _ in 0..5 {
+                    spin(100);
+                    tokio::task::yield_now().await;
+                }
+                left.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            });
+        }
+        let mut answered = 0;
+        while left.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            let fetched = Tier::<String, String>::fetch(&tier, &key).await;
+            assert!(
+                matches!(fetched, Fetched::Hit { .. }),
+                "call {answered} under load: {fetched:?}, {:?}",
+                tier.stats()
+            );
+            answered += 1;
+        }
+        let stats = tier.stats();
+        eprintln!("{answered} calls answered on the I/O thread while the runtime was busy");
+        assert!(answered >= 2, "the load ended before the calls were made");
+        assert_eq!((stats.timeouts, stats.breaker_opened), (0, 0));
+    });
+}
