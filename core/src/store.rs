@@ -39,6 +39,16 @@ const GHOST_SHARE: usize = 2;
 /// The ghost of a store whose entry count is not known up front starts this small and grows.
 const MIN_GHOST_PLACES: usize = 32;
 
+/// A key back from the ghost goes straight to the main queue only if it weighs at most this
+/// many times the mean entry; a heavier one goes through the small queue again and must earn
+/// its place with a hit. With every entry the same weight (and without a weigher) every
+/// returner qualifies. Under a byte bound, one heavy entry displaces many light ones: on the
+/// weighted benchmark (16 B to 64 KiB bodies, Zipf 0.99; `hit_ratios weighted`) this raised
+/// the hit ratio from 76.6% to 79.6%. In a model of the policy, factors 1.5, 3 and 4 gave
+/// 79.5%, 79.2% and 78.9%, and with the heaviest bodies the most requested no factor changed
+/// anything.
+const HEAVY_RETURNER_FACTOR: u64 = 2;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Queue {
     Small,
@@ -110,6 +120,9 @@ pub(crate) struct Store<K, V, X> {
     reserved: usize,
     /// The emptied list of a multi-entry eviction, lent to the next one.
     spare: Spill<K, V>,
+    /// Set at the first eviction since the store was created or cleared. From then on the
+    /// small queue's overflow leaves it by eviction, through the frequency test.
+    filled: bool,
 }
 
 impl<K, V, X: Copy> Store<K, V, X> {
@@ -139,6 +152,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
             small_weight: 0,
             reserved: entries,
             spare: Vec::new(),
+            filled: false,
         };
         if entries > 0 {
             store.reserve(entries).map_err(|_| ReserveError)?;
@@ -253,7 +267,9 @@ impl<K, V, X: Copy> Store<K, V, X> {
         }
 
         let evicted = self.evict_while_over(weight as usize, expired, leaving);
-        if evicted == 0 {
+        if evicted > 0 {
+            self.filled = true;
+        } else if !self.filled {
             self.make_room_in_small();
         }
         let (index, place) = match self.vacant.pop() {
@@ -268,7 +284,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
             }
         };
         let queue = place.unwrap_or_else(|| {
-            if self.ghost.take(hash) {
+            if self.ghost.take(hash) && self.light_enough_for_main(weight) {
                 push_within(&mut self.main, index, self.capacity);
                 Queue::Main
             } else {
@@ -388,14 +404,23 @@ impl<K, V, X: Copy> Store<K, V, X> {
         self.ghost.clear();
         self.weight = 0;
         self.small_weight = 0;
+        self.filled = false;
         slots.into_iter().filter_map(|slot| match slot {
             Slot::Occupied(entry) => Some((entry.key, entry.value)),
             _ => None,
         })
     }
 
-    /// Before the store is full nothing is evicted, but the small queue must still hand its
-    /// oldest entries to the main queue so it keeps its share.
+    /// Whether a key back from the ghost may skip the small queue: see [`HEAVY_RETURNER_FACTOR`].
+    fn light_enough_for_main(&self, weight: u32) -> bool {
+        u64::from(weight) * self.len() as u64 <= HEAVY_RETURNER_FACTOR * self.weight as u64
+    }
+
+    /// Until the store first fills nothing is evicted, but the small queue must still hand its
+    /// oldest entries to the main queue so it keeps its share. Only then: once full, a store
+    /// with a weigher often has room after evicting one heavy entry, and handing the small
+    /// queue's overflow to main there (untested by the frequency test) let one-hit entries
+    /// crowd main (hit ratio 73.0% instead of 76.6% on the weighted benchmark).
     fn make_room_in_small(&mut self) {
         while self.small_weight > self.small_capacity
             && let Some(index) = self.small.pop_front()
