@@ -163,6 +163,7 @@ mod refresh_ahead;
 mod remembered;
 mod revalidate;
 mod shard;
+mod sketch;
 mod spawn;
 mod stats;
 mod status;
