@@ -173,6 +173,7 @@ mod refresh_ahead;
 mod remembered;
 mod revalidate;
 mod shard;
+mod sketch;
 mod spawn;
 mod stats;
 mod status;
