@@ -89,10 +89,15 @@
 //! share is answered but not stored (counted in [`Stats::oversized`]); a weight of 0 counts
 //! as 1.
 //!
-//! Each shard evicts with S3-FIFO, sized by weight: a small probation queue, a main queue,
-//! and a ghost filter of recently evicted keys. A scan of once-read keys flushes only the
-//! probation queue. A read bumps a two-bit counter with a relaxed atomic store under the
-//! shard's shared lock: reads never take a write lock.
+//! Each shard evicts with S3-FIFO (Yang et al., SOSP 2023), sized by weight: a small
+//! probation queue, a main queue, and a ghost filter of recently evicted keys. A scan of
+//! once-read keys flushes only the probation queue. The probation queue's share of the weight
+//! adapts, as ARC's target does, to which queue's evicted keys come back (from 1% to 90%; it
+//! starts at 5%), and a key that a small frequency sketch (3 bytes per entry, fed on misses and
+//! when eviction passes an entry) has seen often does not count as a reason to grow it. With a
+//! weigher, a key back from the ghost that weighs over twice the mean entry goes through
+//! probation again. A read bumps a two-bit counter with a relaxed atomic store under the
+//! shard's shared lock: reads never take a write lock, and the sketch is never touched on a hit.
 //!
 //! Every entry that leaves (evicted, expired, replaced, removed, invalidated, cleared) can be
 //! reported to a [`Listener`] set with [`Builder::listener`], with its key, value and
@@ -174,6 +179,7 @@ mod refresh_ahead;
 mod remembered;
 mod revalidate;
 mod shard;
+mod sketch;
 mod spawn;
 mod stats;
 mod status;
