@@ -192,31 +192,9 @@ where
         let connecting = async move {
             let mut connection = ConnectionManager::new_with_config(client, manager_config).await?;
             connection.subscribe(&channel).await?;
-            Ok::<_, RedisError>(connection)
+            Ok::<_, RedisError>(Link::Server(connection))
         };
-        #[cfg(feature = "tokio")]
-        let io = io_thread(&config)?;
-        #[cfg(feature = "tokio")]
-        let connected = on_io(io.as_ref(), &timer, config.connect_timeout, connecting).await;
-        #[cfg(not(feature = "tokio"))]
-        let connected = with_timeout(&timer, config.connect_timeout, connecting).await;
-        let connection = match connected {
-            Ok(Ok(connection)) => connection,
-            Ok(Err(error)) => return Err(ConnectError::Connect(error)),
-            Err(TimeoutError) => return Err(ConnectError::TimedOut),
-        };
-        let link = Link::Server(connection);
-        Ok(Self::assemble(
-            link,
-            #[cfg(feature = "tokio")]
-            io,
-            config,
-            codec,
-            timer,
-            node,
-            counters,
-            backplane,
-        ))
+        Self::finish(connecting, config, codec, timer, node, counters, backplane).await
     }
 
     /// Connects to a Redis Cluster through any of its `nodes` (redis-rs's cluster connection:
@@ -260,8 +238,22 @@ where
         let connecting = async move {
             let mut connection = client.get_async_connection().await?;
             connection.subscribe(&channel).await?;
-            Ok::<_, RedisError>(connection)
+            Ok::<_, RedisError>(Link::Cluster(connection))
         };
+        Self::finish(connecting, config, codec, timer, node, counters, backplane).await
+    }
+
+    /// The tier, once `connecting` (which connects and subscribes) is done within the connect
+    /// timeout, on the I/O thread if the config asks for one.
+    async fn finish(
+        connecting: impl Future<Output = RedisResult<Link>> + Send + 'static,
+        config: RedisTierConfig,
+        codec: Arc<C>,
+        timer: T,
+        node: u64,
+        counters: Arc<Counters>,
+        backplane: Arc<Backplane<K, C>>,
+    ) -> Result<Self, ConnectError> {
         #[cfg(feature = "tokio")]
         let io = io_thread(&config)?;
         #[cfg(feature = "tokio")]
@@ -273,34 +265,8 @@ where
             Ok(Err(error)) => return Err(ConnectError::Connect(error)),
             Err(TimeoutError) => return Err(ConnectError::TimedOut),
         };
-        let link = Link::Cluster(connection);
-        Ok(Self::assemble(
-            link,
-            #[cfg(feature = "tokio")]
-            io,
-            config,
-            codec,
-            timer,
-            node,
-            counters,
-            backplane,
-        ))
-    }
-
-    /// The tier on `connection`, connected and subscribed.
-    #[allow(clippy::too_many_arguments)]
-    fn assemble(
-        connection: Link,
-        #[cfg(feature = "tokio")] io: Option<IoThread>,
-        config: RedisTierConfig,
-        codec: Arc<C>,
-        timer: T,
-        node: u64,
-        counters: Arc<Counters>,
-        backplane: Arc<Backplane<K, C>>,
-    ) -> Self {
         let naming = Naming::new(&config.prefix);
-        RedisTier {
+        Ok(RedisTier {
             inner: Arc::new(Inner {
                 connection,
                 breaker: Breaker::new(config.failures_to_open, config.open_for),
@@ -316,7 +282,7 @@ where
                 #[cfg(feature = "tokio")]
                 io,
             }),
-        }
+        })
     }
 
     /// Where keys that other nodes invalidate are delivered (replacing any earlier sink); the
