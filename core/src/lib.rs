@@ -167,6 +167,7 @@ mod fail_safe;
 mod fleet_lock;
 mod flight;
 mod hasher;
+mod lead;
 mod leaving;
 mod listener;
 mod load_guard;
