@@ -209,7 +209,7 @@ pub use status::{Answer, Status};
 pub use sync::Arc;
 pub use tier::{
     Announced, Announcement, Deleted, Fetched, InvalidationSink, Lifetime, LockOutcome, MemoryTier,
-    MemoryTierNode, MemoryToken, Stored, Tier, Unavailable, Unlocked,
+    MemoryTierNode, MemoryToken, SendTier, Stored, Tier, Unavailable, Unlocked,
 };
 pub use tiered::Tiered;
 pub use timer::{Clock, NoTimer, Timeout, TimeoutError, Timer, with_timeout};
