@@ -261,6 +261,16 @@ impl<K, V, E, T: Clock, S, L: RawLock, W, N> Front<K, V, E, T, S, L, W, N>
     }
 }
 
+/// Names the cache type inside a [`DetachedLead`]'s owner, owning nothing.
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+type FrontType<K, V, E, T, S, L, W, N> =
+    core::marker::PhantomData<fn() -> Cache<K, V, E, T, S, L, W, N>>;
+
+/// A background task's owner of a lead and the guard it attached.
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+pub(crate) type Attached<'a, O, K, V, E, T, S, L, W, N> =
+    (&'a O, LoadGuard<'a, K, V, E, T, S, L, W, N>);
+
 /// A leader's duty handed to a background task that may not have started yet. It owns a
 /// share of the cache, so a task that is dropped unpolled (its executor shut down) still
 /// abandons the flight and wakes its waiters, as a cancelled leader does.
@@ -277,7 +287,7 @@ where
 {
     owner: alloc::sync::Arc<O>,
     /// The cache type inside `owner` (its `Send`-ness is `owner`'s).
-    front: core::marker::PhantomData<fn() -> Cache<K, V, E, T, S, L, W, N>>,
+    front: FrontType<K, V, E, T, S, L, W, N>,
     hash: u64,
     flight: Arc<Flight<V, E, T::Stamp>>,
     /// Set until a task [attached](Self::attach) a guard: then the guard has the duty.
@@ -340,7 +350,7 @@ where
 {
     /// The owner and the guard, now that the task runs: the guard lands the load or abandons
     /// it.
-    pub(crate) fn attach(&mut self) -> (&O, LoadGuard<'_, K, V, E, T, S, L, W, N>) {
+    pub(crate) fn attach(&mut self) -> Attached<'_, O, K, V, E, T, S, L, W, N> {
         self.armed = false;
         let owner = &*self.owner;
         let cache = owner.front();

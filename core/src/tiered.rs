@@ -82,6 +82,9 @@ pub struct Tiered<C, R> {
     fleet: Fleet,
 }
 
+/// A node borrowed: what the leader's part runs on.
+type View<'a, K, V, E, T, S, L, W, N, R> = Tiered<&'a Cache<K, V, E, T, S, L, W, N>, &'a R>;
+
 /// The tier's timing, derived from the cache's options when it is attached.
 #[derive(Clone, Copy, Debug)]
 struct Fleet {
@@ -342,7 +345,7 @@ where
     }
 
     /// This node borrowed, for the leader's part ([`lead`](Self::lead) and what it calls).
-    fn view(&self) -> Tiered<&Cache<K, V, E, T, S, L, W, N>, &R> {
+    fn view(&self) -> View<'_, K, V, E, T, S, L, W, N, R> {
         Tiered {
             cache: &self.cache,
             tier: &self.tier,

@@ -137,10 +137,13 @@ impl SendTier<u32, u32> for CountingNode {
     }
 }
 
-pub type Node = Tiered<Cache<u32, u32, String, ManualTimer>, CountingNode>;
+/// A tiered node whose cache's timer is `T`.
+pub type NodeOn<T> = Tiered<Cache<u32, u32, String, T>, CountingNode>;
+
+pub type Node = NodeOn<ManualTimer>;
 
 /// A tiered node whose background refreshes are spawned on [`Tasks`].
-pub type BackgroundNode = Tiered<Cache<u32, u32, String, ManualRuntime>, CountingNode>;
+pub type BackgroundNode = NodeOn<ManualRuntime>;
 
 /// A tiered cache on a new node of `tier` (TTL 60 s, lock timeout 2 s), with its call counts.
 pub fn node(
@@ -181,10 +184,7 @@ fn node_on<T: Timer>(
     tier: &MemoryTier<u32, u32, ManualTimer>,
     timer: T,
     configure: impl FnOnce(Builder<u32, u32, String, T>) -> Builder<u32, u32, String, T>,
-) -> (
-    Tiered<Cache<u32, u32, String, T>, CountingNode>,
-    Arc<TierCalls>,
-) {
+) -> (NodeOn<T>, Arc<TierCalls>) {
     let builder = Cache::<u32, u32, String>::builder()
         .capacity(64)
         .shards(1)
