@@ -152,6 +152,7 @@ mod fail_safe;
 mod fleet_lock;
 mod flight;
 mod hasher;
+mod hit_or_load;
 mod leaving;
 mod listener;
 mod load_guard;

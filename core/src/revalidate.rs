@@ -102,11 +102,9 @@ where
                 refreshing: false,
             } => (value, Intent::Revalidate, Status::Stale(overdue)),
             Serve::Load(status) => {
-                let answer = self
-                    .load_through(shard, hash, key, &loader, &split, status)
+                return self
+                    .load_through(shard, hash, key, loader, split, status)
                     .await;
-                shard.counters.outcome(&answer);
-                return answer;
             }
         };
         let answer = match self.join(shard, hash, key, intent) {
