@@ -164,6 +164,7 @@ fn show(answer: &Result<readthrough::Answer<String>, Error<BackendDown>>) {
                 Status::TierLockHit => {
                     "waited for another node's load, then the shared tier".to_string()
                 }
+                Status::Refreshed => "due for refresh ahead: this caller reloaded it".to_string(),
             };
             println!("   {:?}: {} -- {note}", answer.status, answer.value);
         }

@@ -11,7 +11,8 @@
 //! | `smol` | [`readthrough::smol` module](crate::smol): `Cache` on async-io timers, background refresh on smol's executor | smol and async-std services |
 //! | `embassy` | [`readthrough::embassy` module](crate::embassy): `Cache` on embassy-time, shard locks from embassy-sync (`no_std`) | embassy firmware |
 //! | `pingora` | [`readthrough::pingora` module](crate::pingora): `RTCache`, `MemoryCache`, `Lookup`, `MultiLookup`, `CacheStatus` with pingora-memory-cache's signatures | moving off Pingora's `RTCache` by changing an import |
-//! | `tracing` | `tracing` events (target `readthrough`): load failures, lock timeouts, fail-safe answers, soft timeouts, refresh starts | services that log with `tracing` |
+//! | `tracing` | `tracing` events (target `readthrough`): load failures, lock timeouts, fail-safe answers, soft timeouts, refresh starts, tier fallbacks | services that log with `tracing` |
+//! | `defmt` | the same events as `defmt` frames (`readthrough: load failed (timed_out: false)`), filtered by `DEFMT_LOG` (`readthrough_core=info`); inert off bare metal, so host builds link no defmt | firmware that logs with defmt |
 //! | `portable-atomic` | atomics and `Arc` from portable-atomic | chips without compare-and-swap (thumbv6m) |
 //! | `critical-section` | the `critical-section` crate for the few global locks | with `portable-atomic` |
 //!

@@ -8,10 +8,14 @@
 //!
 //! Traces are read from `../shared/data/traces/` beside the repository (`READTHROUGH_TRACES`
 //! overrides the folder); a missing one is skipped with a message. Every request is counted;
-//! the Zipf rows count after a warm-up of 1M requests, as the `compare` bench does.
+//! the Zipf rows count after a warm-up of 1M requests, as the `compare` bench does. The
+//! `weighted` row replays the `compare` bench's weighted workload (bodies of 16 B to 64 KiB
+//! under a 64 MiB weigher bound) with the same seeds.
 
 use readthrough_benches::belady::belady_hit_ratio;
 use readthrough_benches::block_trace::read_block_trace;
+use readthrough_benches::body::body_sizes;
+use readthrough_benches::sizes::Sizes;
 use readthrough_benches::traces::{TRACES, traces_folder};
 use readthrough_benches::zipf::Zipf;
 use readthrough_core::{Cache, NoTimer};
@@ -49,6 +53,13 @@ fn main() {
                 best * 100.0
             );
         }
+    }
+    if selected("weighted") {
+        let (ratio, entries) = replay_weighted(&Sizes::full());
+        println!(
+            "| weighted (64 MiB, {entries} entries at the end) | bytes | {:.2} | |",
+            ratio * 100.0
+        );
     }
     if selected("zipf") {
         for exponent in [0.99, 0.8] {
@@ -88,4 +99,30 @@ fn replay(requests: &[u64], capacity: usize, warmup: usize) -> f64 {
         }
     }
     hits as f64 / (requests.len() - warmup).max(1) as f64
+}
+
+/// The `compare` bench's weighted workload (the same keys, body sizes and warm-up) replayed on
+/// readthrough with a weigher: the hit ratio counted after the warm-up, and the entries held
+/// at the end.
+fn replay_weighted(sizes: &Sizes) -> (f64, usize) {
+    let body_sizes = body_sizes(sizes.weighted_keys, 4);
+    let requests = Zipf::new(sizes.weighted_keys, 0.99)
+        .expect("a valid Zipf")
+        .keys(sizes.weighted_requests, 3);
+    let cache: Cache<u64, u32, (), NoTimer, ahash::RandomState, _, _> = Cache::builder()
+        .capacity(sizes.weighted_capacity)
+        .hasher(ahash::RandomState::with_seeds(1, 2, 3, 4))
+        .weigher(|_: &u64, size: &u32| *size as usize)
+        .build()
+        .expect("a valid capacity");
+    let mut hits = 0u64;
+    for (index, &key) in requests.iter().enumerate() {
+        if cache.get(&key).is_some() {
+            hits += u64::from(index >= sizes.weighted_warmup);
+        } else {
+            cache.insert(key, body_sizes[key as usize]);
+        }
+    }
+    let counted = (requests.len() - sizes.weighted_warmup).max(1);
+    (hits as f64 / counted as f64, cache.len())
 }

@@ -171,13 +171,13 @@ where
     {
         let shard = self.shard(hash);
         // Aged when answered: the soft timeout passes before it is.
-        let stale = |at_hand| Answer::new(at_hand, Status::Stale(self.timer.age(expired)));
+        let stale = |at_hand| self.fail_safe_answer(shard, at_hand, self.timer.age(expired));
         loop {
             let (landing, status) = match self.join(shard, hash, key, Intent::Load) {
                 Joined::Ready(result) => {
                     return result.map(|value| Answer::new(value, Status::Hit));
                 }
-                Joined::FailSafe(value, age) => return Ok(Answer::new(value, Status::Stale(age))),
+                Joined::FailSafe(value, age) => return Ok(self.fail_safe_answer(shard, value, age)),
                 Joined::Busy | Joined::Role(Role::Bypass) => return Ok(stale(at_hand)),
                 Joined::Role(Role::Waiter(flight)) => {
                     match self.wait_at_most(shard, &flight, Some(soft)).await {
@@ -196,7 +196,7 @@ where
             return match landing {
                 Some(Landing::Loaded(result)) => result.map(|value| Answer::new(value, status)),
                 Some(Landing::FailSafe { value, expired }) => {
-                    Ok(Answer::new(value, Status::Stale(self.timer.age(expired))))
+                    Ok(self.fail_safe_answer(shard, value, self.timer.age(expired)))
                 }
                 // Past the soft timeout (or the task was dropped unrun): the value at hand.
                 Some(Landing::Abandoned) | None => {

@@ -51,7 +51,9 @@ where
     ///
     /// If the loader fails, or returns a different number of values than it was given keys
     /// ([`Error::BatchSize`]), the whole call fails, nothing is stored, and callers waiting on
-    /// those keys get the same error.
+    /// those keys get the same error. With [`fail_safe`](crate::Builder::fail_safe), a key
+    /// with an expired value at hand is answered with it ([`Status::Stale`]) as a single
+    /// call's would be, and its waiters too; the call fails only if a key has none.
     ///
     /// ```
     /// use readthrough_core::{Cache, Error, Status};
@@ -96,9 +98,12 @@ where
         let answers = self.load_many(keys, &hashes, loader, split).await;
         // Counted once the call has its outcome: the statuses its caller sees, or one failure.
         match &answers {
-            Ok(answers) => {
+            Ok(Batch { answers, fail_safe }) => {
                 for (&hash, answer) in hashes.iter().zip(answers) {
                     self.shard(hash).counters.answered(answer.status);
+                }
+                for &index in fail_safe {
+                    bump(&self.shard(hashes[index]).counters.fail_safe);
                 }
             }
             Err(_) => {
@@ -107,7 +112,7 @@ where
                 }
             }
         }
-        answers
+        answers.map(|batch| batch.answers)
     }
 
     /// The batch's answers; `hashes[i]` is the hash of `keys[i]`.
@@ -117,10 +122,11 @@ where
         hashes: &[u64],
         loader: &B,
         split: impl Fn(B::Value) -> (V, Option<Duration>),
-    ) -> Result<Vec<Answer<V>>, Error<E>>
+    ) -> Result<Batch<V>, Error<E>>
     where
         B: BatchLoader<K, Error = E>,
     {
+        let mut fail_safe = Vec::new();
         let mut answers: Vec<Option<Answer<V>>> = Vec::with_capacity(keys.len());
         answers.resize_with(keys.len(), || None);
         let mut pending = Vec::new();
@@ -159,8 +165,12 @@ where
                     Joined::Ready(Err(error)) => return Err(error),
                     Joined::FailSafe(value, age) => {
                         answers[item.index] = Some(Answer::new(value, Status::Stale(age)));
+                        fail_safe.push(item.index);
                     }
-                    Joined::Role(Role::Leader(guard)) => leading.push((item, Some(guard))),
+                    // The call counts its fail-safe answers once it has them all.
+                    Joined::Role(Role::Leader(guard)) => {
+                        leading.push((item, Some(guard.uncounted())));
+                    }
                     Joined::Role(Role::Waiter(flight)) => waiting.push((item, flight)),
                     Joined::Role(Role::Bypass) | Joined::Busy => leading.push((item, None)),
                 }
@@ -196,14 +206,26 @@ where
                             answers[item.index] = Some(Answer::new(value, item.status));
                         }
                     }
+                    // As for a single key: each led key with a fail-safe value at hand is
+                    // answered with it; the call fails if any key has none (after every key
+                    // has landed, so each one's waiters get its fallback or the error).
                     Err(error) => {
+                        let mut failed = false;
                         for (item, guard) in leading {
-                            if let Some(guard) = guard {
-                                let key = &keys[item.index];
-                                let _shared_with_waiters = guard.complete(key, Err(error.clone()));
+                            let key = &keys[item.index];
+                            match guard.map(|guard| guard.complete(key, Err(error.clone()))) {
+                                Some(Ok(Served::FailSafe { value, age })) => {
+                                    answers[item.index] =
+                                        Some(Answer::new(value, Status::Stale(age)));
+                                    fail_safe.push(item.index);
+                                }
+                                // A bypass has no flight to fall back through, as for a key.
+                                Some(Ok(Served::Loaded(_)) | Err(_)) | None => failed = true,
                             }
                         }
-                        return Err(error);
+                        if failed {
+                            return Err(error);
+                        }
                     }
                 }
             }
@@ -216,6 +238,7 @@ where
                     Some(Landing::FailSafe { value, expired }) => {
                         let age = self.timer.age(expired);
                         answers[item.index] = Some(Answer::new(value, Status::Stale(age)));
+                        fail_safe.push(item.index);
                     }
                     Some(Landing::Loaded(Err(error))) => return Err(error),
                     Some(Landing::Abandoned) => pending.push(item),
@@ -234,8 +257,17 @@ where
             }
         }
         debug_assert!(answers.iter().all(Option::is_some));
-        Ok(answers.into_iter().flatten().collect())
+        Ok(Batch {
+            answers: answers.into_iter().flatten().collect(),
+            fail_safe,
+        })
     }
+}
+
+/// A batch call's answers, and which of them fail-safe served (their indexes).
+struct Batch<V> {
+    answers: Vec<Answer<V>>,
+    fail_safe: Vec<usize>,
 }
 
 impl<K, V, E, T, S, L, W, N> Cache<K, V, E, T, S, L, W, N>

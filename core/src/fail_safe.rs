@@ -8,6 +8,8 @@ use crate::cache::Cache;
 use crate::listener::Listener;
 use crate::lock::RawLock;
 use crate::shard::Shard;
+use crate::stats::bump;
+use crate::status::{Answer, Status};
 use crate::timer::Clock;
 use crate::weigher::Weigh;
 
@@ -49,5 +51,17 @@ where
             let overdue = self.timer.overdue(entry.deadline)?;
             (overdue <= max_stale).then(|| (entry.value.clone(), entry.deadline))
         })
+    }
+
+    /// A fail-safe answer: `value`, this long past its expiry, counted in
+    /// [`Stats::fail_safe`](crate::Stats::fail_safe) (its status is counted by the caller).
+    pub(crate) fn fail_safe_answer(
+        &self,
+        shard: &Shard<K, V, E, T::Stamp, L>,
+        value: V,
+        age: Duration,
+    ) -> Answer<V> {
+        bump(&shard.counters.fail_safe);
+        Answer::new(value, Status::Stale(age))
     }
 }

@@ -71,6 +71,15 @@
 //! in the caller ([`Cache::get_or_revalidate`]). The policy is written once, here; an adapter
 //! only says how to spawn.
 //!
+//! Refresh ahead happens only through those two entry points: [`Cache::get_or_load`] (and
+//! [`Cache::get`], [`Tiered::get_or_load`]) answer a value past its refresh point as the plain
+//! hit it is and let it expire at its TTL. Looking for the refresh point costs every hit: in
+//! `get_or_load` it measured +11 to +24 instructions per hit (134.4 before, callgrind,
+//! `benches/callgrind.sh`, closure loader), on every cache, refresh ahead configured or not. A
+//! service that configures refresh ahead calls `get_or_revalidate_in_background` (tokio,
+//! smol) or `get_or_revalidate` (embassy) on its hot keys; both answer a value that needs no
+//! refresh exactly as `get_or_load` does.
+//!
 //! # Eviction and bounds
 //!
 //! The capacity is a number of entries, or with [`Builder::weigher`] a total weight (usually
@@ -80,10 +89,15 @@
 //! share is answered but not stored (counted in [`Stats::oversized`]); a weight of 0 counts
 //! as 1.
 //!
-//! Each shard evicts with S3-FIFO, sized by weight: a small probation queue, a main queue,
-//! and a ghost filter of recently evicted keys. A scan of once-read keys flushes only the
-//! probation queue. A read bumps a two-bit counter with a relaxed atomic store under the
-//! shard's shared lock: reads never take a write lock.
+//! Each shard evicts with S3-FIFO (Yang et al., SOSP 2023), sized by weight: a small
+//! probation queue, a main queue, and a ghost filter of recently evicted keys. A scan of
+//! once-read keys flushes only the probation queue. The probation queue's share of the weight
+//! adapts, as ARC's target does, to which queue's evicted keys come back (from 1% to 90%; it
+//! starts at 5%), and a key that a small frequency sketch (3 bytes per entry, fed on misses and
+//! when eviction passes an entry) has seen often does not count as a reason to grow it. With a
+//! weigher, a key back from the ghost that weighs over twice the mean entry goes through
+//! probation again. A read bumps a two-bit counter with a relaxed atomic store under the
+//! shard's shared lock: reads never take a write lock, and the sketch is never touched on a hit.
 //!
 //! Every entry that leaves (evicted, expired, replaced, removed, invalidated, cleared) can be
 //! reported to a [`Listener`] set with [`Builder::listener`], with its key, value and
@@ -126,7 +140,8 @@
 //! | `std` | yes | OS-parking shard locks ([`ParkingLotLock`]), event-listener's std list |
 //! | `portable-atomic` | no | atomics and `Arc` from portable-atomic, for targets without CAS (thumbv6m) |
 //! | `critical-section` | no | critical sections for event-listener's list and portable-atomic's fallback |
-//! | `tracing` | no | `tracing` events (target `readthrough`): load failures, lock timeouts, fail-safe answers, soft timeouts, refresh starts; nothing is spent without it |
+//! | `tracing` | no | `tracing` events (target `readthrough`): load failures, lock timeouts, fail-safe answers, soft timeouts, refresh starts, tier fallbacks; nothing is spent without it |
+//! | `defmt` | no | the same events as `defmt` frames (`readthrough: load failed (timed_out: false)`), for firmware; filtered by `DEFMT_LOG` (e.g. `readthrough_core=info`) like any defmt log. Only on bare-metal targets (`target_os = "none"`): on a host it is inert and defmt is not built, so a host build with every feature links no defmt logger |
 //!
 //! Without `std`, shards use [`SpinLock`]; pick another with [`Builder::lock`] (the embassy
 //! adapter offers a critical-section lock).
@@ -164,6 +179,7 @@ mod refresh_ahead;
 mod remembered;
 mod revalidate;
 mod shard;
+mod sketch;
 mod spawn;
 mod stats;
 mod status;

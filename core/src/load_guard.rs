@@ -24,6 +24,10 @@ pub(crate) struct LoadGuard<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
     flight: Arc<Flight<V, E, T::Stamp>>,
     /// Set until the outcome is published: then `Drop` has nothing left to do.
     armed: bool,
+    /// Whether a fail-safe fallback this guard lands is a counted answer to its leader
+    /// ([`Stats::fail_safe`](crate::Stats::fail_safe)): not for a background task, which
+    /// answers nobody, nor where the caller counts its answers itself.
+    counts_fail_safe: bool,
 }
 
 impl<'c, K, V, E, T: Clock, S, L: RawLock, W, N> LoadGuard<'c, K, V, E, T, S, L, W, N> {
@@ -40,7 +44,15 @@ impl<'c, K, V, E, T: Clock, S, L: RawLock, W, N> LoadGuard<'c, K, V, E, T, S, L,
             hash,
             flight,
             armed: true,
+            counts_fail_safe: true,
         }
+    }
+
+    /// This guard's fail-safe fallback is not counted as an answer: its leader answers nobody
+    /// with it, or counts its answers itself.
+    pub(crate) fn uncounted(mut self) -> Self {
+        self.counts_fail_safe = false;
+        self
     }
 }
 
@@ -155,6 +167,9 @@ where
             (Ok((value, _)), _) => Ok(Served::Loaded(value)),
             (Err(_), Some((value, expired))) => {
                 let age = cache.timer.age(expired);
+                if self.counts_fail_safe {
+                    crate::stats::bump(&shard.counters.fail_safe);
+                }
                 crate::events::event!(
                     warn,
                     "fail-safe: the load failed, answering with the expired value",
@@ -309,12 +324,14 @@ where
     pub(crate) fn attach(&mut self) -> LoadGuard<'_, K, V, E, T, S, L, W, N> {
         self.armed = false;
         let cache = &*self.cache;
+        // A task answers nobody: the callers waiting for it count their answers.
         LoadGuard::new(
             cache,
             cache.shard(self.hash),
             self.hash,
             Arc::clone(&self.flight),
         )
+        .uncounted()
     }
 }
 

@@ -217,7 +217,7 @@ where
                     return Turn::Answered(result.map(|value| Answer::new(value, Status::Hit)));
                 }
                 Joined::FailSafe(value, age) => {
-                    return Turn::Answered(Ok(Answer::new(value, Status::Stale(age))));
+                    return Turn::Answered(Ok(self.fail_safe_answer(shard, value, age)));
                 }
                 // `Intent::Load` always gets a role; a load that cannot be waited for is bypassed.
                 Joined::Busy => Role::Bypass,
@@ -229,7 +229,7 @@ where
                     Some(Landing::Loaded(Ok(value))) => Ok(Answer::new(value, Status::LockHit)),
                     Some(Landing::FailSafe { value, expired }) => {
                         let age = self.timer.age(expired);
-                        Ok(Answer::new(value, Status::Stale(age)))
+                        Ok(self.fail_safe_answer(shard, value, age))
                     }
                     Some(Landing::Loaded(Err(error))) => Err(error),
                     Some(Landing::Abandoned) => continue,

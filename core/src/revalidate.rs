@@ -51,8 +51,10 @@ where
     ///
     /// With [`refresh_ahead`](crate::Builder::refresh_ahead), a fresh value past the refresh
     /// point is refreshed the same way: the first caller to find it due loads and returns the
-    /// new value ([`Status::Hit`]), callers during that load get the current value at once,
-    /// and a failed refresh returns (and keeps) the current value. This is how caches without a
+    /// new value ([`Status::Refreshed`]: its latency was a load's), callers during that load
+    /// get the current value at once ([`Status::Hit`]), and a failed refresh returns (and
+    /// keeps) the current value, still fresh, as [`Status::Hit`] (the failure counts in
+    /// [`Stats::load_errors`](crate::Stats::load_errors)). This is how caches without a
     /// [`Spawn`](crate::Spawn) (embassy) refresh ahead; with one,
     /// [`get_or_revalidate_in_background`](Self::get_or_revalidate_in_background) keeps
     /// every caller from waiting.
@@ -82,12 +84,18 @@ where
         let hash = self.hash(key);
         let shard = self.shard(hash);
         let split = |value| (value, None);
-        let (current, intent, status) = match self.serve(shard, hash, key) {
+        let (current, status) = match self.serve(shard, hash, key) {
             Serve::Fresh { value, due: false } => {
                 bump(&shard.counters.hits);
                 return Ok(Answer::new(value, Status::Hit));
             }
-            Serve::Fresh { value, due: true } => (value, Intent::RefreshAhead, Status::Hit),
+            Serve::Fresh { value, due: true } => {
+                let answer = self
+                    .refresh_in_caller(shard, hash, key, &loader, &split, value)
+                    .await;
+                shard.counters.outcome(&answer);
+                return answer;
+            }
             Serve::Stale {
                 value,
                 overdue,
@@ -100,29 +108,23 @@ where
                 value,
                 overdue,
                 refreshing: false,
-            } => (value, Intent::Revalidate, Status::Stale(overdue)),
+            } => (value, Status::Stale(overdue)),
             Serve::Load(status) => {
                 return self
                     .load_through(shard, hash, key, loader, split, status)
                     .await;
             }
         };
-        let answer = match self.join(shard, hash, key, intent) {
+        let answer = match self.join(shard, hash, key, Intent::Revalidate) {
             Joined::Ready(Ok(value)) => Ok(Answer::new(value, Status::Hit)),
             Joined::Role(Role::Leader(guard)) => {
                 crate::events::event!(debug, "refresh started in the caller");
                 let loaded = self.run_load(shard, loader.load(key)).await;
-                let landed = guard.complete(key, loaded.map(split));
-                match (landed, intent) {
-                    (Ok(Served::Loaded(value)), Intent::RefreshAhead) => {
-                        Ok(Answer::new(value, Status::Hit))
-                    }
+                match guard.complete(key, loaded.map(split)) {
+                    Ok(Served::Loaded(value)) => Ok(Answer::new(value, Status::Expired)),
                     // Fail-safe: the value at hand is the answer.
-                    (Ok(Served::FailSafe { .. }), _) => Ok(Answer::new(current, status)),
-                    (Ok(Served::Loaded(value)), _) => Ok(Answer::new(value, Status::Expired)),
-                    // A failed refresh ahead leaves the value, still fresh, in place.
-                    (Err(_), Intent::RefreshAhead) => Ok(Answer::new(current, status)),
-                    (Err(error), _) => Err(error),
+                    Ok(Served::FailSafe { .. }) => Ok(Answer::new(current, status)),
+                    Err(error) => Err(error),
                 }
             }
             // A refresh is running (or failed recently): the value at hand is the answer.
@@ -133,6 +135,42 @@ where
         };
         shard.counters.outcome(&answer);
         answer
+    }
+
+    /// Refresh ahead driven by the caller: the caller that registers the load runs it and
+    /// returns the new value ([`Status::Refreshed`]); any other caller, and the leader of a
+    /// refresh that failed, returns `current`, still fresh ([`Status::Hit`]). Counts nothing.
+    pub(crate) async fn refresh_in_caller<Ld>(
+        &self,
+        shard: &Shard<K, V, E, T::Stamp, L>,
+        hash: u64,
+        key: &K,
+        loader: &Ld,
+        split: &impl Fn(Ld::Value) -> (V, Option<Duration>),
+        current: V,
+    ) -> Result<Answer<V>, Error<E>>
+    where
+        Ld: Loader<K, Error = E>,
+    {
+        match self.join(shard, hash, key, Intent::RefreshAhead) {
+            Joined::Ready(Ok(value)) => Ok(Answer::new(value, Status::Hit)),
+            Joined::Role(Role::Leader(guard)) => {
+                crate::events::event!(debug, "refresh started in the caller");
+                let loaded = self.run_load(shard, loader.load(key)).await;
+                match guard.complete(key, loaded.map(split)) {
+                    Ok(Served::Loaded(value)) => Ok(Answer::new(value, Status::Refreshed)),
+                    // The value expired while its refresh ran, and fail-safe answers with it.
+                    Ok(served @ Served::FailSafe { .. }) => Ok(served.answer(Status::Hit)),
+                    // A failed refresh leaves the value, still fresh, in place.
+                    Err(_) => Ok(Answer::new(current, Status::Hit)),
+                }
+            }
+            // Refreshing already (or failed a moment ago): the value at hand is the answer.
+            Joined::Ready(Err(_))
+            | Joined::FailSafe(..)
+            | Joined::Busy
+            | Joined::Role(Role::Waiter(_) | Role::Bypass) => Ok(Answer::new(current, Status::Hit)),
+        }
     }
 
     /// What the revalidating entry points find for `key`, with one clock read. Counts
@@ -238,6 +276,8 @@ where
         let Joined::Role(Role::Leader(guard)) = self.join(shard, hash, key, intent) else {
             return None;
         };
+        // Not a lookup: its answer is counted nowhere, a fallback included.
+        let guard = guard.uncounted();
         let loaded = self.run_load(shard, loader.load(key)).await;
         let landed = guard.complete(key, loaded.map(|value| (value, None)));
         Some(landed.map(|served| served.answer(Status::Miss)))

@@ -14,6 +14,7 @@ pub(crate) struct Counters {
     pub(crate) stale: AtomicUsize,
     pub(crate) tier_hits: AtomicUsize,
     pub(crate) tier_lock_hits: AtomicUsize,
+    pub(crate) refreshed: AtomicUsize,
     pub(crate) failures: AtomicUsize,
     pub(crate) loads: AtomicUsize,
     pub(crate) load_errors: AtomicUsize,
@@ -23,6 +24,7 @@ pub(crate) struct Counters {
     pub(crate) tier_errors: AtomicUsize,
     pub(crate) fleet_lock_timeouts: AtomicUsize,
     pub(crate) fleet_locks_dropped: AtomicUsize,
+    pub(crate) fail_safe: AtomicUsize,
     /// Callers waiting now for another's load (a gauge).
     pub(crate) waiting: AtomicUsize,
 }
@@ -39,6 +41,7 @@ impl Counters {
             Status::Stale(_) => &self.stale,
             Status::TierHit => &self.tier_hits,
             Status::TierLockHit => &self.tier_lock_hits,
+            Status::Refreshed => &self.refreshed,
         });
     }
 
@@ -67,7 +70,8 @@ pub(crate) fn bump_by(counter: &AtomicUsize, by: usize) {
 /// A snapshot of the cache's counters (see [`Cache::stats`](crate::Cache::stats)).
 ///
 /// Every answered call counts under exactly one of `hits`, `misses`, `expired`, `lock_hits`,
-/// `stale`, `tier_hits` and `tier_lock_hits` (the counter of its [`Status`]), or under `failures` when it returned an error;
+/// `stale`, `tier_hits`, `tier_lock_hits` and `refreshed` (the counter of its [`Status`]), or
+/// under `failures` when it returned an error;
 /// a batch call counts once per key it answered. A plain [`get`](crate::Cache::get) counts a
 /// hit or, finding no fresh value, a miss. The other counters count events, not calls.
 ///
@@ -85,13 +89,17 @@ pub struct Stats {
     pub expired: usize,
     /// Answers with [`Status::LockHit`]: this caller waited for another caller's load.
     pub lock_hits: usize,
-    /// Answers with [`Status::Stale`]: an expired value served within the stale window.
+    /// Answers with [`Status::Stale`]: an expired value served within the stale window, or by
+    /// fail-safe (those are counted in `fail_safe` as well).
     pub stale: usize,
     /// Answers with [`Status::TierHit`]: missing here, found in the shared tier, no load run.
     pub tier_hits: usize,
     /// Answers with [`Status::TierLockHit`]: waited for another node's fleet-locked load, then
     /// took its value from the shared tier.
     pub tier_lock_hits: usize,
+    /// Answers with [`Status::Refreshed`]: this caller refreshed a value due for refresh ahead
+    /// (caller-driven, without a [`Spawn`](crate::Spawn)) and returned the new one.
+    pub refreshed: usize,
     /// Calls that returned an error (their own load's, or a shared one they waited for).
     pub failures: usize,
     /// Loader calls (a batch call counts once).
@@ -114,6 +122,15 @@ pub struct Stats {
     /// releasing them (an async release cannot run in `Drop`): they expire after their hold
     /// time.
     pub fleet_locks_dropped: usize,
+    /// Answers fail-safe served: of the `stale` answers, those that carried the expired value
+    /// fail-safe kept at hand ([`Builder::fail_safe`](crate::Builder::fail_safe)) where the
+    /// caller would otherwise have had an error or a wait: a failed (or timed-out) load's
+    /// leader and waiters, callers within the throttle after such a failure, and callers
+    /// answered at the [soft timeout](crate::Builder::soft_timeout). Every one of them is also
+    /// counted in `stale`, so `fail_safe <= stale`; the failed loads themselves are counted in
+    /// `load_errors`. A batch call counts once per key fail-safe answered, when the call
+    /// succeeds.
+    pub fail_safe: usize,
 }
 
 impl Stats {
@@ -128,6 +145,7 @@ impl Stats {
         add(&mut self.stale, &counters.stale);
         add(&mut self.tier_hits, &counters.tier_hits);
         add(&mut self.tier_lock_hits, &counters.tier_lock_hits);
+        add(&mut self.refreshed, &counters.refreshed);
         add(&mut self.failures, &counters.failures);
         add(&mut self.loads, &counters.loads);
         add(&mut self.load_errors, &counters.load_errors);
@@ -137,6 +155,7 @@ impl Stats {
         add(&mut self.tier_errors, &counters.tier_errors);
         add(&mut self.fleet_lock_timeouts, &counters.fleet_lock_timeouts);
         add(&mut self.fleet_locks_dropped, &counters.fleet_locks_dropped);
+        add(&mut self.fail_safe, &counters.fail_safe);
     }
 
     /// Every answered or failed call: the sum of the per-status counters and `failures`.
@@ -155,6 +174,7 @@ impl Stats {
             self.stale,
             self.tier_hits,
             self.tier_lock_hits,
+            self.refreshed,
             self.failures,
         ]
         .iter()

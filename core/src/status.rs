@@ -21,6 +21,12 @@ pub enum Status {
     /// Another node held the fleet-wide load lock; this caller waited for that node's landing
     /// and then took the value from the shared tier. See [`Tiered`](crate::Tiered).
     TierLockHit,
+    /// A fresh value was cached but past its [refresh-ahead](crate::Builder::refresh_ahead)
+    /// point, and this caller loaded its replacement and returns it: the refresh ahead of a
+    /// cache without a [`Spawn`](crate::Spawn) (embassy), driven by the first caller to find
+    /// the value due, in [`get_or_revalidate`](crate::Cache::get_or_revalidate). Its latency is
+    /// a load's; the callers that arrive during it get the current value ([`Hit`](Status::Hit)).
+    Refreshed,
 }
 
 impl Status {
@@ -39,7 +45,7 @@ impl Status {
     }
 
     /// A short lowercase name: `"hit"`, `"miss"`, `"expired"`, `"lock_hit"`, `"stale"`,
-    /// `"tier_hit"` or `"tier_lock_hit"`.
+    /// `"tier_hit"`, `"tier_lock_hit"` or `"refreshed"`.
     ///
     /// ```
     /// use readthrough_core::Status;
@@ -54,6 +60,7 @@ impl Status {
             Status::Stale(_) => "stale",
             Status::TierHit => "tier_hit",
             Status::TierLockHit => "tier_lock_hit",
+            Status::Refreshed => "refreshed",
         }
     }
 }

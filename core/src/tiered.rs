@@ -441,6 +441,10 @@ where
             Fetched::Miss | Fetched::Undecodable => {}
             Fetched::Unavailable(_) => {
                 bump(&counters.tier_errors);
+                crate::events::event!(
+                    warn,
+                    "tier fallback: the tier did not answer, loading locally"
+                );
                 let loaded = self.load(guard, shard, key, loader, split, Share::No);
                 return loaded.await.map(|served| served.answer(status));
             }
@@ -502,10 +506,20 @@ where
                 }
                 Waited::TimedOut => {
                     bump(&counters.fleet_lock_timeouts);
+                    crate::events::event!(
+                        warn,
+                        "fleet lock timeout: gave up waiting for another node's load, loading here"
+                    );
                     break Share::Store;
                 }
             }
         };
+        if share == Share::No {
+            crate::events::event!(
+                warn,
+                "tier fallback: the tier did not answer, loading locally"
+            );
+        }
         let loaded = self.load(guard, shard, key, loader, split, share);
         loaded.await.map(|served| served.answer(status))
     }

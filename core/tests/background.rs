@@ -322,7 +322,10 @@ fn refresh_ahead_without_spawn_is_driven_by_the_first_caller() {
         assert_eq!((meanwhile.value, meanwhile.status), (7, Status::Hit));
         gate.open();
         let refreshed = refreshing.await.unwrap();
-        assert_eq!((refreshed.value, refreshed.status), (101, Status::Hit));
+        assert_eq!(
+            (refreshed.value, refreshed.status),
+            (101, Status::Refreshed)
+        );
     });
     assert_eq!(calls.count(), 1);
     assert_eq!(cache.get(&1), Some(101));
@@ -374,4 +377,33 @@ fn the_builder_refuses_refresh_ahead_that_makes_no_sense() {
         message.contains("ttl") && message.contains("BeforeExpiry"),
         "{message}"
     );
+}
+
+/// `get_or_load` does not refresh ahead (documented: it would cost every hit): a value past its
+/// refresh point is a plain hit, loads nothing, and expires at its TTL.
+#[test]
+fn get_or_load_answers_a_value_due_for_refresh_as_a_hit_and_lets_it_expire() {
+    let timer = ManualTimer::new();
+    let cache = Cache::<u32, u32>::builder()
+        .capacity(8)
+        .timer(timer.clone())
+        .ttl(Duration::from_secs(60))
+        .refresh_ahead(RefreshAhead::AfterPercent(50))
+        .build()
+        .unwrap();
+    cache.insert(1, 7);
+    let calls = Calls::default();
+    let load = |_: &u32| {
+        calls.record();
+        async { Ok(8) }
+    };
+    block_on(async {
+        timer.advance(Duration::from_secs(59));
+        let due = cache.get_or_load(&1, load).await.unwrap();
+        assert_eq!((due.value, due.status, calls.count()), (7, Status::Hit, 0));
+        timer.advance(Duration::from_secs(1));
+        let expired = cache.get_or_load(&1, load).await.unwrap();
+        assert_eq!((expired.value, expired.status), (8, Status::Expired));
+    });
+    assert_eq!(calls.count(), 1);
 }

@@ -5,30 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::block_on;
-use readthrough_core::{
-    BuildError, Cache, DefaultHashBuilder, DefaultLock, MAX_SHARDS, ManualTimer, NoTimer, Status,
-    Weigher, Weighted,
-};
+use common::{BodyLen, block_on};
+use readthrough_core::{BuildError, Cache, MAX_SHARDS, ManualTimer, Status};
 
-/// Weighs a body by its length in bytes.
-struct BodyLen;
-
-impl Weigher<u32, Vec<u8>> for BodyLen {
-    fn weigh(&self, _key: &u32, body: &Vec<u8>) -> usize {
-        body.len()
-    }
-}
-
-type ByteCache = Cache<
-    u32,
-    Vec<u8>,
-    std::convert::Infallible,
-    NoTimer,
-    DefaultHashBuilder,
-    DefaultLock,
-    Weighted<BodyLen>,
->;
+type ByteCache = common::ByteCache<u32>;
 
 #[test]
 fn the_entry_bound_is_exact_for_every_shard_split() {

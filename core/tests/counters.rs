@@ -19,13 +19,14 @@ fn tally<'a>(outcomes: impl IntoIterator<Item = &'a Result<Status, ()>>) -> Stat
             Ok(Status::Stale(_)) => stats.stale += 1,
             Ok(Status::TierHit) => stats.tier_hits += 1,
             Ok(Status::TierLockHit) => stats.tier_lock_hits += 1,
+            Ok(Status::Refreshed) => stats.refreshed += 1,
             Err(()) => stats.failures += 1,
         }
     }
     stats
 }
 
-fn per_status(stats: Stats) -> [usize; 8] {
+fn per_status(stats: Stats) -> [usize; 9] {
     [
         stats.hits,
         stats.misses,
@@ -34,6 +35,7 @@ fn per_status(stats: Stats) -> [usize; 8] {
         stats.stale,
         stats.tier_hits,
         stats.tier_lock_hits,
+        stats.refreshed,
         stats.failures,
     ]
 }
@@ -243,4 +245,53 @@ fn tiered_nodes_count_every_status_their_callers_saw() {
     assert_eq!(total(|s| s.lock_hits), 18);
     assert_eq!(total(|s| s.failures), 1);
     assert_eq!(total(|s| s.calls()), 23);
+}
+
+/// Fail-safe answers count under `stale` (their status) and in `fail_safe` as well; the
+/// stale-window answers of a revalidating read count only under `stale`.
+#[test]
+fn fail_safe_answers_are_stale_answers_counted_once_more() {
+    let timer = ManualTimer::new();
+    let cache = Cache::<u32, u32, &str>::builder()
+        .capacity(8)
+        .timer(timer.clone())
+        .ttl(Duration::from_secs(1))
+        .stale_window(Duration::from_secs(10))
+        .fail_safe(Duration::from_secs(600), Duration::from_secs(5))
+        .build()
+        .unwrap();
+    cache.insert(1, 10);
+    cache.insert(2, 20);
+    timer.advance(Duration::from_secs(30));
+    cache.insert(3, 30);
+    timer.advance(Duration::from_secs(2));
+    let gate = Gate::default();
+    let down = |_: &u32| gate.then(Err("down"));
+    let mut outcomes = Vec::new();
+    // Key 1: a leader and two waiters of a failed load, then one caller within the throttle.
+    let callers: Vec<_> = (0..3)
+        .map(|_| async { status(cache.get_or_load(&1, down).await) })
+        .collect();
+    let opener = async {
+        yield_many(10).await;
+        gate.open();
+    };
+    let (storm, ()) = block_on(futures_lite::future::zip(join_all(callers), opener));
+    outcomes.extend(storm);
+    outcomes.push(status(block_on(cache.get_or_load(&1, down))));
+    // Key 2, 32 s past expiry (within `max_stale`), in a failed batch: fail-safe too.
+    outcomes.push(status(
+        block_on(cache.get_or_load_many(&[2], |_: &[&u32]| async { Err::<Vec<u32>, _>("down") }))
+            .map(|mut answers| answers.remove(0)),
+    ));
+    // Key 3: within the stale window. A stale read is not fail-safe; a revalidating read whose
+    // load fails, answered with it instead of the error, is.
+    outcomes.push(cache.get_stale(&3).map(|a| a.status).ok_or(()));
+    outcomes.push(status(block_on(cache.get_or_revalidate(&3, down))));
+    // Key 4: nothing at hand: an error.
+    outcomes.push(status(block_on(cache.get_or_load(&4, down))));
+    let stats = cache.stats();
+    assert_eq!(per_status(stats), per_status(tally(&outcomes)));
+    assert_eq!((stats.stale, stats.fail_safe, stats.failures), (7, 6, 1));
+    assert_eq!(stats.calls(), 8);
 }

@@ -141,3 +141,42 @@ fn failures_lock_timeouts_fail_safe_and_refreshes_are_events() {
         ]
     );
 }
+
+#[test]
+fn tier_fallbacks_and_fleet_lock_timeouts_are_events() {
+    use common::tier::{FLEET_WAIT, node};
+    use readthrough_core::{LockOutcome, MemoryTier, Tier};
+
+    let captured = Captured::default();
+    tracing::subscriber::with_default(captured.clone(), || {
+        let timer = ManualTimer::new();
+        let tier = MemoryTier::new(timer.clone());
+        let (cache, _) = node(&tier, &timer);
+        block_on(async {
+            // The tier is down: this node loads alone.
+            tier.set_available(false);
+            let local = cache.get_or_load(&1, async |_: &u32| Ok(1)).await;
+            assert_eq!(local.unwrap().value, 1);
+            tier.set_available(true);
+
+            // Another node holds the fleet lock and never lands: past the fleet wait, this
+            // node loads.
+            let dead = tier.node();
+            assert!(matches!(
+                dead.lock(&2, Duration::from_secs(30)).await,
+                LockOutcome::Acquired(_)
+            ));
+            let mut waiting = pin!(cache.get_or_load(&2, async |_: &u32| Ok(2)));
+            assert!(poll_once(waiting.as_mut()).is_pending());
+            timer.advance(FLEET_WAIT);
+            assert_eq!(waiting.await.unwrap().value, 2);
+        });
+    });
+    assert_eq!(
+        captured.messages(),
+        [
+            "WARN tier fallback: the tier did not answer, loading locally",
+            "WARN fleet lock timeout: gave up waiting for another node's load, loading here",
+        ]
+    );
+}

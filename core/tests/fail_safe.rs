@@ -71,8 +71,13 @@ fn a_thousand_waiters_of_a_failed_load_get_the_stale_value() {
     assert_eq!(calls.count(), 1);
     let stats = cache.stats();
     assert_eq!(
-        (stats.load_errors, stats.failures, stats.stale),
-        (1, 0, 1_000)
+        (
+            stats.load_errors,
+            stats.failures,
+            stats.stale,
+            stats.fail_safe
+        ),
+        (1, 0, 1_000, 1_000)
     );
     assert_eq!(cache.loads_in_flight(), 0);
 }
@@ -94,6 +99,92 @@ fn the_backend_is_tried_once_per_throttle() {
         }
     });
     assert_eq!(calls.count(), 4, "20 s of calls, one backend call per 5 s");
+    let stats = cache.stats();
+    assert_eq!(
+        (stats.stale, stats.fail_safe, stats.load_errors),
+        (20, 20, 4)
+    );
+}
+
+/// A batch fails safe key by key, as single calls do.
+#[test]
+fn a_failing_batch_answers_with_the_values_at_hand() {
+    let (timer, calls) = (ManualTimer::new(), Calls::default());
+    let cache = expired_ten_seconds_ago(&timer, None);
+    cache.insert(3, 30);
+    timer.advance(Duration::from_secs(70));
+    let batch_down = |_: &[&u32]| {
+        calls.record();
+        async { Err::<Vec<u32>, _>("backend down".to_string()) }
+    };
+    block_on(async {
+        let answers = cache.get_or_load_many(&[1, 3], batch_down).await.unwrap();
+        let seen: Vec<_> = answers.iter().map(|a| (a.value, a.status)).collect();
+        assert_eq!(
+            seen,
+            [
+                (7, Status::Stale(Duration::from_secs(80))),
+                (30, Status::Stale(Duration::from_secs(10)))
+            ]
+        );
+        // Within the throttle, a single caller gets the fallback without a load.
+        let single = cache.get_or_load(&1, async |_: &u32| Ok(0)).await.unwrap();
+        assert_eq!(single.status, Status::Stale(Duration::from_secs(80)));
+        // A key with no value at hand fails the call; its sibling still landed its fallback.
+        timer.advance(THROTTLE);
+        let failed = cache.get_or_load_many(&[1, 2], batch_down).await;
+        assert!(matches!(failed, Err(Error::Load(e)) if *e == "backend down"));
+        let throttled = cache.get_or_load(&1, async |_: &u32| Ok(0)).await.unwrap();
+        assert_eq!(throttled.status, Status::Stale(Duration::from_secs(85)));
+    });
+    assert_eq!(calls.count(), 2);
+    let stats = cache.stats();
+    assert_eq!(
+        (
+            stats.stale,
+            stats.fail_safe,
+            stats.failures,
+            stats.load_errors
+        ),
+        (4, 4, 1, 2)
+    );
+    assert_eq!(cache.loads_in_flight(), 0);
+}
+
+/// The waiters of a failed batch's keys get each key's fallback.
+#[test]
+fn the_waiters_of_a_failing_batch_get_the_values_at_hand() {
+    let (timer, gate) = (ManualTimer::new(), Gate::default());
+    let cache = expired_ten_seconds_ago(&timer, None);
+    let batch_down = |_: &[&u32]| {
+        let gate = gate.clone();
+        async move {
+            gate.wait().await;
+            Err::<Vec<u32>, _>("backend down".to_string())
+        }
+    };
+    let (batch, single) = block_on(async {
+        let batch = cache.get_or_load_many(&[1], batch_down);
+        let single = async {
+            common::yield_many(5).await;
+            cache.get_or_load(&1, async |_: &u32| Ok(0)).await
+        };
+        let opener = async {
+            common::yield_many(20).await;
+            assert_eq!(cache.waiters(), 1);
+            gate.open();
+        };
+        let ((batch, single), ()) =
+            futures_lite::future::zip(futures_lite::future::zip(batch, single), opener).await;
+        (batch, single)
+    });
+    assert_eq!(batch.unwrap()[0].value, 7);
+    let single = single.unwrap();
+    assert_eq!(
+        (single.value, single.status),
+        (7, Status::Stale(Duration::from_secs(10)))
+    );
+    assert_eq!(cache.stats().fail_safe, 2);
 }
 
 #[test]
@@ -219,6 +310,7 @@ mod soft_timeout {
             );
         }
         assert_eq!(cache.loads_in_flight(), 1, "the load goes on");
+        assert_eq!((cache.stats().stale, cache.stats().fail_safe), (2, 2));
         gate.open();
         assert_eq!(tasks.run_all(), 1);
         assert_eq!((cache.get(&1), calls.count()), (Some(8), 1));
@@ -281,4 +373,36 @@ mod soft_timeout {
             .build();
         assert_eq!(refused.err(), Some(BuildError::SoftTimeoutNeedsFailSafe));
     }
+}
+
+/// A caller-driven refresh ahead whose load outlasts the value's life and fails: fail-safe
+/// answers with the value, now expired, as `Stale` (and counts it), not as a fresh `Hit`.
+#[test]
+fn a_refresh_ahead_that_fails_after_the_value_expired_answers_stale() {
+    let (timer, calls, gate) = (ManualTimer::new(), Calls::default(), Gate::default());
+    let cache: Safe = Cache::builder()
+        .capacity(16)
+        .timer(timer.clone())
+        .ttl(Duration::from_secs(60))
+        .refresh_ahead(readthrough_core::RefreshAhead::BeforeExpiry(
+            Duration::from_secs(10),
+        ))
+        .fail_safe(MAX_STALE, THROTTLE)
+        .build()
+        .unwrap();
+    cache.insert(1, 7);
+    timer.advance(Duration::from_secs(55));
+    let load = down(&calls, &gate);
+    let mut refreshing = pin!(cache.get_or_revalidate(&1, &load));
+    assert!(poll_once(refreshing.as_mut()).is_pending());
+    timer.advance(Duration::from_secs(8));
+    gate.open();
+    let answer = block_on(refreshing).unwrap();
+    assert_eq!(
+        (answer.value, answer.status),
+        (7, Status::Stale(Duration::from_secs(3)))
+    );
+    let stats = cache.stats();
+    assert_eq!((stats.stale, stats.fail_safe, stats.hits), (1, 1, 0));
+    assert_eq!(calls.count(), 1);
 }

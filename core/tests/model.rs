@@ -447,6 +447,7 @@ impl Model {
             Status::Stale(_) => &mut self.stats.stale,
             Status::TierHit => &mut self.stats.tier_hits,
             Status::TierLockHit => &mut self.stats.tier_lock_hits,
+            Status::Refreshed => &mut self.stats.refreshed,
         };
         *counter += 1;
     }

@@ -3,6 +3,10 @@
 # QEMU board of that target and fails unless the report shows one sensor read for four tasks, a
 # hit, a reload after the TTL, one failed read shared by two tasks, nothing left in flight, and a
 # stack that kept above its bottom.
+# The defmt build (QEMU_FEATURES=defmt) also turns on the cache's own defmt events, at
+# DEFMT_LOG=readthrough_core=info unless DEFMT_LOG is set, and fails unless the sensor's failed
+# read appears as exactly one `readthrough: load failed` event in the decoded log (the text build
+# has no such line).
 # A run that does not end within QEMU_TIMEOUT seconds (default 60; a run takes about 1 s) fails.
 #   bash examples/embassy-firmware/qemu-run.sh                 all three targets
 #   bash examples/embassy-firmware/qemu-run.sh TARGET...       some of them
@@ -42,8 +46,10 @@ expect_count() {
 }
 
 check_report() {
-    local report=$1 board=$2
+    local report=$1 board=$2 events=$3
     expect_count "$report" "^board: $board " 1 &&
+        expect_count "$report" "^readthrough: load failed (timed_out: false)$" "$events" &&
+        expect_count "$report" "^readthrough: " "$events" &&
         expect_count "$report" "^  sensor 1: miss$" 1 &&
         expect_count "$report" "^  sensor 1: lock_hit$" 3 &&
         expect_count "$report" "^  4 readers done in 10[0-9] ms; sensor reads: 1$" 1 &&
@@ -80,6 +86,12 @@ run_target() {
         echo "qemu-run: the defmt build's output needs defmt-print (cargo install defmt-print --locked)" >&2
         return 2
     fi
+    # The cache's defmt events: one per failed load in this run (sensor 9's, shared by 2 tasks).
+    local events=0
+    if [[ ,$features, == *,defmt,* ]]; then
+        events=1
+        export DEFMT_LOG=${DEFMT_LOG:-readthrough_core=info}
+    fi
     cargo build -p "$PACKAGE" --release --target "$target" --features "$features" || return
     local target_dir elf
     target_dir=$(cargo metadata --format-version 1 --no-deps |
@@ -109,7 +121,7 @@ run_target() {
         echo "qemu-run: defmt-print could not decode the output of $target" >&2
         return 1
     fi
-    check_report "$report" "$board" || return
+    check_report "$report" "$board" "$events" || return
     echo "qemu-run: $target on $board: report as expected, QEMU ran ${seconds}s"
 }
 

@@ -1,7 +1,10 @@
 //! Random operation sequences on small caches whose keys, values, weigher and listener panic at
-//! chosen moments. After every operation (a panic in user code is caught and is not a failure):
-//! the bound holds, nothing is left loading or waiting, every value answered for a key was
-//! written for that key, and every caller of a storm of concurrent loads gets an answer.
+//! chosen moments, with arbitrary serving options (refresh ahead, fail-safe, load and soft
+//! timeouts: a configuration the builder refuses must be a typed error, never a panic). After
+//! every operation (a panic in user code is caught and is not a failure), and after the
+//! background tasks it spawned have run: the bound holds, nothing is left loading or waiting,
+//! every value answered for a key was written for that key, every caller of a storm of
+//! concurrent loads gets an answer, and the fail-safe answers are among the stale ones.
 //!
 //! A crash is a panic the target did not inject (an assertion here, or a panic inside the cache),
 //! an abort, or a hang (libFuzzer's timeout). Run: `bash ci/fuzz.sh` (or `cargo +nightly fuzz run
@@ -14,6 +17,7 @@ use std::hash::{Hash, Hasher};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -21,7 +25,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use readthrough_core::{
     Answer, Builder, Cache, DefaultHashBuilder, DefaultLock, Error, Listener, ManualTimer,
-    RemovalCause, Unweighted, Weigh,
+    RefreshAhead, RemovalCause, Spawn, Unweighted, Weigh, WithSpawn,
 };
 
 // ---------------------------------------------------------------- injected panics
@@ -156,8 +160,48 @@ impl Listener<Key, Value> for Checking {
     }
 }
 
-type FuzzCache<W> =
-    Cache<Key, Value, Failure, ManualTimer, DefaultHashBuilder, DefaultLock, W, Checking>;
+/// Background tasks, run by the target after each step (on this thread, so that the injected
+/// panics reach them too).
+#[derive(Clone, Default)]
+struct Queue(Arc<Mutex<Vec<Pin<Box<dyn Future<Output = ()> + Send>>>>>);
+
+impl Spawn for Queue {
+    fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F) {
+        self.0.lock().unwrap().push(Box::pin(task));
+    }
+}
+
+impl Queue {
+    /// Runs every queued task (and those they queue) until each finishes, panics (an injected
+    /// panic drops it, which abandons its load), or stays pending for three polls (dropped).
+    fn run_all(&self) {
+        for _ in 0..4 {
+            let tasks: Vec<_> = self.0.lock().unwrap().drain(..).collect();
+            if tasks.is_empty() {
+                return;
+            }
+            for mut task in tasks {
+                for _ in 0..3 {
+                    let polled =
+                        catching(|| task.as_mut().poll(&mut Context::from_waker(Waker::noop())));
+                    if !matches!(polled, Some(Poll::Pending)) {
+                        break;
+                    }
+                }
+                // Finished or not, a task is dropped here; an unfinished one abandons its load.
+                let _ = catching(move || drop(task));
+            }
+        }
+        assert!(
+            self.0.lock().unwrap().is_empty(),
+            "background tasks kept spawning tasks"
+        );
+    }
+}
+
+type Clock = WithSpawn<ManualTimer, Queue>;
+
+type FuzzCache<W> = Cache<Key, Value, Failure, Clock, DefaultHashBuilder, DefaultLock, W, Checking>;
 
 // ---------------------------------------------------------------- input
 
@@ -170,7 +214,18 @@ struct Input {
     stale_window: u8,
     negative_ttl: Option<u8>,
     remembered_errors: u8,
+    refresh_ahead: Option<Ahead>,
+    /// `(max_stale, throttle)`.
+    fail_safe: Option<(u8, u8)>,
+    load_timeout: Option<u8>,
+    soft_timeout: Option<u8>,
     steps: Vec<Step>,
+}
+
+#[derive(Arbitrary, Debug)]
+enum Ahead {
+    Percent(u8),
+    BeforeExpiry(u8),
 }
 
 #[derive(Arbitrary, Debug)]
@@ -223,6 +278,13 @@ enum Op {
         key: u8,
         load: Load,
     },
+    /// Background refresh (and the soft timeout): polled once, then `advance` passes, then the
+    /// spawned tasks run and the call must finish.
+    GetOrRevalidateInBackground {
+        key: u8,
+        load: Load,
+        advance: u8,
+    },
     Refresh {
         key: u8,
         load: Load,
@@ -264,14 +326,16 @@ fuzz_target!(init: let_injected_panics_unwind(), |data: &[u8]| {
     arm(None);
     let capacity = usize::from(input.capacity % 64) + 1;
     let shards = usize::from(input.shards % 8) % capacity + 1;
-    let timer = ManualTimer::new();
-    let builder = configure(&input, capacity, shards, &timer);
+    let (timer, queue) = (ManualTimer::new(), Queue::default());
+    let builder = configure(&input, capacity, shards, &timer, &queue);
+    // Arbitrary serving options: the builder refuses the ones that make no sense with a
+    // `BuildError` (a panic here is a crash).
     if input.weighted {
-        let cache = builder.weigher(weigh as WeighFn).build().expect("a valid configuration");
-        run(&cache, &timer, &input, true);
-    } else {
-        let cache = builder.build().expect("a valid configuration");
-        run(&cache, &timer, &input, false);
+        if let Ok(cache) = builder.weigher(weigh as WeighFn).build() {
+            run(&Arc::new(cache), &timer, &queue, &input, true);
+        }
+    } else if let Ok(cache) = builder.build() {
+        run(&Arc::new(cache), &timer, &queue, &input, false);
     }
     arm(None);
 });
@@ -281,12 +345,12 @@ fn configure(
     capacity: usize,
     shards: usize,
     timer: &ManualTimer,
-) -> Builder<Key, Value, Failure, ManualTimer, DefaultHashBuilder, DefaultLock, Unweighted, Checking>
-{
+    queue: &Queue,
+) -> Builder<Key, Value, Failure, Clock, DefaultHashBuilder, DefaultLock, Unweighted, Checking> {
     let mut builder = Cache::builder()
         .capacity(capacity)
         .shards(shards)
-        .timer(timer.clone())
+        .timer(WithSpawn::new(timer.clone(), queue.clone()))
         .listener(Checking)
         .stale_window(ms(input.stale_window))
         .remembered_errors(usize::from(input.remembered_errors % 8) + 1);
@@ -296,21 +360,53 @@ fn configure(
     if let Some(ttl) = input.negative_ttl {
         builder = builder.negative_ttl(ms(ttl));
     }
+    match input.refresh_ahead {
+        Some(Ahead::Percent(percent)) => {
+            builder = builder.refresh_ahead(RefreshAhead::AfterPercent(percent));
+        }
+        Some(Ahead::BeforeExpiry(tenths)) => {
+            builder = builder.refresh_ahead(RefreshAhead::BeforeExpiry(ms(tenths)));
+        }
+        None => {}
+    }
+    if let Some((max_stale, throttle)) = input.fail_safe {
+        builder = builder.fail_safe(ms(max_stale), ms(throttle));
+    }
+    if let Some(limit) = input.load_timeout {
+        builder = builder.load_timeout(ms(limit));
+    }
+    if let Some(soft) = input.soft_timeout {
+        builder = builder.soft_timeout(ms(soft));
+    }
     builder
 }
 
-fn run<W: Weigh<Key, Value>>(
-    cache: &FuzzCache<W>,
+fn run<W: Weigh<Key, Value> + Send + Sync + 'static>(
+    cache: &Arc<FuzzCache<W>>,
     timer: &ManualTimer,
+    queue: &Queue,
     input: &Input,
     weighted: bool,
 ) {
+    let mut injected = false;
     for step in input.steps.iter().take(64) {
         arm(step.panic_after);
         // An injected panic may end the step anywhere; what is checked is the state it leaves.
-        let _ = catching(|| apply(cache, timer, &step.op));
+        let _ = catching(|| apply(cache, timer, queue, &step.op));
+        queue.run_all();
+        injected |= COUNTDOWN.with(Cell::get).is_none() && step.panic_after.is_some();
         arm(None);
         check_idle(cache, weighted);
+        // A panicking `Drop` may unwind between counting an answer's fail-safe and its status.
+        if !injected {
+            let stats = cache.stats();
+            assert!(
+                stats.fail_safe <= stats.stale,
+                "{} fail-safe answers but {} stale ones",
+                stats.fail_safe,
+                stats.stale
+            );
+        }
     }
 }
 
@@ -378,7 +474,12 @@ fn at_once<F: Future>(future: F) -> F::Output {
     }
 }
 
-fn apply<W: Weigh<Key, Value>>(cache: &FuzzCache<W>, timer: &ManualTimer, op: &Op) {
+fn apply<W: Weigh<Key, Value> + Send + Sync + 'static>(
+    cache: &Arc<FuzzCache<W>>,
+    timer: &ManualTimer,
+    queue: &Queue,
+    op: &Op,
+) {
     match *op {
         Op::Insert { key, weight } => cache.insert(
             Key(key % KEYS),
@@ -460,6 +561,32 @@ fn apply<W: Weigh<Key, Value>>(cache: &FuzzCache<W>, timer: &ManualTimer, op: &O
             let key = key % KEYS;
             let result = at_once(cache.get_or_revalidate(&Key(key), single_loader(key, load)));
             answered(key, &result);
+        }
+        Op::GetOrRevalidateInBackground { key, load, advance } => {
+            let key = key % KEYS;
+            let asked = Key(key);
+            let mut call = std::pin::pin!(
+                cache.get_or_revalidate_in_background(&asked, single_loader(key, load))
+            );
+            let mut poll = || call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+            let mut outcome = poll();
+            if outcome.is_pending() {
+                // Past the soft timeout (or not): the caller answers with the value at hand
+                // or waits on; the load lands once its task runs.
+                timer.advance(ms(advance));
+                outcome = poll();
+            }
+            for _ in 0..4 {
+                if outcome.is_ready() {
+                    break;
+                }
+                queue.run_all();
+                outcome = poll();
+            }
+            match outcome {
+                Poll::Ready(result) => answered(key, &result),
+                Poll::Pending => panic!("a background call with an instant loader never finished"),
+            }
         }
         Op::Refresh { key, load } => {
             let key = key % KEYS;

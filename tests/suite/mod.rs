@@ -579,7 +579,9 @@ pub async fn fail_safe<R: Runtime>() {
     assert_eq!(retried.value, 7);
     assert_age::<R>(retried.status, R::UNIT + throttle);
     assert_eq!(down.loads(), 2, "one backend call per throttle");
-    assert_eq!(cache.stats().load_errors, 2);
+    let stats = cache.stats();
+    assert_eq!((stats.load_errors, stats.failures), (2, 0));
+    assert_eq!((stats.stale, stats.fail_safe), (1_002, 1_002));
     assert_eq!(cache.loads_in_flight(), 0);
 
     R::sleep(throttle).await;
@@ -587,6 +589,62 @@ pub async fn fail_safe<R: Runtime>() {
     let fresh = cache.get_or_load(&1, back.clone()).await.unwrap();
     assert_eq!((fresh.value, fresh.status), (10, Status::Expired));
     assert_eq!(back.loads(), 1);
+}
+
+/// A batch under fail-safe fails safe as single calls do: its keys with a value at hand are
+/// answered with it, and so are the callers that waited for them; a key with none fails it.
+pub async fn fail_safe_batch<R: Runtime>() {
+    let (ttl, throttle) = (units::<R>(4), units::<R>(2));
+    let cache = Arc::new(
+        R::builder()
+            .capacity(100)
+            .ttl(ttl)
+            .fail_safe(units::<R>(100), throttle)
+            .build()
+            .unwrap(),
+    );
+    cache.insert(1, 7);
+    cache.insert(2, 8);
+    R::sleep(ttl + R::UNIT).await;
+    let gate = Gate::default();
+    let batch = {
+        let (cache, gate) = (Arc::clone(&cache), gate.clone());
+        let down = move |_: &[&u64]| {
+            let gate = gate.clone();
+            async move {
+                gate.wait().await;
+                Err::<Vec<u64>, _>(Failure("backend down"))
+            }
+        };
+        R::spawn(async move { cache.get_or_load_many(&[1, 2], down).await })
+    };
+    settle_until::<R>("the batch leads", || cache.loads_in_flight() == 2).await;
+    let waiter = {
+        let cache = Arc::clone(&cache);
+        R::spawn(async move { cache.get_or_load(&2, TestLoader::new()).await })
+    };
+    settle_until::<R>("the waiter waits", || cache.waiters() == 1).await;
+    gate.open();
+    let answers = batch.await.expect("fail-safe answers the batch");
+    assert_eq!(answers.iter().map(|a| a.value).collect::<Vec<_>>(), [7, 8]);
+    for answer in &answers {
+        assert_age::<R>(answer.status, R::UNIT);
+    }
+    let waited = waiter.await.expect("fail-safe answers the waiter");
+    assert_eq!(waited.value, 8);
+    assert_age::<R>(waited.status, R::UNIT);
+    let stats = cache.stats();
+    assert_eq!(
+        (stats.fail_safe, stats.failures, stats.load_errors),
+        (3, 0, 1)
+    );
+
+    R::sleep(throttle).await;
+    let none_at_hand = |_: &[&u64]| async { Err::<Vec<u64>, _>(Failure("backend down")) };
+    let failed = cache.get_or_load_many(&[1, 3], none_at_hand).await;
+    assert!(matches!(failed, Err(Error::Load(ref e)) if e.0 == "backend down"));
+    assert_eq!(cache.stats().failures, 1);
+    assert_eq!(cache.loads_in_flight(), 0);
 }
 
 /// A cache with a TTL of ten units that refreshes values in their second half, holding 7 for
@@ -622,8 +680,10 @@ pub async fn refresh_ahead_in_the_caller<R: Runtime>() {
     }
     gate.open();
     let refreshed = refresher.await.unwrap();
-    assert_eq!((refreshed.value, refreshed.status), (10, Status::Hit));
+    assert_eq!((refreshed.value, refreshed.status), (10, Status::Refreshed));
     assert_eq!(refresh.loads(), 1);
+    let stats = cache.stats();
+    assert_eq!((stats.refreshed, stats.hits, stats.calls()), (1, 10, 11));
     assert_eq!(cache.get(&1), Some(10));
     assert_eq!(cache.loads_in_flight(), 0);
 }
@@ -744,6 +804,11 @@ where
     }
     assert_eq!(slow.loads(), 1);
     assert_eq!(cache.loads_in_flight(), 1, "the slow load goes on");
+    assert_eq!(
+        cache.stats().fail_safe,
+        10,
+        "every caller answered by fail-safe"
+    );
     gate.open();
     settle_until::<R>("the slow load lands", || cache.get(&1) == Some(10)).await;
     assert_eq!(cache.loads_in_flight(), 0);
@@ -756,7 +821,7 @@ macro_rules! behaviour_suite {
         behaviour_suite!(@tests $runtime;
             coalescing, ttl_expiry, lock_age, lock_timeout, load_timeout, stale_serving,
             leader_cancellation, leader_panic, shared_error, refresh_ahead_in_the_caller,
-            fail_safe);
+            fail_safe, fail_safe_batch);
     };
     (background $runtime:ty) => {
         behaviour_suite!(@tests $runtime;

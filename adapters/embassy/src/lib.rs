@@ -6,14 +6,17 @@
 //! compare-and-swap atomics (thumbv6m: RP2040, Cortex-M0+) turn on this crate's
 //! `portable-atomic` and `critical-section` features.
 //! Its `defmt` feature gives embassy-time's `Instant`/`Duration` and embassy-sync's errors
-//! `defmt::Format`, for firmware that logs with defmt (the final binary supplies defmt's logger).
+//! `defmt::Format`, and turns on the core's defmt events (`readthrough: load failed
+//! (timed_out: false)`, filtered by `DEFMT_LOG`, e.g. `readthrough_core=info`), for firmware
+//! that logs with defmt (the final binary supplies defmt's logger).
 //!
 //! There is no background refresh here: embassy spawns only statically declared tasks, so its
 //! timer is not a [`Spawn`](readthrough_core::Spawn), and stale-while-revalidate and
 //! [refresh ahead](readthrough_core::Builder::refresh_ahead) are the core's caller-driven
 //! [`get_or_revalidate`](readthrough_core::Cache::get_or_revalidate): the first caller that finds
 //! a value stale (or due for refresh) reloads it while concurrent callers get the current value
-//! at once. A firmware that wants no caller to wait can run the reload in a static task of its
+//! at once (the refreshing caller of a value due for refresh ahead is answered
+//! [`Status::Refreshed`](readthrough_core::Status::Refreshed)). A firmware that wants no caller to wait can run the reload in a static task of its
 //! own with [`refresh`](readthrough_core::Cache::refresh).
 //!
 //! ```

@@ -34,14 +34,16 @@ use readthrough_core::{Spawn, Timer};
 /// this timer was made, [`sleep`](Timer::sleep) is [`tokio::time::sleep`]. It is also the
 /// cache's [`Spawn`]: background refreshes
 /// ([`get_or_revalidate_in_background`](readthrough_core::Cache::get_or_revalidate_in_background))
-/// run in [`tokio::spawn`]ed tasks.
+/// run in [`tokio::spawn`]ed tasks, on the runtime of the calling task; a timer made with
+/// [`on`](Self::on) spawns and sleeps on the runtime it was given, wherever it is called from.
 ///
 /// # Panics
 ///
-/// Sleeping (every time-bounded wait: `lock_timeout`, `load_timeout`) panics outside a tokio
-/// runtime with the time driver enabled (`enable_time()`/`enable_all()`, or `#[tokio::main]`),
-/// as every tokio timer does; spawning a background refresh panics outside a tokio runtime,
-/// as [`tokio::spawn`] does.
+/// A timer made with [`new`](Self::new): sleeping (every time-bounded wait: `lock_timeout`,
+/// `load_timeout`) panics outside a tokio runtime with the time driver enabled
+/// (`enable_time()`/`enable_all()`, or `#[tokio::main]`), as every tokio timer does; spawning a
+/// background refresh panics outside a tokio runtime, as [`tokio::spawn`] does. A timer made
+/// with [`on`](Self::on) does neither (its sleeps still need that runtime's time driver).
 ///
 /// ```
 /// use readthrough_core::Timer;
@@ -57,6 +59,9 @@ use readthrough_core::{Spawn, Timer};
 #[derive(Clone, Copy, Debug)]
 pub struct TokioTimer {
     epoch: tokio::time::Instant,
+    /// Where sleeps are registered and background refreshes run; the calling task's runtime
+    /// when `None`.
+    runtime: Option<&'static tokio::runtime::Handle>,
 }
 
 impl TokioTimer {
@@ -70,6 +75,62 @@ impl TokioTimer {
     pub fn new() -> Self {
         TokioTimer {
             epoch: tokio::time::Instant::now(),
+            runtime: None,
+        }
+    }
+
+    /// A timer on the runtime `runtime` is a handle to: background refreshes are spawned there
+    /// ([`Handle::spawn`](tokio::runtime::Handle::spawn)) and sleeps registered with its time
+    /// driver, also when the cache is called from a thread outside any runtime (a blocking
+    /// pool, another executor, a plain thread). The clock is read as [`new`](Self::new)'s is,
+    /// in the caller's context (entering the runtime on every hit would cost the hit path):
+    /// the same system clock in production, but a test's paused time is seen only by calls
+    /// made inside that runtime.
+    ///
+    /// The handle is `'static`, as [`SmolTimer::on`]'s executor is, so that the timer stays
+    /// `Copy` and costs the cache nothing to hold: a runtime in a `static`
+    /// (`LazyLock<Runtime>`, then `RUNTIME.handle()`), or a handle leaked once
+    /// (`Box::leak(Box::new(Handle::current()))`).
+    ///
+    /// [`SmolTimer::on`]: https://docs.rs/readthrough-smol/latest/readthrough_smol/struct.SmolTimer.html#method.on
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use readthrough_core::Status;
+    /// use readthrough_tokio::TokioTimer;
+    ///
+    /// static RUNTIME: std::sync::LazyLock<tokio::runtime::Runtime> = std::sync::LazyLock::new(|| {
+    ///     tokio::runtime::Builder::new_multi_thread()
+    ///         .worker_threads(1)
+    ///         .enable_all()
+    ///         .build()
+    ///         .unwrap()
+    /// });
+    /// let cache: Arc<readthrough_tokio::Cache<u32, u32>> = Arc::new(
+    ///     readthrough_core::Cache::builder()
+    ///         .capacity(100)
+    ///         .timer(TokioTimer::on(RUNTIME.handle()))
+    ///         .ttl(Duration::from_millis(1))
+    ///         .stale_window(Duration::from_secs(600))
+    ///         .build()
+    ///         .unwrap(),
+    /// );
+    /// cache.insert(1, 100);
+    /// std::thread::sleep(Duration::from_millis(2));
+    ///
+    /// // Called from this plain thread, outside the runtime: the refresh is spawned on it.
+    /// let load = |_: &u32| async { Ok(200) };
+    /// let answer = futures_lite::future::block_on(cache.get_or_revalidate_in_background(&1, load));
+    /// assert!(matches!(answer.unwrap().status, Status::Stale(_)));
+    /// while cache.get_stale(&1).map(|answer| answer.value) != Some(200) {
+    ///     std::thread::yield_now();
+    /// }
+    /// ```
+    pub fn on(runtime: &'static tokio::runtime::Handle) -> Self {
+        TokioTimer {
+            runtime: Some(runtime),
+            ..Self::new()
         }
     }
 }
@@ -88,7 +149,14 @@ impl Timer for TokioTimer {
     }
 
     fn sleep(&self, duration: Duration) -> tokio::time::Sleep {
-        tokio::time::sleep(duration)
+        match &self.runtime {
+            // A sleep is bound to the time driver of the runtime it is made in.
+            Some(runtime) => {
+                let _entered = runtime.enter();
+                tokio::time::sleep(duration)
+            }
+            None => tokio::time::sleep(duration),
+        }
     }
 }
 
@@ -169,15 +237,20 @@ pub fn builder<K, V, E>() -> readthrough_core::Builder<K, V, E, TokioTimer> {
 }
 
 impl Spawn for TokioTimer {
-    /// Spawns `task` with [`tokio::spawn`]: on the runtime of the calling task.
+    /// Spawns `task` on the timer's runtime ([`TokioTimer::on`]), or else with
+    /// [`tokio::spawn`]: on the runtime of the calling task.
     ///
     /// # Panics
     ///
-    /// Outside a tokio runtime, as [`tokio::spawn`] does.
+    /// A timer made with [`TokioTimer::new`], outside a tokio runtime, as [`tokio::spawn`]
+    /// does.
     fn spawn<F>(&self, task: F)
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        drop(tokio::spawn(task));
+        match &self.runtime {
+            Some(runtime) => drop(runtime.spawn(task)),
+            None => drop(tokio::spawn(task)),
+        }
     }
 }

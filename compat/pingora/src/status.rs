@@ -88,6 +88,8 @@ impl From<Status> for CacheStatus {
             // Pingora has no shared tier: a value found there was cached, or waited for.
             Status::TierHit => CacheStatus::Hit,
             Status::TierLockHit => CacheStatus::LockHit,
+            // A cached value this caller reloaded (ahead of its expiry).
+            Status::Refreshed => CacheStatus::Expired,
         }
     }
 }

@@ -181,3 +181,23 @@ impl Tasks {
 
 /// The manual timer with [`Tasks`] as the cache's spawner.
 pub type ManualRuntime = readthrough_core::WithSpawn<ManualTimer, Tasks>;
+
+/// Weighs a body by its length in bytes.
+pub struct BodyLen;
+
+impl<K> readthrough_core::Weigher<K, Vec<u8>> for BodyLen {
+    fn weigh(&self, _key: &K, body: &Vec<u8>) -> usize {
+        body.len()
+    }
+}
+
+/// A cache of byte bodies bounded by their total length.
+pub type ByteCache<K> = readthrough_core::Cache<
+    K,
+    Vec<u8>,
+    std::convert::Infallible,
+    readthrough_core::NoTimer,
+    readthrough_core::DefaultHashBuilder,
+    readthrough_core::DefaultLock,
+    readthrough_core::Weighted<BodyLen>,
+>;

@@ -21,5 +21,6 @@ pub fn cache_header_value(status: Status) -> &'static str {
         Status::Stale(_) => "STALE",
         Status::TierHit => "TIER-HIT",
         Status::TierLockHit => "TIER-LOCK-HIT",
+        Status::Refreshed => "REFRESHED",
     }
 }
