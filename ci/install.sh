@@ -4,7 +4,7 @@
 #   bash ci/install.sh targets           the three bare-metal targets of the no_std builds
 #   bash ci/install.sh nightly           nightly + miri + rust-src, then miri's sysroot
 #   bash ci/install.sh msrv VERSION      the toolchain named by the workspace's rust-version
-#   bash ci/install.sh redis             redis-server (Debian package) for readthrough-redis's tests
+#   bash ci/install.sh redis             redis-server and redis-cli (Debian packages) for readthrough-redis's tests
 #   bash ci/install.sh qemu              QEMU for the firmware gates (Debian packages, as root)
 #   bash ci/install.sh defmt-print       the host decoder of the firmware's defmt logs (crates.io)
 set -uo pipefail
@@ -60,14 +60,16 @@ install_msrv() {
     rustup toolchain install "$version" --profile minimal
 }
 
+# redis-server (built with TLS on Debian: the rediss:// tests use --tls-port) and redis-tools'
+# redis-cli (the cluster test creates its cluster with `redis-cli --cluster create`).
 install_redis() {
-    if command -v redis-server >/dev/null; then
+    if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
         redis-server --version
         return 0
     fi
     apt-get -o DPkg::Lock::Timeout=300 update &&
         DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y \
-            --no-install-recommends redis-server
+            --no-install-recommends redis-server redis-tools
 }
 
 # qemu-system-arm has the mps2-an386 and microbit boards, qemu-system-misc qemu-system-riscv32.

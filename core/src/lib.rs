@@ -168,6 +168,7 @@ mod fleet_lock;
 mod flight;
 mod hasher;
 mod hit_or_load;
+mod lead;
 mod leaving;
 mod listener;
 mod load_guard;

@@ -48,6 +48,16 @@ impl<'c, K, V, E, T: Clock, S, L: RawLock, W, N> LoadGuard<'c, K, V, E, T, S, L,
         }
     }
 
+    /// The cache this guard lands in.
+    pub(crate) fn cache(&self) -> &'c Cache<K, V, E, T, S, L, W, N> {
+        self.cache
+    }
+
+    /// The shard of the key it lands.
+    pub(crate) fn shard(&self) -> &'c Shard<K, V, E, T::Stamp, L> {
+        self.shard
+    }
+
     /// This guard's fail-safe fallback is not counted as an answer: its leader answers nobody
     /// with it, or counts its answers itself.
     pub(crate) fn uncounted(mut self) -> Self {
@@ -287,11 +297,6 @@ where
             flight: Arc::clone(&self.flight),
             armed: true,
         }
-    }
-
-    /// The cache this guard lands in.
-    pub(crate) fn cache(&self) -> &'c Cache<K, V, E, T, S, L, W, N> {
-        self.cache
     }
 
     /// The flight this guard lands, marked as waited for: its leader will wait for it too (the

@@ -6,8 +6,9 @@ use core::time::Duration;
 
 use crate::cache::Cache;
 use crate::error::Error;
+use crate::lead::Led;
 use crate::listener::Listener;
-use crate::load_guard::Served;
+use crate::load_guard::{LoadGuard, Served};
 use crate::loader::Loader;
 use crate::lock::RawLock;
 use crate::read_through::{Intent, Joined, Role};
@@ -31,6 +32,57 @@ pub(crate) enum Serve<V> {
     },
     /// Nothing to serve: a load answers, with this status.
     Load(Status),
+}
+
+/// What a revalidating read does next.
+pub(crate) enum Revalidation<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
+    /// Answered (and counted) at once.
+    Answered(Result<Answer<V>, Error<E>>),
+    /// Nothing usable at hand: a load answers, with this status.
+    Load(Status),
+    /// This caller refreshes the value at hand.
+    Lead(Refresh<'c, K, V, E, T, S, L, W, N>),
+    /// The answer, not counted yet.
+    Current(Answer<V>),
+}
+
+/// A refresh this caller leads, with the value it had at hand (answered with `status` when
+/// the refresh gives nothing better).
+pub(crate) struct Refresh<'c, K, V, E, T: Clock, S, L: RawLock, W, N> {
+    pub(crate) guard: LoadGuard<'c, K, V, E, T, S, L, W, N>,
+    pub(crate) current: V,
+    pub(crate) intent: Intent,
+    pub(crate) status: Status,
+}
+
+/// The answer of a refresh led by a revalidating caller whose value at hand is `current`.
+///
+/// Refresh ahead: the new value ([`Status::Refreshed`], or the shared tier's status when
+/// another node's copy was taken); a failed refresh leaves `current`, still fresh
+/// ([`Status::Hit`]), unless it expired meanwhile and fail-safe answers. Stale-while-
+/// revalidate: the new value ([`Status::Expired`]), fail-safe's `current`, or the error.
+pub(crate) fn refreshed<V, E>(
+    led: Result<Led<V>, Error<E>>,
+    current: V,
+    intent: Intent,
+    status: Status,
+) -> Result<Answer<V>, Error<E>> {
+    match (led, intent) {
+        (Ok(Led::Landed(Served::Loaded(value))), Intent::RefreshAhead) => {
+            Ok(Answer::new(value, Status::Refreshed))
+        }
+        // The value expired while its refresh ran, and fail-safe answers with it.
+        (Ok(Led::Landed(served @ Served::FailSafe { .. })), Intent::RefreshAhead) => {
+            Ok(served.answer(Status::Hit))
+        }
+        // A failed refresh ahead leaves the value, still fresh, in place.
+        (Err(_), Intent::RefreshAhead) => Ok(Answer::new(current, Status::Hit)),
+        (Ok(Led::Landed(Served::Loaded(value))), _) => Ok(Answer::new(value, Status::Expired)),
+        // Fail-safe: the value at hand is the answer.
+        (Ok(Led::Landed(Served::FailSafe { .. })), _) => Ok(Answer::new(current, status)),
+        (Ok(Led::Shared(value, shared)), _) => Ok(Answer::new(value, shared)),
+        (Err(error), _) => Err(error),
+    }
 }
 
 impl<K, V, E, T, S, L, W, N> Cache<K, V, E, T, S, L, W, N>
@@ -84,92 +136,77 @@ where
         let hash = self.hash(key);
         let shard = self.shard(hash);
         let split = |value| (value, None);
-        let (current, status) = match self.serve(shard, hash, key) {
+        let answer = match self.revalidation(shard, hash, key) {
+            Revalidation::Answered(answer) => return answer,
+            // Counted by `load_through`.
+            Revalidation::Load(status) => {
+                return self
+                    .load_through(shard, hash, key, loader, split, status)
+                    .await;
+            }
+            Revalidation::Lead(Refresh {
+                guard,
+                current,
+                intent,
+                status,
+            }) => {
+                crate::events::event!(debug, "refresh started in the caller");
+                let loaded = self.run_load(shard, loader.load(key)).await;
+                let landed = guard.complete(key, loaded.map(split));
+                refreshed(landed.map(Led::Landed), current, intent, status)
+            }
+            Revalidation::Current(answer) => Ok(answer),
+        };
+        shard.counters.outcome(&answer);
+        answer
+    }
+
+    /// What [`get_or_revalidate`](Self::get_or_revalidate) does for `key`, decided with one
+    /// read lock and at most one write lock; the answers given at once are counted.
+    pub(crate) fn revalidation<'c>(
+        &'c self,
+        shard: &'c Shard<K, V, E, T::Stamp, L>,
+        hash: u64,
+        key: &K,
+    ) -> Revalidation<'c, K, V, E, T, S, L, W, N> {
+        let (current, intent, status) = match self.serve(shard, hash, key) {
             Serve::Fresh { value, due: false } => {
                 bump(&shard.counters.hits);
-                return Ok(Answer::new(value, Status::Hit));
+                return Revalidation::Answered(Ok(Answer::new(value, Status::Hit)));
             }
-            Serve::Fresh { value, due: true } => {
-                let answer = self
-                    .refresh_in_caller(shard, hash, key, &loader, &split, value)
-                    .await;
-                shard.counters.outcome(&answer);
-                return answer;
-            }
+            // Refresh ahead driven by the caller: the caller that registers the load runs it.
+            Serve::Fresh { value, due: true } => (value, Intent::RefreshAhead, Status::Hit),
             Serve::Stale {
                 value,
                 overdue,
                 refreshing: true,
             } => {
                 bump(&shard.counters.stale);
-                return Ok(Answer::new(value, Status::Stale(overdue)));
+                let stale = Answer::new(value, Status::Stale(overdue));
+                return Revalidation::Answered(Ok(stale));
             }
             Serve::Stale {
                 value,
                 overdue,
                 refreshing: false,
-            } => (value, Status::Stale(overdue)),
-            Serve::Load(status) => {
-                return self
-                    .load_through(shard, hash, key, loader, split, status)
-                    .await;
-            }
+            } => (value, Intent::Revalidate, Status::Stale(overdue)),
+            Serve::Load(status) => return Revalidation::Load(status),
         };
-        let answer = match self.join(shard, hash, key, Intent::Revalidate) {
-            Joined::Ready(Ok(value)) => Ok(Answer::new(value, Status::Hit)),
-            Joined::Role(Role::Leader(guard)) => {
-                crate::events::event!(debug, "refresh started in the caller");
-                let loaded = self.run_load(shard, loader.load(key)).await;
-                match guard.complete(key, loaded.map(split)) {
-                    Ok(Served::Loaded(value)) => Ok(Answer::new(value, Status::Expired)),
-                    // Fail-safe: the value at hand is the answer.
-                    Ok(Served::FailSafe { .. }) => Ok(Answer::new(current, status)),
-                    Err(error) => Err(error),
-                }
-            }
+        match self.join(shard, hash, key, intent) {
+            Joined::Ready(Ok(value)) => Revalidation::Current(Answer::new(value, Status::Hit)),
+            Joined::Role(Role::Leader(guard)) => Revalidation::Lead(Refresh {
+                guard,
+                current,
+                intent,
+                status,
+            }),
             // A refresh is running (or failed recently): the value at hand is the answer.
             Joined::Ready(Err(_))
             | Joined::FailSafe(..)
             | Joined::Busy
-            | Joined::Role(Role::Waiter(_) | Role::Bypass) => Ok(Answer::new(current, status)),
-        };
-        shard.counters.outcome(&answer);
-        answer
-    }
-
-    /// Refresh ahead driven by the caller: the caller that registers the load runs it and
-    /// returns the new value ([`Status::Refreshed`]); any other caller, and the leader of a
-    /// refresh that failed, returns `current`, still fresh ([`Status::Hit`]). Counts nothing.
-    pub(crate) async fn refresh_in_caller<Ld>(
-        &self,
-        shard: &Shard<K, V, E, T::Stamp, L>,
-        hash: u64,
-        key: &K,
-        loader: &Ld,
-        split: &impl Fn(Ld::Value) -> (V, Option<Duration>),
-        current: V,
-    ) -> Result<Answer<V>, Error<E>>
-    where
-        Ld: Loader<K, Error = E>,
-    {
-        match self.join(shard, hash, key, Intent::RefreshAhead) {
-            Joined::Ready(Ok(value)) => Ok(Answer::new(value, Status::Hit)),
-            Joined::Role(Role::Leader(guard)) => {
-                crate::events::event!(debug, "refresh started in the caller");
-                let loaded = self.run_load(shard, loader.load(key)).await;
-                match guard.complete(key, loaded.map(split)) {
-                    Ok(Served::Loaded(value)) => Ok(Answer::new(value, Status::Refreshed)),
-                    // The value expired while its refresh ran, and fail-safe answers with it.
-                    Ok(served @ Served::FailSafe { .. }) => Ok(served.answer(Status::Hit)),
-                    // A failed refresh leaves the value, still fresh, in place.
-                    Err(_) => Ok(Answer::new(current, Status::Hit)),
-                }
+            | Joined::Role(Role::Waiter(_) | Role::Bypass) => {
+                Revalidation::Current(Answer::new(current, status))
             }
-            // Refreshing already (or failed a moment ago): the value at hand is the answer.
-            Joined::Ready(Err(_))
-            | Joined::FailSafe(..)
-            | Joined::Busy
-            | Joined::Role(Role::Waiter(_) | Role::Bypass) => Ok(Answer::new(current, Status::Hit)),
         }
     }
 

@@ -33,7 +33,17 @@ impl Counters {
     /// Counts one answer under the counter of its status.
     #[inline]
     pub(crate) fn answered(&self, status: Status) {
-        bump(match status {
+        bump(self.answers(status));
+    }
+
+    /// Takes back one answer counted with `status` (it is counted again with another).
+    pub(crate) fn unanswered(&self, status: Status) {
+        self.answers(status).fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The counter of answers with `status`.
+    fn answers(&self, status: Status) -> &AtomicUsize {
+        match status {
             Status::Hit => &self.hits,
             Status::Miss => &self.misses,
             Status::Expired => &self.expired,
@@ -42,7 +52,7 @@ impl Counters {
             Status::TierHit => &self.tier_hits,
             Status::TierLockHit => &self.tier_lock_hits,
             Status::Refreshed => &self.refreshed,
-        });
+        }
     }
 
     /// Counts one call's outcome: its status, or a failure.

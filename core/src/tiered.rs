@@ -6,27 +6,24 @@
 //! change at all, and every tier concern (the fleet lock, the landing wait, the writes that
 //! reach the other nodes) lives here.
 
-use core::future::Future;
 use core::hash::{BuildHasher, Hash};
-use core::pin::pin;
 use core::time::Duration;
+
+mod batch;
+mod lead;
+mod serving;
 
 use crate::cache::{Cache, Peek};
 use crate::error::{BuildError, Error};
-use crate::fleet_lock::FleetLock;
 use crate::listener::Listener;
-use crate::load_guard::{LoadGuard, Served};
 use crate::loader::Loader;
 use crate::lock::RawLock;
-use crate::read_through::Turn;
+use crate::read_through::{Intent, Turn};
 use crate::shard::Shard;
 use crate::stats::{Counters, Stats, bump};
 use crate::status::{Answer, Status};
-use crate::tier::{
-    Announced, Announcement, Deleted, Fetched, InvalidationSink, Lifetime, LockOutcome, Stored,
-    Tier,
-};
-use crate::timer::{Clock, Timer, with_timeout};
+use crate::tier::{Announced, Announcement, Deleted, InvalidationSink, Stored, Tier};
+use crate::timer::{Clock, Timer};
 use crate::weigher::Weigh;
 
 /// A [`Cache`] (this node's memory, L1) in front of a [`Tier`] shared by a fleet of nodes (L2).
@@ -92,30 +89,6 @@ struct Fleet {
     wait: Duration,
     /// The tier lifetime of a value whose loader named none.
     ttl: Duration,
-}
-
-/// How many times a leader waiting for another node's landing looks in the tier meanwhile.
-const LOOKS: u32 = 10;
-
-/// How a wait for another node's landing ended.
-enum Waited<V> {
-    /// The other node announced something.
-    Announced(Announcement),
-    /// No announcement, but the value is in the tier.
-    Found(V, Lifetime),
-    /// A look in the tier got no answer.
-    Unavailable,
-    /// Nothing within the fleet wait.
-    TimedOut,
-}
-
-/// Whether a value loaded without the fleet lock goes to the tier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Share {
-    /// The tier did not answer: do not call it again for this load.
-    No,
-    /// Another node's lock ran out or its load was abandoned: store and announce the value.
-    Store,
 }
 
 impl<C, R> Tiered<C, R> {
@@ -285,7 +258,8 @@ where
         if let Stored::Unavailable(_) = self.tier.store(&key, &value, self.fleet.ttl).await {
             bump(&counters.tier_errors);
         }
-        self.announce_invalidated(counters, &key).await;
+        self.announce(counters, &key, Announcement::Invalidated)
+            .await;
         self.cache.insert(key, value);
     }
 
@@ -359,12 +333,13 @@ where
         if let Deleted::Unavailable(_) = self.tier.delete(key).await {
             bump(&counters.tier_errors);
         }
-        self.announce_invalidated(counters, key).await;
+        self.announce(counters, key, Announcement::Invalidated)
+            .await;
     }
 
-    async fn announce_invalidated(&self, counters: &Counters, key: &K) {
-        if let Announced::Unavailable(_) = self.tier.announce(key, Announcement::Invalidated).await
-        {
+    /// Tells the other nodes what happened to `key`, counting a tier that did not answer.
+    async fn announce(&self, counters: &Counters, key: &K, announcement: Announcement) {
+        if let Announced::Unavailable(_) = self.tier.announce(key, announcement).await {
             bump(&counters.tier_errors);
         }
     }
@@ -396,8 +371,7 @@ where
         answer
     }
 
-    /// The cache's coalescing protocol (as `Cache::load_through`), with the tier in the
-    /// leader's part.
+    /// The cache's miss path (its coalescing), with the tier in the leader's part.
     async fn load_through<Ld>(
         &self,
         shard: &Shard<K, V, E, <T as Clock>::Stamp, L>,
@@ -415,242 +389,11 @@ where
             .take_turn(shard, hash, key, loader, split, status)
             .await
         {
-            Turn::Lead(guard) => self.lead(guard, shard, key, loader, split, status).await,
+            Turn::Lead(guard) => {
+                let led = self.lead(guard, key, loader, split, Intent::Load).await;
+                led.map(|led| led.answer(status))
+            }
             Turn::Answered(answer) => answer,
-        }
-    }
-
-    /// The local leader's part: the tier, then the fleet lock, then the load.
-    async fn lead<Ld>(
-        &self,
-        guard: LoadGuard<'_, K, V, E, T, S, L, W, N>,
-        shard: &Shard<K, V, E, <T as Clock>::Stamp, L>,
-        key: &K,
-        loader: &Ld,
-        split: &impl Fn(Ld::Value) -> (V, Option<Duration>),
-        status: Status,
-    ) -> Result<Answer<V>, Error<E>>
-    where
-        Ld: Loader<K, Error = E>,
-    {
-        let counters = &shard.counters;
-        match self.tier.fetch(key).await {
-            Fetched::Hit { value, lifetime } => {
-                return self.land_shared(guard, key, value, lifetime, Status::TierHit);
-            }
-            Fetched::Miss | Fetched::Undecodable => {}
-            Fetched::Unavailable(_) => {
-                bump(&counters.tier_errors);
-                crate::events::event!(
-                    warn,
-                    "tier fallback: the tier did not answer, loading locally"
-                );
-                let loaded = self.load(guard, shard, key, loader, split, Share::No);
-                return loaded.await.map(|served| served.answer(status));
-            }
-        }
-        // Another node's abandoned load (or an invalidation) frees the lock: try it once more
-        // before loading without it.
-        let mut lock_attempts = 2;
-        let share = loop {
-            lock_attempts -= 1;
-            // Listen before locking, so a landing between `HeldElsewhere` and the wait counts.
-            let landing = self.tier.landing(key);
-            match self.tier.lock(key, self.fleet.hold_for).await {
-                LockOutcome::Acquired(token) => {
-                    drop(landing);
-                    let lock = FleetLock::held(counters, token);
-                    // Another node may have landed between our fetch and our lock: look once
-                    // more, so the fleet never repeats a load that just finished.
-                    match self.tier.fetch(key).await {
-                        Fetched::Hit { value, lifetime } => {
-                            lock.release_quietly(&self.tier, key).await;
-                            return self.land_shared(guard, key, value, lifetime, Status::TierHit);
-                        }
-                        Fetched::Miss | Fetched::Undecodable => {}
-                        // Load all the same: holding the lock, this node is the one to load.
-                        Fetched::Unavailable(_) => bump(&counters.tier_errors),
-                    }
-                    let loaded = self.load_locked(guard, shard, key, loader, split, lock);
-                    return loaded.await.map(|served| served.answer(status));
-                }
-                LockOutcome::Unavailable(_) => {
-                    bump(&counters.tier_errors);
-                    break Share::No;
-                }
-                LockOutcome::HeldElsewhere => {}
-            }
-            match self.await_landing(key, landing).await {
-                Waited::Found(value, lifetime) => {
-                    return self.land_shared(guard, key, value, lifetime, Status::TierLockHit);
-                }
-                Waited::Announced(Announcement::Landed) => match self.tier.fetch(key).await {
-                    Fetched::Hit { value, lifetime } => {
-                        return self.land_shared(guard, key, value, lifetime, Status::TierLockHit);
-                    }
-                    // Landed and gone again (invalidated, evicted, undecodable here).
-                    Fetched::Miss | Fetched::Undecodable => break Share::Store,
-                    Fetched::Unavailable(_) => {
-                        bump(&counters.tier_errors);
-                        break Share::No;
-                    }
-                },
-                Waited::Announced(Announcement::Abandoned | Announcement::Invalidated)
-                    if lock_attempts > 0 => {}
-                Waited::Announced(Announcement::Abandoned | Announcement::Invalidated) => {
-                    break Share::Store;
-                }
-                Waited::Unavailable => {
-                    bump(&counters.tier_errors);
-                    break Share::No;
-                }
-                Waited::TimedOut => {
-                    bump(&counters.fleet_lock_timeouts);
-                    crate::events::event!(
-                        warn,
-                        "fleet lock timeout: gave up waiting for another node's load, loading here"
-                    );
-                    break Share::Store;
-                }
-            }
-        };
-        if share == Share::No {
-            crate::events::event!(
-                warn,
-                "tier fallback: the tier did not answer, loading locally"
-            );
-        }
-        let loaded = self.load(guard, shard, key, loader, split, share);
-        loaded.await.map(|served| served.answer(status))
-    }
-
-    /// Waits for another node's landing of `key`, for at most the fleet wait, and looks in the
-    /// tier every [`LOOKS`]th of it as well: an announcement can be lost (a reconnect, a publish
-    /// that timed out) while the value landed all the same.
-    async fn await_landing(
-        &self,
-        key: &K,
-        landing: impl Future<Output = Announcement>,
-    ) -> Waited<V> {
-        let mut landing = pin!(landing);
-        let timer = &self.cache.timer;
-        let started = timer.now();
-        let look_every = self.fleet.wait / LOOKS;
-        loop {
-            let left = self
-                .fleet
-                .wait
-                .saturating_sub(timer.now().saturating_sub(started));
-            if left.is_zero() {
-                return Waited::TimedOut;
-            }
-            match with_timeout(timer, left.min(look_every), landing.as_mut()).await {
-                Ok(announcement) => return Waited::Announced(announcement),
-                Err(_) if left <= look_every => return Waited::TimedOut,
-                Err(_) => match self.tier.fetch(key).await {
-                    Fetched::Hit { value, lifetime } => return Waited::Found(value, lifetime),
-                    Fetched::Miss | Fetched::Undecodable => {}
-                    Fetched::Unavailable(_) => return Waited::Unavailable,
-                },
-            }
-        }
-    }
-
-    /// Lands a value the tier had, for what is left of its tier lifetime (at most `ttl`).
-    fn land_shared(
-        &self,
-        guard: LoadGuard<'_, K, V, E, T, S, L, W, N>,
-        key: &K,
-        value: V,
-        lifetime: Lifetime,
-        status: Status,
-    ) -> Result<Answer<V>, Error<E>> {
-        let ttl = match lifetime {
-            Lifetime::Remaining(left) => left.min(self.fleet.ttl),
-            Lifetime::Unbounded => self.fleet.ttl,
-        };
-        let landed = guard.complete(key, Ok((value, Some(ttl))));
-        landed.map(|served| served.answer(status))
-    }
-
-    /// Loads holding the fleet lock, lands here, writes the tier, releases the lock and
-    /// announces what happened (also when the load failed).
-    async fn load_locked<Ld>(
-        &self,
-        guard: LoadGuard<'_, K, V, E, T, S, L, W, N>,
-        shard: &Shard<K, V, E, <T as Clock>::Stamp, L>,
-        key: &K,
-        loader: &Ld,
-        split: &impl Fn(Ld::Value) -> (V, Option<Duration>),
-        lock: FleetLock<'_, R::Token>,
-    ) -> Result<Served<V>, Error<E>>
-    where
-        Ld: Loader<K, Error = E>,
-    {
-        let loaded = self.cache.run_load(shard, loader.load(key)).await;
-        let (landed, announcement) = match loaded.map(split) {
-            Ok((value, ttl)) => {
-                let landed = guard.complete(key, Ok((value, ttl)));
-                let announcement = match &landed {
-                    Ok(Served::Loaded(value)) => self.share(&shard.counters, key, value, ttl).await,
-                    Ok(Served::FailSafe { .. }) | Err(_) => Announcement::Abandoned,
-                };
-                (landed, announcement)
-            }
-            Err(error) => (guard.complete(key, Err(error)), Announcement::Abandoned),
-        };
-        lock.release(&self.tier, key, announcement).await;
-        landed
-    }
-
-    /// Loads without the fleet lock, lands here, and with [`Share::Store`] writes the tier and
-    /// announces the landing (for the nodes that wait on an expired or abandoned lock).
-    async fn load<Ld>(
-        &self,
-        guard: LoadGuard<'_, K, V, E, T, S, L, W, N>,
-        shard: &Shard<K, V, E, <T as Clock>::Stamp, L>,
-        key: &K,
-        loader: &Ld,
-        split: &impl Fn(Ld::Value) -> (V, Option<Duration>),
-        share: Share,
-    ) -> Result<Served<V>, Error<E>>
-    where
-        Ld: Loader<K, Error = E>,
-    {
-        let loaded = self.cache.run_load(shard, loader.load(key)).await;
-        let (landed, ttl) = match loaded.map(split) {
-            Ok((value, ttl)) => (guard.complete(key, Ok((value, ttl))), ttl),
-            Err(error) => (guard.complete(key, Err(error)), None),
-        };
-        if share == Share::Store
-            && let Ok(Served::Loaded(value)) = &landed
-            && self.share(&shard.counters, key, value, ttl).await == Announcement::Landed
-            && let Announced::Unavailable(_) = self.tier.announce(key, Announcement::Landed).await
-        {
-            bump(&shard.counters.tier_errors);
-        }
-        landed
-    }
-
-    /// Writes a loaded value to the tier; says what to announce.
-    async fn share(
-        &self,
-        counters: &Counters,
-        key: &K,
-        value: &V,
-        ttl: Option<Duration>,
-    ) -> Announcement {
-        let ttl = ttl.unwrap_or(self.fleet.ttl);
-        if ttl.is_zero() {
-            return Announcement::Abandoned;
-        }
-        match self.tier.store(key, value, ttl).await {
-            Stored::Stored => Announcement::Landed,
-            Stored::TooLarge | Stored::Unencodable => Announcement::Abandoned,
-            Stored::Unavailable(_) => {
-                bump(&counters.tier_errors);
-                Announcement::Abandoned
-            }
         }
     }
 }

@@ -24,6 +24,13 @@ pub struct RedisTierConfig {
     pub(crate) failures_to_open: u32,
     pub(crate) open_for: Duration,
     pub(crate) max_value_bytes: usize,
+    /// Whether the connection and the calls run on an I/O thread of the tier's own.
+    #[cfg(feature = "tokio")]
+    pub(crate) io_thread: bool,
+    /// PEM certificates that a `rediss://` server's chain must lead to, instead of the
+    /// platform's trust store.
+    #[cfg(any(feature = "tokio-rustls", feature = "smol-rustls"))]
+    pub(crate) tls_roots: Option<Vec<u8>>,
 }
 
 impl Default for RedisTierConfig {
@@ -35,6 +42,10 @@ impl Default for RedisTierConfig {
             failures_to_open: 5,
             open_for: Duration::from_secs(1),
             max_value_bytes: 512 * 1024,
+            #[cfg(feature = "tokio")]
+            io_thread: false,
+            #[cfg(any(feature = "tokio-rustls", feature = "smol-rustls"))]
+            tls_roots: None,
         }
     }
 }
@@ -115,6 +126,41 @@ impl RedisTierConfig {
     /// ```
     pub fn max_value_bytes(mut self, bytes: usize) -> Self {
         self.max_value_bytes = bytes;
+        self
+    }
+
+    /// Runs the tier's connection and every call on an I/O thread of its own (a current-thread
+    /// tokio runtime) instead of the callers' runtime; callers still bound each call by
+    /// [`call_timeout`](Self::call_timeout) on their own timer. For a process that keeps its
+    /// runtime busy: there redis-rs's connection task waits in the run queue behind the
+    /// callers' tasks, replies sit unread past the timeout, and the breaker opens on the
+    /// process's own delay (see DESIGN.md, "Tier calls under heavy local load"). It costs a
+    /// thread per tier and a hand-over per call. Needs the `tokio` feature.
+    ///
+    /// ```
+    /// let config = readthrough_redis::RedisTierConfig::new().io_thread(true);
+    /// # let _ = config;
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn io_thread(mut self, on: bool) -> Self {
+        self.io_thread = on;
+        self
+    }
+
+    /// Trusts the CA certificates in `pem` (one or more PEM blocks) for a `rediss://` server,
+    /// instead of the platform's trust store: for a server whose certificate a private CA
+    /// signed. The server's certificate must name the host of the URL (an IP address as an IP
+    /// SAN). Needs the `tokio-rustls` or `smol-rustls` feature.
+    ///
+    /// ```
+    /// # fn run() -> std::io::Result<()> {
+    /// let pem = std::fs::read("/etc/redis/ca.pem")?;
+    /// let config = readthrough_redis::RedisTierConfig::new().tls_root_certificates(pem);
+    /// # let _ = config; Ok(()) }
+    /// ```
+    #[cfg(any(feature = "tokio-rustls", feature = "smol-rustls"))]
+    pub fn tls_root_certificates(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_roots = Some(pem.into());
         self
     }
 

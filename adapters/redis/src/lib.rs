@@ -34,11 +34,13 @@
 //! [`RedisTier::connect`] takes a redis-rs URL:
 //! - `redis://127.0.0.1:6379/0`: database 0 on a plain TCP connection;
 //! - `redis://:password@host:6379` (`requirepass`), `redis://user:password@host:6379` (ACL user);
-//! - `rediss://host:6380`: TLS. redis-rs needs a TLS feature for it, which you turn on in your
-//!   own dependency on `redis` (Cargo unifies it with this crate's): `tokio-rustls-comp` (plus
-//!   `tls-rustls-webpki-roots` for bundled roots) or `tokio-native-tls-comp` on tokio,
-//!   `smol-rustls-comp` / `smol-native-tls-comp` on smol. `rediss://host/#insecure` skips
-//!   certificate verification (tests only).
+//! - `rediss://host:6380`: TLS, with this crate's `tokio-rustls` or `smol-rustls` feature
+//!   (redis-rs's `tokio-rustls-comp` / `smol-rustls-comp`, rustls with the `ring` provider).
+//!   The server's certificate is checked against the platform's trust store, or against your
+//!   own CA with [`RedisTierConfig::tls_root_certificates`]; `rediss://host/#insecure` skips
+//!   the check (with redis-rs's `tls-rustls-insecure`; tests only). Tested against a
+//!   `redis-server --tls-port` with certificates made at test time, including a refused
+//!   connection when the CA does not match.
 //!
 //! The connection always speaks RESP3 (Redis 6 or later, Valkey): one connection carries the
 //! commands and the subscription.
@@ -47,8 +49,14 @@
 //!
 //! A key's value and lock are `prefix{tag}:v:key` and `prefix{tag}:l:key`, the tag a digest of
 //! the key, so both land on one hash slot and each call touches one slot. Announcements use one
-//! channel per prefix, which classic pub/sub delivers to every node of a cluster. This version
-//! connects to one server (or a proxy); a cluster connection is future work.
+//! channel per prefix, which classic pub/sub delivers to every node of a cluster.
+//! [`RedisTier::connect_cluster`] (feature `cluster`: redis-rs's `cluster-async`) connects to a
+//! cluster: commands are routed by slot, and the subscription (RESP3 push messages, which
+//! redis-rs 1.x supports on cluster connections, resubscribing after reconnects) hears the
+//! announcements published through any node. Tested on a 3-master cluster of `redis-server`
+//! processes made by `redis-cli --cluster create`: one load per key across the fleet, values
+//! on all three masters, a key's value and lock in one slot (`CLUSTER KEYSLOT`), and an
+//! invalidation heard by every other node within 100 ms.
 //!
 //! # Example
 //!
@@ -100,6 +108,9 @@ mod backplane;
 mod breaker;
 mod codec;
 mod config;
+#[cfg(feature = "tokio")]
+mod io_thread;
+mod link;
 mod message;
 mod naming;
 #[cfg(feature = "serde")]

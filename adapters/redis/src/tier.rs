@@ -20,6 +20,9 @@ use crate::backplane::Backplane;
 use crate::breaker::{Admission, Breaker};
 use crate::codec::Codec;
 use crate::config::{ConfigError, RedisTierConfig};
+#[cfg(feature = "tokio")]
+use crate::io_thread::{IoThread, Lost};
+use crate::link::Link;
 use crate::message;
 use crate::naming::{Entry, Naming};
 use crate::stats::{Counters, TierStats};
@@ -43,7 +46,7 @@ impl<K, C, T> Clone for RedisTier<K, C, T> {
 }
 
 struct Inner<K, C, T> {
-    connection: ConnectionManager,
+    connection: Link,
     codec: Arc<C>,
     timer: T,
     config: RedisTierConfig,
@@ -52,8 +55,11 @@ struct Inner<K, C, T> {
     counters: Arc<Counters>,
     node: u64,
     backplane: Arc<Backplane<K, C>>,
-    fetch: Script,
-    unlock: Script,
+    fetch: Arc<Script>,
+    unlock: Arc<Script>,
+    /// The I/O thread the connection and the calls run on, if configured.
+    #[cfg(feature = "tokio")]
+    io: Option<IoThread>,
 }
 
 /// `GET` and `PTTL` in one step, so a value and its remaining lifetime belong together.
@@ -152,23 +158,28 @@ where
             .redis_settings()
             .clone()
             .set_protocol(ProtocolVersion::RESP3);
-        let client = Client::open(info.set_redis_settings(resp3)).map_err(ConnectError::Url)?;
+        let info = info.set_redis_settings(resp3);
+        #[cfg(any(feature = "tokio-rustls", feature = "smol-rustls"))]
+        let client = match &config.tls_roots {
+            Some(pem) => {
+                let certificates = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                };
+                Client::build_with_tls(info, certificates)
+            }
+            None => Client::open(info),
+        };
+        #[cfg(not(any(feature = "tokio-rustls", feature = "smol-rustls")))]
+        let client = Client::open(info);
+        let client = client.map_err(ConnectError::Url)?;
 
         let node = random_u64();
         let codec = Arc::new(codec);
         let counters = Arc::new(Counters::default());
         let backplane = Arc::new(Backplane::new(node, codec.clone(), counters.clone()));
-        let hears = backplane.clone();
-        let on_push = move |push: PushInfo| {
-            if push.kind == PushKind::Message
-                && let Some(Value::BulkString(payload)) = push.data.get(1)
-            {
-                hears.heard(payload);
-            }
-            Ok::<(), Infallible>(())
-        };
         let manager_config = ConnectionManagerConfig::new()
-            .set_push_sender(on_push)
+            .set_push_sender(hearing(&backplane))
             .set_automatic_resubscription()
             .set_connection_timeout(Some(config.connect_timeout))
             // Our own call timeout bounds each call; reconnection keeps trying in the background
@@ -178,16 +189,83 @@ where
             .set_max_delay(config.open_for);
         let naming = Naming::new(&config.prefix);
         let channel = naming.channel().to_vec();
-        let connecting = async {
+        let connecting = async move {
             let mut connection = ConnectionManager::new_with_config(client, manager_config).await?;
             connection.subscribe(&channel).await?;
-            Ok::<_, RedisError>(connection)
+            Ok::<_, RedisError>(Link::Server(connection))
         };
-        let connection = match with_timeout(&timer, config.connect_timeout, connecting).await {
+        Self::finish(connecting, config, codec, timer, node, counters, backplane).await
+    }
+
+    /// Connects to a Redis Cluster through any of its `nodes` (redis-rs's cluster connection:
+    /// each command goes to the node that serves its key's slot, following redirections), and
+    /// subscribes to the prefix's announcement channel, which classic pub/sub delivers
+    /// cluster-wide. A key's value and lock share a hash tag, so its calls touch one slot. Needs
+    /// the `cluster` feature; TLS and AUTH come from the nodes' URLs as in
+    /// [`connect`](Self::connect) (`tls_root_certificates` is not applied to a cluster).
+    ///
+    /// ```no_run
+    /// use readthrough_redis::{Postcard, RedisTier, RedisTierConfig};
+    /// use readthrough_tokio::TokioTimer;
+    ///
+    /// # async fn run() -> Result<(), readthrough_redis::ConnectError> {
+    /// let nodes = ["redis://10.0.0.1:7000/", "redis://10.0.0.2:7000/"];
+    /// let tier: RedisTier<u64, _, _> =
+    ///     RedisTier::connect_cluster(nodes, RedisTierConfig::new(), Postcard, TokioTimer::new())
+    ///         .await?;
+    /// # let _ = tier; Ok(()) }
+    /// ```
+    #[cfg(feature = "cluster")]
+    pub async fn connect_cluster<U: IntoConnectionInfo>(
+        nodes: impl IntoIterator<Item = U>,
+        config: RedisTierConfig,
+        codec: C,
+        timer: T,
+    ) -> Result<Self, ConnectError> {
+        config.check().map_err(ConnectError::Config)?;
+        let node = random_u64();
+        let codec = Arc::new(codec);
+        let counters = Arc::new(Counters::default());
+        let backplane = Arc::new(Backplane::new(node, codec.clone(), counters.clone()));
+        let client = redis::cluster::ClusterClientBuilder::new(nodes)
+            .use_protocol(ProtocolVersion::RESP3)
+            .push_sender(hearing(&backplane))
+            .connection_timeout(config.connect_timeout)
+            .retries(2)
+            .build()
+            .map_err(ConnectError::Url)?;
+        let channel = Naming::new(&config.prefix).channel().to_vec();
+        let connecting = async move {
+            let mut connection = client.get_async_connection().await?;
+            connection.subscribe(&channel).await?;
+            Ok::<_, RedisError>(Link::Cluster(connection))
+        };
+        Self::finish(connecting, config, codec, timer, node, counters, backplane).await
+    }
+
+    /// The tier, once `connecting` (which connects and subscribes) is done within the connect
+    /// timeout, on the I/O thread if the config asks for one.
+    async fn finish(
+        connecting: impl Future<Output = RedisResult<Link>> + Send + 'static,
+        config: RedisTierConfig,
+        codec: Arc<C>,
+        timer: T,
+        node: u64,
+        counters: Arc<Counters>,
+        backplane: Arc<Backplane<K, C>>,
+    ) -> Result<Self, ConnectError> {
+        #[cfg(feature = "tokio")]
+        let io = io_thread(&config)?;
+        #[cfg(feature = "tokio")]
+        let connected = on_io(io.as_ref(), &timer, config.connect_timeout, connecting).await;
+        #[cfg(not(feature = "tokio"))]
+        let connected = with_timeout(&timer, config.connect_timeout, connecting).await;
+        let connection = match connected {
             Ok(Ok(connection)) => connection,
             Ok(Err(error)) => return Err(ConnectError::Connect(error)),
             Err(TimeoutError) => return Err(ConnectError::TimedOut),
         };
+        let naming = Naming::new(&config.prefix);
         Ok(RedisTier {
             inner: Arc::new(Inner {
                 connection,
@@ -199,8 +277,10 @@ where
                 counters,
                 node,
                 backplane,
-                fetch: Script::new(FETCH_SCRIPT),
-                unlock: Script::new(UNLOCK_SCRIPT),
+                fetch: Arc::new(Script::new(FETCH_SCRIPT)),
+                unlock: Arc::new(Script::new(UNLOCK_SCRIPT)),
+                #[cfg(feature = "tokio")]
+                io,
             }),
         })
     }
@@ -269,6 +349,64 @@ where
     }
 }
 
+/// The I/O thread `config` asks for, started.
+#[cfg(feature = "tokio")]
+fn io_thread(config: &RedisTierConfig) -> Result<Option<IoThread>, ConnectError> {
+    if !config.io_thread {
+        return Ok(None);
+    }
+    IoThread::start()
+        .map(Some)
+        .map_err(|error| ConnectError::Connect(RedisError::from(error)))
+}
+
+/// Runs `call` on the I/O thread if there is one (else here), bounded by `limit` on `timer`:
+/// the caller's timer bounds the wait, the I/O thread reads the reply whenever it comes.
+#[cfg(feature = "tokio")]
+async fn on_io<T, F, R>(
+    io: Option<&IoThread>,
+    timer: &T,
+    limit: Duration,
+    call: F,
+) -> Result<RedisResult<R>, TimeoutError>
+where
+    T: Timer,
+    F: Future<Output = RedisResult<R>> + Send + 'static,
+    R: Send + 'static,
+{
+    match io {
+        Some(io) => {
+            let ran = with_timeout(timer, limit, io.run(call)).await;
+            ran.map(|reply| {
+                reply.unwrap_or_else(|Lost| {
+                    let lost = std::io::Error::other("the tier's I/O thread dropped the call");
+                    Err(RedisError::from(lost))
+                })
+            })
+        }
+        None => with_timeout(timer, limit, call).await,
+    }
+}
+
+/// What the connection calls with each push message: announcements go to the backplane.
+fn hearing<K, C>(
+    backplane: &Arc<Backplane<K, C>>,
+) -> impl Fn(PushInfo) -> Result<(), Infallible> + Send + Sync + 'static
+where
+    C: Codec<K>,
+    Backplane<K, C>: Send + Sync + 'static,
+{
+    let hears = backplane.clone();
+    move |push: PushInfo| {
+        if push.kind == PushKind::Message
+            && let Some(Value::BulkString(payload)) = push.data.get(1)
+        {
+            hears.heard(payload);
+        }
+        Ok(())
+    }
+}
+
 impl<K, C, T: Timer> RedisTier<K, C, T> {
     fn bump(&self, counter: impl FnOnce(&Counters) -> &std::sync::atomic::AtomicU64) {
         Counters::bump(counter(&self.inner.counters));
@@ -278,8 +416,9 @@ impl<K, C, T: Timer> RedisTier<K, C, T> {
     /// timeout, its failure counted and fed to the breaker.
     async fn call<R, F, Fut>(&self, command: F) -> Result<R, Unavailable>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
-        Fut: Future<Output = RedisResult<R>>,
+        F: FnOnce(Link) -> Fut,
+        Fut: Future<Output = RedisResult<R>> + Send + 'static,
+        R: Send + 'static,
     {
         let inner = &*self.inner;
         if inner.breaker.admit(inner.timer.now()) == Admission::Skip {
@@ -287,7 +426,12 @@ impl<K, C, T: Timer> RedisTier<K, C, T> {
             return Err(Unavailable::CircuitOpen);
         }
         let running = command(inner.connection.clone());
-        match with_timeout(&inner.timer, inner.config.call_timeout, running).await {
+        let limit = inner.config.call_timeout;
+        #[cfg(feature = "tokio")]
+        let ran = on_io(inner.io.as_ref(), &inner.timer, limit, running).await;
+        #[cfg(not(feature = "tokio"))]
+        let ran = with_timeout(&inner.timer, limit, running).await;
+        match ran {
             Ok(Ok(reply)) => {
                 inner.breaker.succeeded();
                 Ok(reply)
@@ -356,7 +500,7 @@ where
             Ok(key) => self.inner.naming.name(Entry::Value, &key),
             Err(unavailable) => return Fetched::Unavailable(unavailable),
         };
-        let script = &self.inner.fetch;
+        let script = self.inner.fetch.clone();
         let reply = self
             .call(|mut connection| async move {
                 script
@@ -486,7 +630,7 @@ where
             Ok(key) => self.inner.naming.name(Entry::Lock, &key),
             Err(unavailable) => return Unlocked::Unavailable(unavailable),
         };
-        let script = &self.inner.unlock;
+        let script = self.inner.unlock.clone();
         let released = self
             .call(|mut connection| async move {
                 script
@@ -515,7 +659,7 @@ where
             Err(unavailable) => return Announced::Unavailable(unavailable),
         };
         let payload = message::encode(self.inner.node, announcement, &key);
-        let channel = self.inner.naming.channel();
+        let channel = self.inner.naming.channel().to_vec();
         let published = self
             .call(|mut connection| async move {
                 redis::cmd("PUBLISH")

@@ -36,6 +36,24 @@ on_smol!(
     the_breaker_opens_on_failures_and_closes_when_the_server_is_back,
 );
 
+#[cfg(feature = "smol-rustls")]
+on_smol!(
+    tls:
+    two_nodes_share_a_tier_over_tls,
+);
+
+#[cfg(feature = "cluster")]
+on_smol!(
+    cluster:
+    a_fleet_on_a_redis_cluster_loads_each_key_once_and_hears_invalidations,
+);
+
+on_smol!(
+    serving:
+    stale_values_are_refreshed_once_across_the_fleet,
+    a_batch_is_loaded_once_across_the_fleet,
+);
+
 on_smol!(
     fleet:
     a_fleet_storm_loads_each_key_once,

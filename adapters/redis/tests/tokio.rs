@@ -37,6 +37,24 @@ on_tokio!(
     the_breaker_opens_on_failures_and_closes_when_the_server_is_back,
 );
 
+#[cfg(feature = "tokio-rustls")]
+on_tokio!(
+    tls:
+    two_nodes_share_a_tier_over_tls,
+);
+
+#[cfg(feature = "cluster")]
+on_tokio!(
+    cluster:
+    a_fleet_on_a_redis_cluster_loads_each_key_once_and_hears_invalidations,
+);
+
+on_tokio!(
+    serving:
+    stale_values_are_refreshed_once_across_the_fleet,
+    a_batch_is_loaded_once_across_the_fleet,
+);
+
 on_tokio!(
     fleet:
     a_fleet_storm_loads_each_key_once,
@@ -75,38 +93,39 @@ fn tier_futures_are_send(
     send(Tier::<String, Values>::landing(tier, key));
 }
 
-/// Set in the environment of the child processes of `two_processes_load_each_key_once`: the
-/// server's URL, then the start time in milliseconds since the Unix epoch.
-const FLEET_PROCESS: &str = "READTHROUGH_FLEET_PROCESS";
-
-/// Two OS processes (this test binary started twice, each running `one_process_of_a_fleet`)
-/// behind one `redis-server`, 1,000 callers each over the same 100 keys: one origin load per
-/// key across both.
+/// Two OS processes (the `fleet_node` example started twice) behind one `redis-server`, 1,000
+/// callers each over the same 100 keys, storming at the same moment: one origin load per key
+/// across both.
 #[test]
 fn two_processes_load_each_key_once() {
     let Some(server) = common::server::RedisServer::start() else {
         return;
     };
+    let example = common::example::path("fleet_node");
     let start_at = std::time::SystemTime::now() + Duration::from_millis(1_500);
     let millis = start_at
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_millis();
+        .as_millis()
+        .to_string();
     let spawn = || {
-        std::process::Command::new(std::env::current_exe().unwrap())
+        std::process::Command::new(&example)
+            .arg(server.url())
             .args([
-                "one_process_of_a_fleet",
-                "--exact",
-                "--ignored",
-                "--nocapture",
+                "--start-at-ms",
+                &millis,
+                "--callers",
+                "1000",
+                "--keys",
+                "100",
             ])
-            .env(FLEET_PROCESS, format!("{} {millis}", server.url()))
+            .args(["--prefix", "test:fleet-processes"])
             .stdout(std::process::Stdio::piped())
             .spawn()
-            .unwrap()
+            .unwrap_or_else(|error| panic!("cannot start {}: {error}", example.display()))
     };
     let children = [spawn(), spawn()];
-    let mut loads = 0;
+    let (mut loads, mut from_tier) = (0, 0);
     for child in children {
         let output = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -116,35 +135,22 @@ fn two_processes_load_each_key_once() {
             .find(|line| line.starts_with("FLEET-PROCESS"))
             .unwrap_or_else(|| panic!("no report from a fleet process:\n{stdout}"));
         eprintln!("{line}");
-        let field = line.split_whitespace().nth(1).unwrap();
-        loads += field
-            .strip_prefix("loads=")
-            .unwrap()
-            .parse::<usize>()
-            .unwrap();
+        let field = |name: &str| -> usize {
+            let prefix = format!("{name}=");
+            let value = line
+                .split_whitespace()
+                .find_map(|field| field.strip_prefix(&prefix));
+            value
+                .unwrap_or_else(|| panic!("no {name} in {line}"))
+                .parse()
+                .unwrap()
+        };
+        loads += field("loads");
+        from_tier += field("tier_hits") + field("tier_lock_hits");
+        assert_eq!(field("tier_errors"), 0, "{line}");
     }
     assert_eq!(loads, 100, "the two processes loaded some keys twice");
-}
-
-/// One process of `two_processes_load_each_key_once` (ignored unless that test starts it).
-#[test]
-#[ignore = "started by two_processes_load_each_key_once in a process of its own"]
-fn one_process_of_a_fleet() {
-    let setting = std::env::var(FLEET_PROCESS).expect("run by two_processes_load_each_key_once");
-    let (url, millis) = setting.split_once(' ').unwrap();
-    let start_at = std::time::UNIX_EPOCH + Duration::from_millis(millis.parse().unwrap());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let timer = TokioTimer::new();
-        let process = common::fleet::one_process_of_a_fleet(timer, url.to_string(), start_at);
-        with_timeout(&timer, BOUND, process)
-            .await
-            .expect("the fleet process did not finish in time");
-    });
+    assert!(from_tier > 0, "no process took a value from the other");
 }
 
 /// A tiered cache's futures are `Send` too, so a request handler spawned on tokio's
@@ -170,4 +176,71 @@ fn tiered_futures_are_send(
     send(tiered.insert(key.clone(), key.clone()));
     send(tiered.remove(key));
     send(tiered.invalidate(key));
+}
+
+/// Busy for `micros`: a slice of a request handler's work.
+fn spin(micros: u64) {
+    let until = std::time::Instant::now() + Duration::from_micros(micros);
+    while std::time::Instant::now() < until {
+        std::hint::black_box(());
+    }
+}
+
+/// A runtime kept busy by its own tasks (one thread, 2,000 request-like tasks of 5 slices of
+/// 100 µs each, about 1 s of CPU): with the tier on an I/O thread, no call times out at 50 ms
+/// and the breaker stays closed; every call is answered by the server, and quickly.
+#[test]
+fn on_an_io_thread_calls_are_answered_while_the_callers_runtime_is_busy() {
+    let Some(server) = common::server::RedisServer::start() else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use readthrough_core::{Fetched, Tier};
+        let config = readthrough_redis::RedisTierConfig::new()
+            .prefix("test:io-thread")
+            .call_timeout(Duration::from_millis(50))
+            .breaker(3, Duration::from_secs(1))
+            .io_thread(true);
+        let tier: readthrough_redis::RedisTier<String, readthrough_redis::Postcard, TokioTimer> =
+            readthrough_redis::RedisTier::connect(
+                server.url(),
+                config,
+                readthrough_redis::Postcard,
+                TokioTimer::new(),
+            )
+            .await
+            .unwrap();
+        let key = "k".to_string();
+        tier.store(&key, &"v".to_string(), Duration::from_secs(60))
+            .await;
+        let left = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(2_000));
+        for _ in 0..2_000 {
+            let left = left.clone();
+            tokio::spawn(async move {
+                for _ in 0..5 {
+                    spin(100);
+                    tokio::task::yield_now().await;
+                }
+                left.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            });
+        }
+        let mut answered = 0;
+        while left.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            let fetched = Tier::<String, String>::fetch(&tier, &key).await;
+            assert!(
+                matches!(fetched, Fetched::Hit { .. }),
+                "call {answered} under load: {fetched:?}, {:?}",
+                tier.stats()
+            );
+            answered += 1;
+        }
+        let stats = tier.stats();
+        eprintln!("{answered} calls answered on the I/O thread while the runtime was busy");
+        assert!(answered >= 2, "the load ended before the calls were made");
+        assert_eq!((stats.timeouts, stats.breaker_opened), (0, 0));
+    });
 }

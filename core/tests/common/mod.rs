@@ -3,10 +3,13 @@
 
 pub mod counting_alloc;
 mod gate;
+mod join;
 pub mod tier;
 
 #[allow(unused_imports, reason = "not every test file uses the gate")]
 pub use gate::Gate;
+#[allow(unused_imports, reason = "not every test file runs futures at once")]
+pub use join::join_all;
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
@@ -24,33 +27,6 @@ pub use futures_lite::future::block_on;
 /// Polls `future` once with a waker that does nothing.
 pub fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// Runs all `futures` concurrently on this thread and returns their outputs in order.
-pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    Poll::Ready(value) => *output = Some(value),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    outputs
-        .into_iter()
-        .map(|output| output.expect("every future finished"))
-        .collect()
 }
 
 /// Counts loader calls.

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use readthrough_core::{
-    Announced, Announcement, Cache, Deleted, Fetched, LockOutcome, ManualTimer, MemoryTier,
-    MemoryTierNode, MemoryToken, Stored, Tier, Tiered, Unlocked,
+    Announced, Announcement, Builder, Cache, Deleted, Fetched, LockOutcome, ManualTimer,
+    MemoryTier, MemoryTierNode, MemoryToken, Stored, Tier, Tiered, Unlocked,
 };
 
 pub const TTL: Duration = Duration::from_secs(60);
@@ -98,14 +98,25 @@ pub fn node(
     tier: &MemoryTier<u32, u32, ManualTimer>,
     timer: &ManualTimer,
 ) -> (Node, Arc<TierCalls>) {
-    let cache = Cache::<u32, u32, String>::builder()
+    node_with(tier, timer, |builder| builder)
+}
+
+/// The builder of a tiered node's cache, for `node_with` to add options to.
+pub type NodeBuilder = Builder<u32, u32, String, ManualTimer>;
+
+/// [`node`], with the cache's builder passed through `configure` (stale window, fail-safe...).
+pub fn node_with(
+    tier: &MemoryTier<u32, u32, ManualTimer>,
+    timer: &ManualTimer,
+    configure: impl FnOnce(NodeBuilder) -> NodeBuilder,
+) -> (Node, Arc<TierCalls>) {
+    let builder = Cache::<u32, u32, String>::builder()
         .capacity(64)
         .shards(1)
         .timer(timer.clone())
         .ttl(TTL)
-        .lock_timeout(LOCK_TIMEOUT)
-        .build()
-        .unwrap();
+        .lock_timeout(LOCK_TIMEOUT);
+    let cache = configure(builder).build().unwrap();
     let calls = Arc::new(TierCalls::default());
     let counting = CountingNode {
         node: tier.node(),
