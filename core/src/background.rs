@@ -141,9 +141,11 @@ where
                             .await
                     }
                     None => {
+                        // Counted by `load_through`.
                         let split = |value| (value, None);
-                        self.load_through(shard, hash, key, &loader, &split, status)
-                            .await
+                        return self
+                            .load_through(shard, hash, key, loader, split, status)
+                            .await;
                     }
                 }
             }

@@ -167,6 +167,7 @@ mod fail_safe;
 mod fleet_lock;
 mod flight;
 mod hasher;
+mod hit_or_load;
 mod lead;
 mod leaving;
 mod listener;

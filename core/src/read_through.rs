@@ -17,6 +17,7 @@ use core::time::Duration;
 use crate::cache::{Cache, Peek};
 use crate::error::Error;
 use crate::flight::{Flight, Landing};
+use crate::hit_or_load::HitOrLoad;
 use crate::listener::Listener;
 use crate::load_guard::LoadGuard;
 use crate::loader::Loader;
@@ -113,62 +114,84 @@ where
     /// assert!(matches!(failed, Err(Error::Load(e)) if *e == "backend down"));
     /// # });
     /// ```
-    pub async fn get_or_load<Ld>(&self, key: &K, loader: Ld) -> Result<Answer<V>, Error<E>>
+    pub fn get_or_load<Ld>(
+        &self,
+        key: &K,
+        loader: Ld,
+    ) -> impl Future<Output = Result<Answer<V>, Error<E>>>
     where
         Ld: Loader<K, Value = V, Error = E>,
     {
-        self.read_through(key, &loader, |value| (value, None)).await
+        self.read_through(key, loader, |value| (value, None))
     }
 
-    pub(crate) async fn read_through<Ld>(
+    /// A hit answers in the future's first poll without entering the miss path's state machine
+    /// (see [`HitOrLoad`]); a miss joins the key's load.
+    pub(crate) fn read_through<Ld, Sp>(
         &self,
         key: &K,
-        loader: &Ld,
-        split: impl Fn(Ld::Value) -> (V, Option<Duration>),
-    ) -> Result<Answer<V>, Error<E>>
+        loader: Ld,
+        split: Sp,
+    ) -> impl Future<Output = Result<Answer<V>, Error<E>>>
     where
         Ld: Loader<K, Error = E>,
+        Sp: Fn(Ld::Value) -> (V, Option<Duration>),
     {
-        let hash = self.hash(key);
-        let shard = self.shard(hash);
-        let status = match self.peek(shard, hash, key, false) {
-            Peek::Fresh(value) => {
-                bump(&shard.counters.hits);
-                return Ok(Answer::new(value, Status::Hit));
+        let look = move || {
+            let hash = self.hash(key);
+            let shard = self.shard(hash);
+            match self.peek(shard, hash, key, false) {
+                Peek::Fresh(value) => {
+                    bump(&shard.counters.hits);
+                    Ok(Ok(Answer::new(value, Status::Hit)))
+                }
+                Peek::Expired { .. } => Err((shard, hash, Status::Expired)),
+                Peek::Absent => Err((shard, hash, Status::Miss)),
             }
-            Peek::Expired { .. } => Status::Expired,
-            Peek::Absent => Status::Miss,
         };
-        let answer = self
-            .load_through(shard, hash, key, loader, &split, status)
-            .await;
-        shard.counters.outcome(&answer);
-        answer
+        // The miss path's future is `load_through`'s own (no async block around it: one
+        // generator, its arguments stored once).
+        let start =
+            move |(shard, hash, status)| self.load_through(shard, hash, key, loader, split, status);
+        HitOrLoad::new(look, start)
     }
 
-    /// The miss path: join the key's load (lead, wait or bypass) until there is an answer.
-    pub(crate) async fn load_through<Ld>(
+    /// The miss path: join the key's load (lead, wait or bypass) until there is an answer, and
+    /// count it.
+    ///
+    /// A function returning an `async move` block rather than an `async fn`: an `async fn`'s
+    /// future stores its arguments twice (as passed, and moved into the body's locals), which
+    /// made the read-through future 40 B larger and a miss 5 instructions longer.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn stores its arguments twice (see above)"
+    )]
+    pub(crate) fn load_through<Ld>(
         &self,
         shard: &Shard<K, V, E, T::Stamp, L>,
         hash: u64,
         key: &K,
-        loader: &Ld,
-        split: &impl Fn(Ld::Value) -> (V, Option<Duration>),
+        loader: Ld,
+        split: impl Fn(Ld::Value) -> (V, Option<Duration>),
         status: Status,
-    ) -> Result<Answer<V>, Error<E>>
+    ) -> impl Future<Output = Result<Answer<V>, Error<E>>>
     where
         Ld: Loader<K, Error = E>,
     {
-        match self
-            .take_turn(shard, hash, key, loader, split, status)
-            .await
-        {
-            Turn::Lead(guard) => {
-                let loaded = self.run_load(shard, loader.load(key)).await;
-                let landed = guard.complete(key, loaded.map(split));
-                landed.map(|served| served.answer(status))
-            }
-            Turn::Answered(answer) => answer,
+        async move {
+            let answer = match self
+                .take_turn(shard, hash, key, &loader, &split, status)
+                .await
+            {
+                Turn::Lead(guard) => {
+                    let loaded = self.run_load(shard, loader.load(key)).await;
+                    let landed = guard.complete(key, loaded.map(&split));
+                    landed.map(|served| served.answer(status))
+                }
+                Turn::Answered(answer) => answer,
+            };
+            shard.counters.outcome(&answer);
+            answer
         }
     }
 
@@ -397,10 +420,14 @@ where
     /// assert_eq!(cache.get_or_load_with_ttl(&1, load).await.unwrap().status, Status::Expired);
     /// # });
     /// ```
-    pub async fn get_or_load_with_ttl<Ld>(&self, key: &K, loader: Ld) -> Result<Answer<V>, Error<E>>
+    pub fn get_or_load_with_ttl<Ld>(
+        &self,
+        key: &K,
+        loader: Ld,
+    ) -> impl Future<Output = Result<Answer<V>, Error<E>>>
     where
         Ld: Loader<K, Value = (V, Option<Duration>), Error = E>,
     {
-        self.read_through(key, &loader, |loaded| loaded).await
+        self.read_through(key, loader, |loaded| loaded)
     }
 }

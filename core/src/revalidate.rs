@@ -138,9 +138,11 @@ where
         let split = |value| (value, None);
         let answer = match self.revalidation(shard, hash, key) {
             Revalidation::Answered(answer) => return answer,
+            // Counted by `load_through`.
             Revalidation::Load(status) => {
-                self.load_through(shard, hash, key, &loader, &split, status)
-                    .await
+                return self
+                    .load_through(shard, hash, key, loader, split, status)
+                    .await;
             }
             Revalidation::Lead(Refresh {
                 guard,
