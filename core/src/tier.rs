@@ -211,8 +211,10 @@ pub trait SendTier<K, V>: Tier<K, V, Token: Send> + Send + Sync + 'static {
 
 /// A tier called through its [`SendTier`] methods: a `Tier` whose futures are seen to be `Send`
 /// by generic code, for the tiered leader running in a background task.
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
 pub(crate) struct Sending<'a, R>(pub(crate) &'a R);
 
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
 impl<K, V, R: SendTier<K, V>> Tier<K, V> for Sending<'_, R> {
     type Token = R::Token;
 
