@@ -558,3 +558,75 @@ fn a_failed_background_refresh_keeps_the_stale_value_and_frees_the_fleet_lock() 
         assert!(matches!(lock, LockOutcome::Acquired(_)), "{lock:?}");
     });
 }
+
+#[test]
+fn a_background_refresh_ahead_loads_once_and_the_value_never_expires() {
+    bounded(BOUND, || {
+        let (timer, tasks) = (ManualTimer::new(), Tasks::default());
+        let tier = MemoryTier::new(timer.clone());
+        let ahead = |builder: common::tier::BackgroundBuilder| {
+            builder.refresh_ahead(RefreshAhead::BeforeExpiry(Duration::from_secs(10)))
+        };
+        let (node, calls) = background_node_with(&tier, &timer, &tasks, ahead);
+        let origin = Origin::new(Ok(1));
+        let first = seen(block_on(
+            node.get_or_revalidate_in_background(&1, origin.clone()),
+        ));
+        assert_eq!((first, origin.calls.count()), ((1, Status::Miss), 1));
+        // Within 10 s of expiry: a hit, and one refresh in the background.
+        timer.advance(TTL - Duration::from_secs(5));
+        let origin = Origin::new(Ok(2));
+        for _ in 0..100 {
+            let answer = seen(block_on(
+                node.get_or_revalidate_in_background(&1, origin.clone()),
+            ));
+            assert_eq!(answer, (1, Status::Hit));
+        }
+        assert_eq!((tasks.pending(), origin.calls.count()), (1, 0));
+        let locks_before = calls.locks();
+        assert_eq!(tasks.run_all(), 1);
+        // The tier's copy is as due as this node's: not taken, loaded under the fleet lock.
+        assert_eq!((origin.calls.count(), calls.locks()), (1, locks_before + 1));
+        timer.advance(Duration::from_secs(10));
+        let later = seen(block_on(
+            node.get_or_revalidate_in_background(&1, origin.clone()),
+        ));
+        assert_eq!(
+            later,
+            (2, Status::Hit),
+            "the refreshed value expired with the old one"
+        );
+        assert_eq!((tasks.pending(), node.cache().loads_in_flight()), (0, 0));
+    });
+}
+
+#[test]
+fn a_background_refresh_dropped_unrun_leaves_nothing_in_flight_or_locked() {
+    bounded(BOUND, || {
+        let (timer, tasks) = (ManualTimer::new(), Tasks::default());
+        let tier = MemoryTier::new(timer.clone());
+        let stale = |builder: common::tier::BackgroundBuilder| builder.stale_window(STALE_WINDOW);
+        let (node, _) = background_node_with(&tier, &timer, &tasks, stale);
+        block_on(node.insert(1, 1));
+        timer.advance(TTL + Duration::from_secs(1));
+        let origin = Origin::new(Ok(2));
+        let answer = seen(block_on(
+            node.get_or_revalidate_in_background(&1, origin.clone()),
+        ));
+        assert_eq!(answer, (1, Status::Stale(Duration::from_secs(1))));
+        assert_eq!(node.cache().loads_in_flight(), 1);
+        // The executor shut down: the task is dropped without ever running.
+        assert_eq!(tasks.drop_all(), 1);
+        assert_eq!(node.cache().loads_in_flight(), 0);
+        let other = tier.node();
+        let lock = block_on(other.lock(&1, Duration::from_secs(1)));
+        let LockOutcome::Acquired(token) = lock else {
+            panic!("the fleet lock is held: {lock:?}");
+        };
+        block_on(other.unlock(&1, token));
+        // The next read starts a new refresh, which lands.
+        block_on(node.get_or_revalidate_in_background(&1, origin.clone())).unwrap();
+        assert_eq!(tasks.run_all(), 1);
+        assert_eq!((origin.calls.count(), node.cache().get(&1)), (1, Some(2)));
+    });
+}
