@@ -23,8 +23,9 @@ for line in "${packages[@]}"; do
 done
 
 # Each feature docs.rs turns on must show in the crate's docs as the badge of what it enables
-# (the facade's runtime modules, the core's std-only lock): a missing badge means the item is
-# missing, or doc_cfg is not on, or the feature gates no item and need not be listed.
+# (the facade's runtime modules, the core's std-only lock, the Redis tier's cluster and TLS
+# methods): a missing badge means the item is missing, or doc_cfg is not on, or the feature
+# gates no item and need not be listed.
 missing=0
 for line in "${packages[@]}"; do
     IFS=$'\t' read -r name _dir _version _license flags <<<"$line"
@@ -32,7 +33,11 @@ for line in "${packages[@]}"; do
     docs=$target_dir/doc/${name//-/_}
     IFS=, read -ra features <<<"${BASH_REMATCH[1]}"
     for feature in "${features[@]}"; do
-        if grep -rqE --include='*.html' "title=\"Available on crate features? \`$feature\`" "$docs"; then
+        # An item's badge in a module's list carries a title; a method's, in its impl block,
+        # is an item-info line.
+        if grep -rqE --include='*.html' \
+            -e "title=\"Available on crate features? \`$feature\`" \
+            -e "Available on <strong>crate features? <code>$feature</code>" "$docs"; then
             echo "$name: items of feature '$feature' carry its badge"
         else
             echo "FAIL: no page of $docs shows the badge of feature '$feature'" \
