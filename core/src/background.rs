@@ -236,8 +236,7 @@ where
         let mut lead = guard.detach(Arc::clone(self));
         let key = key.clone();
         self.timer.spawn(async move {
-            let guard = lead.attach();
-            let cache = guard.cache();
+            let (cache, guard) = lead.attach();
             let loaded = cache
                 .run_load(cache.shard(hash), loader.load_send(&key))
                 .await;

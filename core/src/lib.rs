@@ -49,7 +49,10 @@
 //! announces the landing, so each key is loaded once per fleet; a node that finds the lock held
 //! waits for the landing ([`Status::TierLockHit`]), at most half the `lock_timeout`. A tier that
 //! does not answer is skipped ([`Stats::tier_errors`]): the node loads locally. A cache without
-//! a tier is the plain [`Cache`], whose hit and miss paths do not change.
+//! a tier is the plain [`Cache`], whose hit and miss paths do not change. The serving features
+//! work through the tier too; a node in an `Arc` whose tier is a [`SendTier`] refreshes stale
+//! values in the background ([`Tiered::get_or_revalidate_in_background`]), taking another
+//! node's fresher copy from the tier when there is one.
 //!
 //! # Time
 //!
@@ -210,7 +213,7 @@ pub use status::{Answer, Status};
 pub use sync::Arc;
 pub use tier::{
     Announced, Announcement, Deleted, Fetched, InvalidationSink, Lifetime, LockOutcome, MemoryTier,
-    MemoryTierNode, MemoryToken, Stored, Tier, Unavailable, Unlocked,
+    MemoryTierNode, MemoryToken, SendTier, Stored, Tier, Unavailable, Unlocked,
 };
 pub use tiered::Tiered;
 pub use timer::{Clock, NoTimer, Timeout, TimeoutError, Timer, with_timeout};

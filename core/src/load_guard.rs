@@ -48,11 +48,6 @@ impl<'c, K, V, E, T: Clock, S, L: RawLock, W, N> LoadGuard<'c, K, V, E, T, S, L,
         }
     }
 
-    /// The cache this guard lands in.
-    pub(crate) fn cache(&self) -> &'c Cache<K, V, E, T, S, L, W, N> {
-        self.cache
-    }
-
     /// The shard of the key it lands.
     pub(crate) fn shard(&self) -> &'c Shard<K, V, E, T::Stamp, L> {
         self.shard
@@ -249,16 +244,40 @@ fn abandon<K, V, E, X, L: RawLock>(
     drop(left_row);
 }
 
-/// A cache shared with background tasks.
+/// What a background task owns a share of: the cache itself, or something with the cache in
+/// front (a `Tiered` node), so that one [`DetachedLead`] serves both.
 #[cfg(all(target_has_atomic = "ptr", not(loom)))]
-type SharedCache<K, V, E, T, S, L, W, N> = alloc::sync::Arc<Cache<K, V, E, T, S, L, W, N>>;
+pub(crate) trait Front<K, V, E, T: Clock, S, L: RawLock, W, N> {
+    /// The cache the lead lands in.
+    fn front(&self) -> &Cache<K, V, E, T, S, L, W, N>;
+}
+
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+impl<K, V, E, T: Clock, S, L: RawLock, W, N> Front<K, V, E, T, S, L, W, N>
+    for Cache<K, V, E, T, S, L, W, N>
+{
+    fn front(&self) -> &Cache<K, V, E, T, S, L, W, N> {
+        self
+    }
+}
+
+/// Names the cache type inside a [`DetachedLead`]'s owner, owning nothing.
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+type FrontType<K, V, E, T, S, L, W, N> =
+    core::marker::PhantomData<fn() -> Cache<K, V, E, T, S, L, W, N>>;
+
+/// A background task's owner of a lead and the guard it attached.
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+pub(crate) type Attached<'a, O, K, V, E, T, S, L, W, N> =
+    (&'a O, LoadGuard<'a, K, V, E, T, S, L, W, N>);
 
 /// A leader's duty handed to a background task that may not have started yet. It owns a
 /// share of the cache, so a task that is dropped unpolled (its executor shut down) still
 /// abandons the flight and wakes its waiters, as a cancelled leader does.
 #[cfg(all(target_has_atomic = "ptr", not(loom)))]
-pub(crate) struct DetachedLead<K, V, E, T, S, L, W, N>
+pub(crate) struct DetachedLead<O, K, V, E, T, S, L, W, N>
 where
+    O: Front<K, V, E, T, S, L, W, N>,
     K: Hash + Eq,
     T: Clock,
     S: BuildHasher,
@@ -266,7 +285,9 @@ where
     W: Weigh<K, V>,
     N: Listener<K, V>,
 {
-    cache: SharedCache<K, V, E, T, S, L, W, N>,
+    owner: alloc::sync::Arc<O>,
+    /// The cache type inside `owner` (its `Send`-ness is `owner`'s).
+    front: FrontType<K, V, E, T, S, L, W, N>,
     hash: u64,
     flight: Arc<Flight<V, E, T::Stamp>>,
     /// Set until a task [attached](Self::attach) a guard: then the guard has the duty.
@@ -283,16 +304,17 @@ where
     W: Weigh<K, V>,
     N: Listener<K, V>,
 {
-    /// Hands the duty to land this load to a task that owns `cache` (the cache this guard's
+    /// Hands the duty to land this load to a task that owns `owner` (whose cache this guard's
     /// flight belongs to).
-    pub(crate) fn detach(
+    pub(crate) fn detach<O: Front<K, V, E, T, S, L, W, N>>(
         mut self,
-        cache: SharedCache<K, V, E, T, S, L, W, N>,
-    ) -> DetachedLead<K, V, E, T, S, L, W, N> {
-        debug_assert!(core::ptr::eq(self.cache, &*cache));
+        owner: alloc::sync::Arc<O>,
+    ) -> DetachedLead<O, K, V, E, T, S, L, W, N> {
+        debug_assert!(core::ptr::eq(self.cache, owner.front()));
         self.armed = false;
         DetachedLead {
-            cache,
+            owner,
+            front: core::marker::PhantomData,
             hash: self.hash,
             flight: Arc::clone(&self.flight),
             armed: true,
@@ -316,8 +338,9 @@ where
 }
 
 #[cfg(all(target_has_atomic = "ptr", not(loom)))]
-impl<K, V, E, T, S, L, W, N> DetachedLead<K, V, E, T, S, L, W, N>
+impl<O, K, V, E, T, S, L, W, N> DetachedLead<O, K, V, E, T, S, L, W, N>
 where
+    O: Front<K, V, E, T, S, L, W, N>,
     K: Hash + Eq,
     T: Clock,
     S: BuildHasher,
@@ -325,24 +348,28 @@ where
     W: Weigh<K, V>,
     N: Listener<K, V>,
 {
-    /// The guard, now that the task runs: it lands the load or abandons it.
-    pub(crate) fn attach(&mut self) -> LoadGuard<'_, K, V, E, T, S, L, W, N> {
+    /// The owner and the guard, now that the task runs: the guard lands the load or abandons
+    /// it.
+    pub(crate) fn attach(&mut self) -> Attached<'_, O, K, V, E, T, S, L, W, N> {
         self.armed = false;
-        let cache = &*self.cache;
+        let owner = &*self.owner;
+        let cache = owner.front();
         // A task answers nobody: the callers waiting for it count their answers.
-        LoadGuard::new(
+        let guard = LoadGuard::new(
             cache,
             cache.shard(self.hash),
             self.hash,
             Arc::clone(&self.flight),
         )
-        .uncounted()
+        .uncounted();
+        (owner, guard)
     }
 }
 
 #[cfg(all(target_has_atomic = "ptr", not(loom)))]
-impl<K, V, E, T, S, L, W, N> Drop for DetachedLead<K, V, E, T, S, L, W, N>
+impl<O, K, V, E, T, S, L, W, N> Drop for DetachedLead<O, K, V, E, T, S, L, W, N>
 where
+    O: Front<K, V, E, T, S, L, W, N>,
     K: Hash + Eq,
     T: Clock,
     S: BuildHasher,
@@ -353,7 +380,7 @@ where
     fn drop(&mut self) {
         if self.armed {
             self.armed = false;
-            abandon(self.cache.shard(self.hash), self.hash, &self.flight);
+            abandon(self.owner.front().shard(self.hash), self.hash, &self.flight);
         }
     }
 }

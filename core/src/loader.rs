@@ -152,6 +152,21 @@ where
     }
 }
 
+/// A loader called through its [`SendLoader`] method: a `Loader` whose future generic code sees
+/// to be `Send`, for loads that run inside a background task's larger future.
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+pub(crate) struct Sending<'a, Ld>(pub(crate) &'a Ld);
+
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+impl<K, Ld: SendLoader<K>> Loader<K> for Sending<'_, Ld> {
+    type Value = Ld::Value;
+    type Error = Ld::Error;
+
+    fn load(&self, key: &K) -> impl Future<Output = Result<Self::Value, Self::Error>> {
+        self.0.load_send(key)
+    }
+}
+
 /// Loads the values for several keys in one call (a batch query).
 ///
 /// Must return exactly one value per key, in the order of `keys`; any other count is reported as

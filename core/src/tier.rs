@@ -79,6 +79,174 @@ pub trait Tier<K, V> {
     fn landing(&self, key: &K) -> impl Future<Output = Announcement>;
 }
 
+/// A reference to a tier is the tier: a borrowed view of a node (as a background refresh
+/// uses) calls the same node.
+///
+/// ```
+/// use readthrough_core::{Fetched, ManualTimer, MemoryTier, Tier};
+/// # futures_lite::future::block_on(async {
+/// let tier = MemoryTier::<u32, u32, _>::new(ManualTimer::new());
+/// let node = tier.node();
+/// assert_eq!(Tier::<u32, u32>::fetch(&&node, &1).await, Fetched::Miss);
+/// # });
+/// ```
+impl<K, V, R: Tier<K, V> + ?Sized> Tier<K, V> for &R {
+    type Token = R::Token;
+
+    fn fetch(&self, key: &K) -> impl Future<Output = Fetched<V>> {
+        (**self).fetch(key)
+    }
+
+    fn store(&self, key: &K, value: &V, ttl: Duration) -> impl Future<Output = Stored> {
+        (**self).store(key, value, ttl)
+    }
+
+    fn delete(&self, key: &K) -> impl Future<Output = Deleted> {
+        (**self).delete(key)
+    }
+
+    fn lock(&self, key: &K, hold_for: Duration) -> impl Future<Output = LockOutcome<Self::Token>> {
+        (**self).lock(key, hold_for)
+    }
+
+    fn unlock(&self, key: &K, token: Self::Token) -> impl Future<Output = Unlocked> {
+        (**self).unlock(key, token)
+    }
+
+    fn announce(&self, key: &K, announcement: Announcement) -> impl Future<Output = Announced> {
+        (**self).announce(key, announcement)
+    }
+
+    fn landing(&self, key: &K) -> impl Future<Output = Announcement> {
+        (**self).landing(key)
+    }
+}
+
+/// A [`Tier`] whose futures can move to another thread, for refreshes that run in a background
+/// task ([`Tiered::get_or_revalidate_in_background`](crate::Tiered::get_or_revalidate_in_background)).
+///
+/// Why `Tier` alone is not enough is the reason for [`SendLoader`](crate::SendLoader): the
+/// futures of a generic tier's methods are `impl Future`s whose `Send`-ness only code that knows
+/// the concrete tier can see (naming it in a bound needs return-type notation, unstable). An
+/// implementation repeats each method with `+ Send` and calls the `Tier` method; for a concrete
+/// type the compiler checks that its futures are `Send`. [`MemoryTierNode`] implements it, and
+/// so does `readthrough_redis::RedisTier`.
+///
+/// ```
+/// use core::future::Future;
+/// use core::time::Duration;
+/// use readthrough_core::{
+///     Announced, Announcement, Deleted, Fetched, LockOutcome, SendTier, Stored, Tier, Unlocked,
+/// };
+///
+/// /// A tier with nothing in it, whose lock is always free.
+/// struct Empty;
+///
+/// impl Tier<u32, u32> for Empty {
+///     type Token = ();
+///     async fn fetch(&self, _: &u32) -> Fetched<u32> { Fetched::Miss }
+///     async fn store(&self, _: &u32, _: &u32, _: Duration) -> Stored { Stored::Stored }
+///     async fn delete(&self, _: &u32) -> Deleted { Deleted::Absent }
+///     async fn lock(&self, _: &u32, _: Duration) -> LockOutcome<()> { LockOutcome::Acquired(()) }
+///     async fn unlock(&self, _: &u32, _: ()) -> Unlocked { Unlocked::Released }
+///     async fn announce(&self, _: &u32, _: Announcement) -> Announced { Announced::Sent }
+///     async fn landing(&self, _: &u32) -> Announcement { core::future::pending().await }
+/// }
+///
+/// impl SendTier<u32, u32> for Empty {
+///     fn fetch_send(&self, key: &u32) -> impl Future<Output = Fetched<u32>> + Send {
+///         self.fetch(key)
+///     }
+///     fn store_send(&self, key: &u32, value: &u32, ttl: Duration) -> impl Future<Output = Stored> + Send {
+///         self.store(key, value, ttl)
+///     }
+///     fn delete_send(&self, key: &u32) -> impl Future<Output = Deleted> + Send {
+///         self.delete(key)
+///     }
+///     fn lock_send(&self, key: &u32, hold_for: Duration) -> impl Future<Output = LockOutcome<()>> + Send {
+///         self.lock(key, hold_for)
+///     }
+///     fn unlock_send(&self, key: &u32, token: ()) -> impl Future<Output = Unlocked> + Send {
+///         self.unlock(key, token)
+///     }
+///     fn announce_send(&self, key: &u32, announcement: Announcement) -> impl Future<Output = Announced> + Send {
+///         self.announce(key, announcement)
+///     }
+///     fn landing_send(&self, key: &u32) -> impl Future<Output = Announcement> + Send {
+///         self.landing(key)
+///     }
+/// }
+/// ```
+pub trait SendTier<K, V>: Tier<K, V, Token: Send> + Send + Sync + 'static {
+    /// [`fetch`](Tier::fetch), as a future that can move to another thread.
+    fn fetch_send(&self, key: &K) -> impl Future<Output = Fetched<V>> + Send;
+
+    /// [`store`](Tier::store), as a future that can move to another thread.
+    fn store_send(&self, key: &K, value: &V, ttl: Duration) -> impl Future<Output = Stored> + Send;
+
+    /// [`delete`](Tier::delete), as a future that can move to another thread.
+    fn delete_send(&self, key: &K) -> impl Future<Output = Deleted> + Send;
+
+    /// [`lock`](Tier::lock), as a future that can move to another thread.
+    fn lock_send(
+        &self,
+        key: &K,
+        hold_for: Duration,
+    ) -> impl Future<Output = LockOutcome<Self::Token>> + Send;
+
+    /// [`unlock`](Tier::unlock), as a future that can move to another thread.
+    fn unlock_send(&self, key: &K, token: Self::Token) -> impl Future<Output = Unlocked> + Send;
+
+    /// [`announce`](Tier::announce), as a future that can move to another thread.
+    fn announce_send(
+        &self,
+        key: &K,
+        announcement: Announcement,
+    ) -> impl Future<Output = Announced> + Send;
+
+    /// [`landing`](Tier::landing), as a future that can move to another thread (interest is
+    /// registered when it is called, as there).
+    fn landing_send(&self, key: &K) -> impl Future<Output = Announcement> + Send;
+}
+
+/// A tier called through its [`SendTier`] methods: a `Tier` whose futures are seen to be `Send`
+/// by generic code, for the tiered leader running in a background task.
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+pub(crate) struct Sending<'a, R>(pub(crate) &'a R);
+
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+impl<K, V, R: SendTier<K, V>> Tier<K, V> for Sending<'_, R> {
+    type Token = R::Token;
+
+    fn fetch(&self, key: &K) -> impl Future<Output = Fetched<V>> {
+        self.0.fetch_send(key)
+    }
+
+    fn store(&self, key: &K, value: &V, ttl: Duration) -> impl Future<Output = Stored> {
+        self.0.store_send(key, value, ttl)
+    }
+
+    fn delete(&self, key: &K) -> impl Future<Output = Deleted> {
+        self.0.delete_send(key)
+    }
+
+    fn lock(&self, key: &K, hold_for: Duration) -> impl Future<Output = LockOutcome<Self::Token>> {
+        self.0.lock_send(key, hold_for)
+    }
+
+    fn unlock(&self, key: &K, token: Self::Token) -> impl Future<Output = Unlocked> {
+        self.0.unlock_send(key, token)
+    }
+
+    fn announce(&self, key: &K, announcement: Announcement) -> impl Future<Output = Announced> {
+        self.0.announce_send(key, announcement)
+    }
+
+    fn landing(&self, key: &K) -> impl Future<Output = Announcement> {
+        self.0.landing_send(key)
+    }
+}
+
 /// What [`Tier::fetch`] found.
 ///
 /// ```

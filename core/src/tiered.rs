@@ -9,6 +9,8 @@
 use core::hash::{BuildHasher, Hash};
 use core::time::Duration;
 
+#[cfg(all(target_has_atomic = "ptr", not(loom)))]
+mod background;
 mod batch;
 mod lead;
 mod serving;
@@ -22,7 +24,7 @@ use crate::read_through::{Intent, Turn};
 use crate::shard::Shard;
 use crate::stats::{Counters, Stats, bump};
 use crate::status::{Answer, Status};
-use crate::tier::{Announced, Announcement, Deleted, InvalidationSink, Stored, Tier};
+use crate::tier::{Announcement, Deleted, InvalidationSink, Stored, Tier};
 use crate::timer::{Clock, Timer};
 use crate::weigher::Weigh;
 
@@ -79,6 +81,9 @@ pub struct Tiered<C, R> {
     tier: R,
     fleet: Fleet,
 }
+
+/// A node borrowed: what the leader's part runs on.
+type View<'a, K, V, E, T, S, L, W, N, R> = Tiered<&'a Cache<K, V, E, T, S, L, W, N>, &'a R>;
 
 /// The tier's timing, derived from the cache's options when it is attached.
 #[derive(Clone, Copy, Debug)]
@@ -258,7 +263,8 @@ where
         if let Stored::Unavailable(_) = self.tier.store(&key, &value, self.fleet.ttl).await {
             bump(&counters.tier_errors);
         }
-        self.announce(counters, &key, Announcement::Invalidated)
+        self.view()
+            .announce(counters, &key, Announcement::Invalidated)
             .await;
         self.cache.insert(key, value);
     }
@@ -333,14 +339,17 @@ where
         if let Deleted::Unavailable(_) = self.tier.delete(key).await {
             bump(&counters.tier_errors);
         }
-        self.announce(counters, key, Announcement::Invalidated)
+        self.view()
+            .announce(counters, key, Announcement::Invalidated)
             .await;
     }
 
-    /// Tells the other nodes what happened to `key`, counting a tier that did not answer.
-    async fn announce(&self, counters: &Counters, key: &K, announcement: Announcement) {
-        if let Announced::Unavailable(_) = self.tier.announce(key, announcement).await {
-            bump(&counters.tier_errors);
+    /// This node borrowed, for the leader's part ([`lead`](Self::lead) and what it calls).
+    fn view(&self) -> View<'_, K, V, E, T, S, L, W, N, R> {
+        Tiered {
+            cache: &self.cache,
+            tier: &self.tier,
+            fleet: self.fleet,
         }
     }
 
@@ -390,7 +399,8 @@ where
             .await
         {
             Turn::Lead(guard) => {
-                let led = self.lead(guard, key, loader, split, Intent::Load).await;
+                let view = self.view();
+                let led = view.lead(guard, key, loader, split, Intent::Load).await;
                 led.map(|led| led.answer(status))
             }
             Turn::Answered(answer) => answer,

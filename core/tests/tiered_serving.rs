@@ -6,12 +6,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::tier::{Node, TTL, node, node_with};
-use common::{Calls, Gate, block_on, bounded, join_all, yield_many};
+use common::tier::{Node, TTL, background_node_with, node, node_with};
+use common::{Calls, Gate, Tasks, block_on, bounded, join_all, yield_many};
 use futures_lite::future::zip;
 use readthrough_core::{
-    Answer, BatchLoader, Error, Loader, LockOutcome, ManualTimer, MemoryTier, RefreshAhead, Status,
-    Tier,
+    Answer, BatchLoader, Error, Loader, LockOutcome, ManualTimer, MemoryTier, RefreshAhead,
+    SendLoader, Status, Tier,
 };
 
 /// No test may hang: each gets this long (real time; the tests' own time is manual).
@@ -56,6 +56,12 @@ impl Loader<u32> for Origin {
     async fn load(&self, _key: &u32) -> Result<u32, String> {
         self.calls.record();
         self.gate.then(self.value.clone()).await
+    }
+}
+
+impl SendLoader<u32> for Origin {
+    fn load_send(&self, key: &u32) -> impl Future<Output = Result<u32, String>> + Send {
+        self.load(key)
     }
 }
 
@@ -437,4 +443,190 @@ fn tiered_futures_with_a_boxed_error_are_send() {
         ]
     };
     assert_eq!(block_on(all), [2, 3, 4, 5, 6]);
+}
+
+#[test]
+fn a_burst_of_stale_reads_in_the_background_spawns_one_refresh_through_the_tier() {
+    bounded(BOUND, || {
+        let (timer, tasks) = (ManualTimer::new(), Tasks::default());
+        let tier = MemoryTier::new(timer.clone());
+        let stale = |builder: common::tier::BackgroundBuilder| builder.stale_window(STALE_WINDOW);
+        let (node, calls) = background_node_with(&tier, &timer, &tasks, stale);
+        block_on(node.insert(1, 1));
+        timer.advance(TTL + Duration::from_secs(1));
+        let origin = Origin::new(Ok(2));
+        let readers: Vec<_> = (0..1_000)
+            .map(|_| node.get_or_revalidate_in_background(&1, origin.clone()))
+            .collect();
+        let outcomes: Vec<_> = block_on(join_all(readers)).into_iter().map(seen).collect();
+        let stale = (1, Status::Stale(Duration::from_secs(1)));
+        assert!(outcomes.iter().all(|outcome| *outcome == stale));
+        assert_eq!((tasks.pending(), origin.calls.count()), (1, 0));
+        assert_eq!(
+            calls.fetches(),
+            0,
+            "a stale read must not wait for the tier"
+        );
+
+        assert_eq!(tasks.run_all(), 1);
+        // The tier's copy expired with this node's: the task took the fleet lock and loaded.
+        assert_eq!(
+            (origin.calls.count(), calls.locks(), calls.stores()),
+            (1, 1, 2)
+        );
+        assert_eq!(node.cache().get(&1), Some(2));
+        let fetched = block_on(tier.node().fetch(&1));
+        assert!(matches!(
+            fetched,
+            readthrough_core::Fetched::Hit { value: 2, .. }
+        ));
+        let fresh = seen(block_on(
+            node.get_or_revalidate_in_background(&1, origin.clone()),
+        ));
+        assert_eq!(fresh, (2, Status::Hit));
+        assert_eq!((tasks.pending(), node.cache().loads_in_flight()), (0, 0));
+    });
+}
+
+#[test]
+fn a_background_refresh_takes_another_nodes_fresher_copy_without_loading() {
+    bounded(BOUND, || {
+        let (timer, tasks) = (ManualTimer::new(), Tasks::default());
+        let tier = MemoryTier::new(timer.clone());
+        let stale = |builder: common::tier::BackgroundBuilder| builder.stale_window(STALE_WINDOW);
+        let (a, _) = background_node_with(&tier, &timer, &tasks, stale);
+        let (b, b_calls) = background_node_with(&tier, &timer, &tasks, stale);
+        block_on(a.get_or_load(&1, Origin::new(Ok(1)))).unwrap();
+        assert_eq!(
+            seen(block_on(b.get_or_load(&1, Origin::new(Ok(1))))),
+            (1, Status::TierHit)
+        );
+        timer.advance(TTL + Duration::from_secs(1));
+        // A refreshes first (in its caller) and stores its value in the tier.
+        let refreshed = seen(block_on(a.get_or_revalidate(&1, Origin::new(Ok(2)))));
+        assert_eq!(refreshed, (2, Status::Expired));
+
+        let b_origin = Origin::new(Ok(3));
+        let stale_on_b = seen(block_on(
+            b.get_or_revalidate_in_background(&1, b_origin.clone()),
+        ));
+        assert_eq!(stale_on_b, (1, Status::Stale(Duration::from_secs(1))));
+        let locks_before = b_calls.locks();
+        assert_eq!(tasks.run_all(), 1);
+        assert_eq!(b_origin.calls.count(), 0, "B loaded a value the tier had");
+        assert_eq!(
+            b_calls.locks(),
+            locks_before,
+            "B took the fleet lock for a tier hit"
+        );
+        assert_eq!(b.cache().get(&1), Some(2));
+        // Counted once, for B's caller that got it first; a task answers nobody, so its tier
+        // hit is not an answer (as the plain cache's background loads are not).
+        assert_eq!(b.stats().tier_hits, 1);
+        assert_eq!(a.cache().loads_in_flight() + b.cache().loads_in_flight(), 0);
+    });
+}
+
+#[test]
+fn a_failed_background_refresh_keeps_the_stale_value_and_frees_the_fleet_lock() {
+    bounded(BOUND, || {
+        let (timer, tasks) = (ManualTimer::new(), Tasks::default());
+        let tier = MemoryTier::new(timer.clone());
+        let stale = |builder: common::tier::BackgroundBuilder| builder.stale_window(STALE_WINDOW);
+        let (node, _) = background_node_with(&tier, &timer, &tasks, stale);
+        block_on(node.insert(1, 1));
+        timer.advance(TTL + Duration::from_secs(1));
+        let failing = Origin::new(Err("origin down".to_string()));
+        let answer = seen(block_on(
+            node.get_or_revalidate_in_background(&1, failing.clone()),
+        ));
+        assert_eq!(answer, (1, Status::Stale(Duration::from_secs(1))));
+        assert_eq!(tasks.run_all(), 1);
+        assert_eq!(failing.calls.count(), 1);
+
+        // Still the stale value; the next read tries again, in one more task.
+        let again = seen(block_on(
+            node.get_or_revalidate_in_background(&1, failing.clone()),
+        ));
+        assert_eq!(again, (1, Status::Stale(Duration::from_secs(1))));
+        assert_eq!(tasks.run_all(), 1);
+        assert_eq!(failing.calls.count(), 2);
+        assert_eq!(node.cache().loads_in_flight(), 0);
+        // The failed refresh released its fleet lock: another node takes it at once.
+        let other = tier.node();
+        let lock = block_on(other.lock(&1, Duration::from_secs(1)));
+        assert!(matches!(lock, LockOutcome::Acquired(_)), "{lock:?}");
+    });
+}
+
+#[test]
+fn a_background_refresh_ahead_loads_once_and_the_value_never_expires() {
+    bounded(BOUND, || {
+        let (timer, tasks) = (ManualTimer::new(), Tasks::default());
+        let tier = MemoryTier::new(timer.clone());
+        let ahead = |builder: common::tier::BackgroundBuilder| {
+            builder.refresh_ahead(RefreshAhead::BeforeExpiry(Duration::from_secs(10)))
+        };
+        let (node, calls) = background_node_with(&tier, &timer, &tasks, ahead);
+        let origin = Origin::new(Ok(1));
+        let first = seen(block_on(
+            node.get_or_revalidate_in_background(&1, origin.clone()),
+        ));
+        assert_eq!((first, origin.calls.count()), ((1, Status::Miss), 1));
+        // Within 10 s of expiry: a hit, and one refresh in the background.
+        timer.advance(TTL - Duration::from_secs(5));
+        let origin = Origin::new(Ok(2));
+        for _ in 0..100 {
+            let answer = seen(block_on(
+                node.get_or_revalidate_in_background(&1, origin.clone()),
+            ));
+            assert_eq!(answer, (1, Status::Hit));
+        }
+        assert_eq!((tasks.pending(), origin.calls.count()), (1, 0));
+        let locks_before = calls.locks();
+        assert_eq!(tasks.run_all(), 1);
+        // The tier's copy is as due as this node's: not taken, loaded under the fleet lock.
+        assert_eq!((origin.calls.count(), calls.locks()), (1, locks_before + 1));
+        timer.advance(Duration::from_secs(10));
+        let later = seen(block_on(
+            node.get_or_revalidate_in_background(&1, origin.clone()),
+        ));
+        assert_eq!(
+            later,
+            (2, Status::Hit),
+            "the refreshed value expired with the old one"
+        );
+        assert_eq!((tasks.pending(), node.cache().loads_in_flight()), (0, 0));
+    });
+}
+
+#[test]
+fn a_background_refresh_dropped_unrun_leaves_nothing_in_flight_or_locked() {
+    bounded(BOUND, || {
+        let (timer, tasks) = (ManualTimer::new(), Tasks::default());
+        let tier = MemoryTier::new(timer.clone());
+        let stale = |builder: common::tier::BackgroundBuilder| builder.stale_window(STALE_WINDOW);
+        let (node, _) = background_node_with(&tier, &timer, &tasks, stale);
+        block_on(node.insert(1, 1));
+        timer.advance(TTL + Duration::from_secs(1));
+        let origin = Origin::new(Ok(2));
+        let answer = seen(block_on(
+            node.get_or_revalidate_in_background(&1, origin.clone()),
+        ));
+        assert_eq!(answer, (1, Status::Stale(Duration::from_secs(1))));
+        assert_eq!(node.cache().loads_in_flight(), 1);
+        // The executor shut down: the task is dropped without ever running.
+        assert_eq!(tasks.drop_all(), 1);
+        assert_eq!(node.cache().loads_in_flight(), 0);
+        let other = tier.node();
+        let lock = block_on(other.lock(&1, Duration::from_secs(1)));
+        let LockOutcome::Acquired(token) = lock else {
+            panic!("the fleet lock is held: {lock:?}");
+        };
+        block_on(other.unlock(&1, token));
+        // The next read starts a new refresh, which lands.
+        block_on(node.get_or_revalidate_in_background(&1, origin.clone())).unwrap();
+        assert_eq!(tasks.run_all(), 1);
+        assert_eq!((origin.calls.count(), node.cache().get(&1)), (1, Some(2)));
+    });
 }

@@ -7,8 +7,8 @@ use core::time::Duration;
 use std::sync::Arc;
 
 use readthrough_core::{
-    Announced, Announcement, Deleted, Fetched, InvalidationSink, Lifetime, LockOutcome, Stored,
-    Tier, TimeoutError, Timer, Unavailable, Unlocked, with_timeout,
+    Announced, Announcement, Deleted, Fetched, InvalidationSink, Lifetime, LockOutcome, SendTier,
+    Stored, Tier, TimeoutError, Timer, Unavailable, Unlocked, with_timeout,
 };
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{
@@ -691,5 +691,52 @@ where
                 None => pending().await,
             }
         }
+    }
+}
+
+/// Every call's future is `Send` (the compiler checks it here), so a `Tiered` node on Redis
+/// refreshes in the background
+/// ([`Tiered::get_or_revalidate_in_background`](readthrough_core::Tiered::get_or_revalidate_in_background)).
+impl<K, V, C, T> SendTier<K, V> for RedisTier<K, C, T>
+where
+    K: Send + Sync + 'static,
+    V: Send + Sync + 'static,
+    C: Codec<K> + Codec<V> + Send + Sync + 'static,
+    T: Timer<Sleep: Send> + Send + Sync + 'static,
+{
+    fn fetch_send(&self, key: &K) -> impl Future<Output = Fetched<V>> + Send {
+        self.fetch(key)
+    }
+
+    fn store_send(&self, key: &K, value: &V, ttl: Duration) -> impl Future<Output = Stored> + Send {
+        self.store(key, value, ttl)
+    }
+
+    fn delete_send(&self, key: &K) -> impl Future<Output = Deleted> + Send {
+        Tier::<K, V>::delete(self, key)
+    }
+
+    fn lock_send(
+        &self,
+        key: &K,
+        hold_for: Duration,
+    ) -> impl Future<Output = LockOutcome<LockToken>> + Send {
+        Tier::<K, V>::lock(self, key, hold_for)
+    }
+
+    fn unlock_send(&self, key: &K, token: LockToken) -> impl Future<Output = Unlocked> + Send {
+        Tier::<K, V>::unlock(self, key, token)
+    }
+
+    fn announce_send(
+        &self,
+        key: &K,
+        announcement: Announcement,
+    ) -> impl Future<Output = Announced> + Send {
+        Tier::<K, V>::announce(self, key, announcement)
+    }
+
+    fn landing_send(&self, key: &K) -> impl Future<Output = Announcement> + Send {
+        Tier::<K, V>::landing(self, key)
     }
 }

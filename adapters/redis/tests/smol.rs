@@ -52,6 +52,7 @@ on_smol!(
     serving:
     stale_values_are_refreshed_once_across_the_fleet,
     a_batch_is_loaded_once_across_the_fleet,
+    a_background_refresh_takes_another_nodes_copy_from_redis,
 );
 
 on_smol!(

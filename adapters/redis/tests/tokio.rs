@@ -53,6 +53,7 @@ on_tokio!(
     serving:
     stale_values_are_refreshed_once_across_the_fleet,
     a_batch_is_loaded_once_across_the_fleet,
+    a_background_refresh_takes_another_nodes_copy_from_redis,
 );
 
 on_tokio!(
@@ -176,6 +177,22 @@ fn tiered_futures_are_send(
     send(tiered.insert(key.clone(), key.clone()));
     send(tiered.remove(key));
     send(tiered.invalidate(key));
+}
+
+type TokioNode = readthrough_core::Tiered<
+    readthrough_tokio::Cache<String, String, std::io::Error>,
+    readthrough_redis::RedisTier<String, readthrough_redis::Postcard, TokioTimer>,
+>;
+
+/// And so is a background refresh's caller's future (its task is `Send` by `Spawn`'s bound).
+#[allow(dead_code)]
+fn background_futures_are_send(tiered: &std::sync::Arc<TokioNode>, key: &String) {
+    fn send<F: Send>(_: F) {}
+    let load = |key: &String| {
+        let key = key.clone();
+        async move { Ok(key) }
+    };
+    send(tiered.get_or_revalidate_in_background(key, load));
 }
 
 /// Busy for `micros`: a slice of a request handler's work.

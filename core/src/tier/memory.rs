@@ -10,8 +10,8 @@ use event_listener::Event;
 use hashbrown::HashMap;
 
 use super::{
-    Announced, Announcement, Deleted, Fetched, InvalidationSink, Lifetime, LockOutcome, Stored,
-    Tier, Unavailable, Unlocked,
+    Announced, Announcement, Deleted, Fetched, InvalidationSink, Lifetime, LockOutcome, SendTier,
+    Stored, Tier, Unavailable, Unlocked,
 };
 use crate::sync::Arc;
 use crate::timer::Timer;
@@ -333,6 +333,51 @@ impl<K: Hash + Eq + Clone, V: Clone, T: Timer> Tier<K, V> for MemoryTierNode<K, 
                 listener.await;
             }
         }
+    }
+}
+
+/// The node's futures are `Send` when its keys, values and timer are: background refreshes
+/// can run through it.
+impl<K, V, T> SendTier<K, V> for MemoryTierNode<K, V, T>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    T: Timer + Send + Sync + 'static,
+{
+    fn fetch_send(&self, key: &K) -> impl Future<Output = Fetched<V>> + Send {
+        self.fetch(key)
+    }
+
+    fn store_send(&self, key: &K, value: &V, ttl: Duration) -> impl Future<Output = Stored> + Send {
+        self.store(key, value, ttl)
+    }
+
+    fn delete_send(&self, key: &K) -> impl Future<Output = Deleted> + Send {
+        self.delete(key)
+    }
+
+    fn lock_send(
+        &self,
+        key: &K,
+        hold_for: Duration,
+    ) -> impl Future<Output = LockOutcome<MemoryToken>> + Send {
+        self.lock(key, hold_for)
+    }
+
+    fn unlock_send(&self, key: &K, token: MemoryToken) -> impl Future<Output = Unlocked> + Send {
+        self.unlock(key, token)
+    }
+
+    fn announce_send(
+        &self,
+        key: &K,
+        announcement: Announcement,
+    ) -> impl Future<Output = Announced> + Send {
+        self.announce(key, announcement)
+    }
+
+    fn landing_send(&self, key: &K) -> impl Future<Output = Announcement> + Send {
+        self.landing(key)
     }
 }
 

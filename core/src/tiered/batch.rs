@@ -197,14 +197,14 @@ where
                     // A loader that returned too few values: the cache refuses the batch.
                     let Some(value) = loaded.next() else { break };
                     let counters = tiered.counters(key);
-                    let announcement = tiered.share(counters, key, &value, None).await;
+                    let announcement = tiered.view().share(counters, key, &value, None).await;
                     match lock {
                         Some(lock) => {
                             let lock = FleetLock::held(counters, lock);
                             lock.release(&tiered.tier, key, announcement).await;
                         }
                         None if announcement == Announcement::Landed => {
-                            tiered.announce(counters, key, announcement).await;
+                            tiered.view().announce(counters, key, announcement).await;
                         }
                         None => {}
                     }
@@ -223,7 +223,7 @@ where
         let counters = self.counters(key);
         match self.tier.fetch(key).await {
             Fetched::Hit { value, lifetime } => {
-                return Source::Shared(value, Status::TierHit, self.shared_ttl(lifetime));
+                return Source::Shared(value, Status::TierHit, self.view().shared_ttl(lifetime));
             }
             Fetched::Miss | Fetched::Undecodable => {}
             Fetched::Unavailable(_) => {
@@ -238,13 +238,13 @@ where
                 bump(&counters.tier_errors);
                 Source::Load(None)
             }
-            LockOutcome::HeldElsewhere => match self.await_landing(key, landing).await {
+            LockOutcome::HeldElsewhere => match self.view().await_landing(key, landing).await {
                 Waited::Found(value, lifetime) => {
-                    Source::Shared(value, Status::TierLockHit, self.shared_ttl(lifetime))
+                    Source::Shared(value, Status::TierLockHit, self.view().shared_ttl(lifetime))
                 }
                 Waited::Announced(Announcement::Landed) => match self.tier.fetch(key).await {
                     Fetched::Hit { value, lifetime } => {
-                        Source::Shared(value, Status::TierLockHit, self.shared_ttl(lifetime))
+                        Source::Shared(value, Status::TierLockHit, self.view().shared_ttl(lifetime))
                     }
                     _ => Source::Load(None),
                 },

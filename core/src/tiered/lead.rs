@@ -1,5 +1,7 @@
 //! The tiered leader's part of a load: the shared tier, then the fleet-wide lock, then the
-//! loader; and what it tells the other nodes.
+//! loader; and what it tells the other nodes. It runs on a borrowed view of the node
+//! ([`Tiered::view`]), so that a background task can run it with the tier called through its
+//! `Send` futures.
 
 use core::future::Future;
 use core::hash::{BuildHasher, Hash};
@@ -18,7 +20,7 @@ use crate::read_through::Intent;
 use crate::shard::Shard;
 use crate::stats::{Counters, bump};
 use crate::status::Status;
-use crate::tier::{Announcement, Fetched, Lifetime, LockOutcome, Stored, Tier};
+use crate::tier::{Announced, Announcement, Fetched, Lifetime, LockOutcome, Stored, Tier};
 use crate::timer::{Clock, Timer, with_timeout};
 use crate::weigher::Weigh;
 
@@ -48,7 +50,7 @@ enum Share {
     Store,
 }
 
-impl<K, V, E, T, S, L, W, N, R> Tiered<Cache<K, V, E, T, S, L, W, N>, R>
+impl<K, V, E, T, S, L, W, N, R> Tiered<&Cache<K, V, E, T, S, L, W, N>, R>
 where
     K: Hash + Eq + Clone,
     V: Clone,
@@ -165,7 +167,7 @@ where
     }
 }
 
-impl<K, V, E, T, S, L, W, N, R> Tiered<Cache<K, V, E, T, S, L, W, N>, R>
+impl<K, V, E, T, S, L, W, N, R> Tiered<&Cache<K, V, E, T, S, L, W, N>, R>
 where
     K: Hash + Eq + Clone,
     V: Clone,
@@ -308,6 +310,13 @@ where
             self.announce(&shard.counters, key, landed).await;
         }
         landed
+    }
+
+    /// Tells the other nodes what happened to `key`, counting a tier that did not answer.
+    pub(super) async fn announce(&self, counters: &Counters, key: &K, announcement: Announcement) {
+        if let Announced::Unavailable(_) = self.tier.announce(key, announcement).await {
+            bump(&counters.tier_errors);
+        }
     }
 
     /// Writes a loaded value to the tier; says what to announce.

@@ -84,7 +84,7 @@ where
                 intent,
                 status,
             }) => {
-                let led = self.lead(guard, key, &loader, &split, intent).await;
+                let led = self.view().lead(guard, key, &loader, &split, intent).await;
                 refreshed(led, current, intent, status)
             }
             Revalidation::Current(answer) => Ok(answer),
@@ -160,7 +160,8 @@ where
         let Joined::Role(Role::Leader(guard)) = cache.join(shard, hash, key, intent) else {
             return None;
         };
-        let led = self.lead(guard, key, loader, &|value| (value, None), intent);
+        let view = self.view();
+        let led = view.lead(guard, key, loader, &|value| (value, None), intent);
         Some(led.await.map(|led| led.answer(Status::Miss)))
     }
 }

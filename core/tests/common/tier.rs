@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use readthrough_core::{
     Announced, Announcement, Builder, Cache, Deleted, Fetched, LockOutcome, ManualTimer,
-    MemoryTier, MemoryTierNode, MemoryToken, Stored, Tier, Tiered, Unlocked,
+    MemoryTier, MemoryTierNode, MemoryToken, SendTier, Stored, Tier, Tiered, Timer, Unlocked,
 };
+
+use super::{ManualRuntime, Tasks};
 
 pub const TTL: Duration = Duration::from_secs(60);
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -91,7 +93,57 @@ impl Tier<u32, u32> for CountingNode {
     }
 }
 
-pub type Node = Tiered<Cache<u32, u32, String, ManualTimer>, CountingNode>;
+/// Counted as through `Tier`: background refreshes call these.
+impl SendTier<u32, u32> for CountingNode {
+    fn fetch_send(&self, key: &u32) -> impl Future<Output = Fetched<u32>> + Send {
+        self.fetch(key)
+    }
+
+    fn store_send(
+        &self,
+        key: &u32,
+        value: &u32,
+        ttl: Duration,
+    ) -> impl Future<Output = Stored> + Send {
+        self.store(key, value, ttl)
+    }
+
+    fn delete_send(&self, key: &u32) -> impl Future<Output = Deleted> + Send {
+        self.delete(key)
+    }
+
+    fn lock_send(
+        &self,
+        key: &u32,
+        hold_for: Duration,
+    ) -> impl Future<Output = LockOutcome<MemoryToken>> + Send {
+        self.lock(key, hold_for)
+    }
+
+    fn unlock_send(&self, key: &u32, token: MemoryToken) -> impl Future<Output = Unlocked> + Send {
+        self.unlock(key, token)
+    }
+
+    fn announce_send(
+        &self,
+        key: &u32,
+        announcement: Announcement,
+    ) -> impl Future<Output = Announced> + Send {
+        self.announce(key, announcement)
+    }
+
+    fn landing_send(&self, key: &u32) -> impl Future<Output = Announcement> + Send {
+        self.landing(key)
+    }
+}
+
+/// A tiered node whose cache's timer is `T`.
+pub type NodeOn<T> = Tiered<Cache<u32, u32, String, T>, CountingNode>;
+
+pub type Node = NodeOn<ManualTimer>;
+
+/// A tiered node whose background refreshes are spawned on [`Tasks`].
+pub type BackgroundNode = NodeOn<ManualRuntime>;
 
 /// A tiered cache on a new node of `tier` (TTL 60 s, lock timeout 2 s), with its call counts.
 pub fn node(
@@ -110,10 +162,33 @@ pub fn node_with(
     timer: &ManualTimer,
     configure: impl FnOnce(NodeBuilder) -> NodeBuilder,
 ) -> (Node, Arc<TierCalls>) {
+    node_on(tier, timer.clone(), configure)
+}
+
+/// The builder of a background node's cache.
+pub type BackgroundBuilder = Builder<u32, u32, String, ManualRuntime>;
+
+/// [`node_with`] on a cache that spawns its background refreshes on `tasks`.
+pub fn background_node_with(
+    tier: &MemoryTier<u32, u32, ManualTimer>,
+    timer: &ManualTimer,
+    tasks: &Tasks,
+    configure: impl FnOnce(BackgroundBuilder) -> BackgroundBuilder,
+) -> (Arc<BackgroundNode>, Arc<TierCalls>) {
+    let runtime = ManualRuntime::new(timer.clone(), tasks.clone());
+    let (node, calls) = node_on(tier, runtime, configure);
+    (Arc::new(node), calls)
+}
+
+fn node_on<T: Timer>(
+    tier: &MemoryTier<u32, u32, ManualTimer>,
+    timer: T,
+    configure: impl FnOnce(Builder<u32, u32, String, T>) -> Builder<u32, u32, String, T>,
+) -> (NodeOn<T>, Arc<TierCalls>) {
     let builder = Cache::<u32, u32, String>::builder()
         .capacity(64)
         .shards(1)
-        .timer(timer.clone())
+        .timer(timer)
         .ttl(TTL)
         .lock_timeout(LOCK_TIMEOUT);
     let cache = configure(builder).build().unwrap();

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use readthrough_core::{
-    BatchLoader, Builder, Cache, Loader, Stats, Status, Tiered, Timer, with_timeout,
+    BatchLoader, Builder, Cache, Loader, SendLoader, Stats, Status, Tiered, Timer, with_timeout,
 };
 use readthrough_redis::{BreakerState, Postcard, RedisTier, RedisTierConfig};
 
@@ -90,14 +90,41 @@ impl<T: Timer> Origin<T> {
     }
 }
 
+impl<T: Timer> Origin<T> {
+    async fn answer(&self, key: &String) -> Result<String, String> {
+        *self.loads.lock().unwrap().entry(key.clone()).or_default() += 1;
+        self.timer.sleep(self.delay).await;
+        Ok(format!("value of {key}"))
+    }
+}
+
 impl<T: Timer> Loader<String> for &Origin<T> {
     type Value = String;
     type Error = String;
 
-    async fn load(&self, key: &String) -> Result<String, String> {
-        *self.loads.lock().unwrap().entry(key.clone()).or_default() += 1;
-        self.timer.sleep(self.delay).await;
-        Ok(format!("value of {key}"))
+    fn load(&self, key: &String) -> impl Future<Output = Result<String, String>> {
+        self.answer(key)
+    }
+}
+
+/// A shared origin, for background refreshes (their loader outlives the call).
+pub struct SharedOrigin<T>(pub Arc<Origin<T>>);
+
+impl<T: Timer> Loader<String> for SharedOrigin<T> {
+    type Value = String;
+    type Error = String;
+
+    fn load(&self, key: &String) -> impl Future<Output = Result<String, String>> {
+        self.0.answer(key)
+    }
+}
+
+impl<T> SendLoader<String> for SharedOrigin<T>
+where
+    T: Timer<Sleep: Send> + Send + Sync + 'static,
+{
+    fn load_send(&self, key: &String) -> impl Future<Output = Result<String, String>> + Send {
+        self.0.answer(key)
     }
 }
 

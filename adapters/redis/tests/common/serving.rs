@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use readthrough_redis::RedisTierConfig;
 
-use super::fleet::{FleetNode, NodeBuilder, Origin, count, fleet_node_with};
+use std::sync::Arc;
+
+use super::fleet::{FleetNode, NodeBuilder, Origin, SharedOrigin, count, fleet_node_with, within};
 use super::join_all;
 use super::server::RedisServer;
-use readthrough_core::{Status, Timer};
+use readthrough_core::{Spawn, Status, Timer};
 
 /// Short enough to wait out in a test, long enough for a loaded machine's round trips.
 const SHORT_TTL: Duration = Duration::from_millis(300);
@@ -134,4 +136,61 @@ where
     }
     assert_eq!(b.stats().tier_hits, 20);
     assert_eq!(a.stats().tier_errors + b.stats().tier_errors, 0);
+}
+
+/// Node A refreshes a stale key (a load, stored in Redis); on node B, 100 callers read the
+/// same stale key with the refresh in the background: all answered at once (stale, or fresh
+/// once the refresh landed), and B's background refresh takes A's copy from Redis without
+/// loading.
+pub async fn a_background_refresh_takes_another_nodes_copy_from_redis<T>(timer: T)
+where
+    T: Timer<Sleep: Send> + Spawn + Clone + Send + Sync + 'static,
+{
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let prefix = "test:fleet-background";
+    let a = stale_node(&server, prefix, &timer).await;
+    let b = stale_node(&server, prefix, &timer).await;
+    let first = Origin::new(&timer, Duration::ZERO);
+    let key = "k".to_string();
+    a.get_or_load(&key, &first).await.unwrap();
+    let on_b = b.get_or_load(&key, &first).await.unwrap();
+    assert_eq!(on_b.status, Status::TierHit);
+    timer.sleep(SHORT_TTL + Duration::from_millis(50)).await;
+    let refreshed = a.get_or_load(&key, &first).await.unwrap();
+    assert_eq!(refreshed.status, Status::Expired);
+    assert_eq!(first.total_loads(), 2);
+
+    let origin = Arc::new(Origin::new(&timer, Duration::ZERO));
+    let readers: Vec<_> = (0..100)
+        .map(|_| b.get_or_revalidate_in_background(&key, SharedOrigin(Arc::clone(&origin))))
+        .collect();
+    let statuses: Vec<Status> = join_all(readers)
+        .await
+        .into_iter()
+        .map(|answer| answer.unwrap().status)
+        .collect();
+    // Stale until the task lands (it may run on another worker meanwhile), then fresh: no
+    // caller loaded or waited for the tier.
+    assert!(
+        matches!(statuses[0], Status::Stale(_))
+            && statuses
+                .iter()
+                .all(|status| matches!(status, Status::Stale(_) | Status::Hit)),
+        "a caller waited for the refresh: {statuses:?}"
+    );
+    let start = timer.now();
+    let landed = within(&timer, start, Duration::from_secs(2), || {
+        b.cache().loads_in_flight() == 0 && b.cache().get(&key).is_some()
+    })
+    .await;
+    assert!(landed.is_some(), "B's background refresh did not land");
+    assert_eq!(origin.total_loads(), 0, "B loaded a value Redis had");
+    assert_eq!(
+        b.cache().get(&key).as_deref(),
+        Some("value of k"),
+        "B has no fresh value"
+    );
+    assert_eq!(b.stats().tier_errors, 0);
 }
