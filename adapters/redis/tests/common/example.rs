@@ -22,12 +22,17 @@ pub fn path(name: &str) -> PathBuf {
         .to_string_lossy()
         .into_owned();
     let above = profile_dir.parent().unwrap();
-    // Cargo marks its target dir with CACHEDIR.TAG; one level lower is a `--target` triple.
-    let (target_dir, triple) = if above.join("CACHEDIR.TAG").exists() {
-        (above, None)
-    } else {
-        let triple = above.file_name().unwrap().to_string_lossy().into_owned();
-        (above.parent().unwrap(), Some(triple))
+    // Cargo keeps its rustc cache (`.rustc_info.json`) in the target dir itself, never in a
+    // `--target` triple's folder below it. (CACHEDIR.TAG is no mark: cargo writes one in a
+    // triple's folder too, and none in a target dir that existed before its first build, as
+    // CI's does.)
+    let is_target_dir = |dir: &Path| dir.join(".rustc_info.json").exists();
+    let (target_dir, triple) = match above.parent() {
+        Some(parent) if !is_target_dir(above) && is_target_dir(parent) => {
+            let triple = above.file_name().unwrap().to_string_lossy().into_owned();
+            (parent, Some(triple))
+        }
+        _ => (above, None),
     };
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
