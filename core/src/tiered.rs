@@ -17,6 +17,7 @@ mod serving;
 
 use crate::cache::{Cache, Peek};
 use crate::error::{BuildError, Error};
+use crate::hit_or_load::HitOrLoad;
 use crate::listener::Listener;
 use crate::loader::Loader;
 use crate::lock::RawLock;
@@ -200,11 +201,15 @@ where
     /// assert_eq!(tiered.get_or_load(&4, load).await.unwrap().status, Status::Hit);
     /// # });
     /// ```
-    pub async fn get_or_load<Ld>(&self, key: &K, loader: Ld) -> Result<Answer<V>, Error<E>>
+    pub fn get_or_load<Ld>(
+        &self,
+        key: &K,
+        loader: Ld,
+    ) -> impl Future<Output = Result<Answer<V>, Error<E>>>
     where
         Ld: Loader<K, Value = V, Error = E>,
     {
-        self.read_through(key, &loader, |value| (value, None)).await
+        self.read_through(key, loader, |value| (value, None))
     }
 
     /// [`get_or_load`](Self::get_or_load) with a loader that names each value's TTL (as
@@ -231,11 +236,15 @@ where
     /// assert_eq!(tiered.get_or_load_with_ttl(&1, load).await.unwrap().status, Status::Expired);
     /// # });
     /// ```
-    pub async fn get_or_load_with_ttl<Ld>(&self, key: &K, loader: Ld) -> Result<Answer<V>, Error<E>>
+    pub fn get_or_load_with_ttl<Ld>(
+        &self,
+        key: &K,
+        loader: Ld,
+    ) -> impl Future<Output = Result<Answer<V>, Error<E>>>
     where
         Ld: Loader<K, Value = (V, Option<Duration>), Error = E>,
     {
-        self.read_through(key, &loader, |loaded| loaded).await
+        self.read_through(key, loader, |loaded| loaded)
     }
 
     /// Stores `value` for `key` here and in the tier (for the cache's `ttl`), and tells the
@@ -353,31 +362,38 @@ where
         }
     }
 
-    async fn read_through<Ld>(
+    /// An L1 hit answers in the future's first poll, as the plain cache's (see [`HitOrLoad`]);
+    /// a miss goes through the tier.
+    fn read_through<Ld>(
         &self,
         key: &K,
-        loader: &Ld,
+        loader: Ld,
         split: impl Fn(Ld::Value) -> (V, Option<Duration>),
-    ) -> Result<Answer<V>, Error<E>>
+    ) -> impl Future<Output = Result<Answer<V>, Error<E>>>
     where
         Ld: Loader<K, Error = E>,
     {
         let cache = &self.cache;
-        let hash = cache.hash(key);
-        let shard = cache.shard(hash);
-        let status = match cache.peek(shard, hash, key, false) {
-            Peek::Fresh(value) => {
-                bump(&shard.counters.hits);
-                return Ok(Answer::new(value, Status::Hit));
+        let look = move || {
+            let hash = cache.hash(key);
+            let shard = cache.shard(hash);
+            match cache.peek(shard, hash, key, false) {
+                Peek::Fresh(value) => {
+                    bump(&shard.counters.hits);
+                    Ok(Ok(Answer::new(value, Status::Hit)))
+                }
+                Peek::Expired { .. } => Err((shard, hash, Status::Expired)),
+                Peek::Absent => Err((shard, hash, Status::Miss)),
             }
-            Peek::Expired { .. } => Status::Expired,
-            Peek::Absent => Status::Miss,
         };
-        let answer = self
-            .load_through(shard, hash, key, loader, &split, status)
-            .await;
-        shard.counters.outcome(&answer);
-        answer
+        let start = move |(shard, hash, status)| async move {
+            let answer = self
+                .load_through(shard, hash, key, &loader, &split, status)
+                .await;
+            shard.counters.outcome(&answer);
+            answer
+        };
+        HitOrLoad::new(look, start)
     }
 
     /// The cache's miss path (its coalescing), with the tier in the leader's part.
