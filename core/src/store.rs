@@ -455,13 +455,16 @@ impl<K, V, X: Copy> Store<K, V, X> {
         let weight = weight as usize;
         match evicted_from {
             Queue::Small if self.sketch.estimate(hash) < FREQUENT_RETURNER => {
-                let step = weight * (self.ghosts_from_main / self.ghosts_from_small.max(1)).max(1);
+                let ratio = (self.ghosts_from_main / self.ghosts_from_small.max(1)).max(1);
                 let most = percent_of(self.capacity, MOST_SMALL_PERCENT).max(1);
-                self.small_capacity = (self.small_capacity + step).min(most);
+                // Saturating: a heavy vote times a large ratio can pass `usize` on 32-bit chips.
+                let step = weight.saturating_mul(ratio);
+                self.small_capacity = self.small_capacity.saturating_add(step).min(most);
             }
             Queue::Small => {}
             Queue::Main => {
-                let step = weight * (self.ghosts_from_small / self.ghosts_from_main.max(1)).max(1);
+                let ratio = (self.ghosts_from_small / self.ghosts_from_main.max(1)).max(1);
+                let step = weight.saturating_mul(ratio);
                 let least = percent_of(self.capacity, LEAST_SMALL_PERCENT).max(1);
                 self.small_capacity = self.small_capacity.saturating_sub(step).max(least);
             }
