@@ -4,8 +4,11 @@
 //! estimate is the smallest of them (collisions only ever add). After about ten increments per
 //! entry the store holds, every counter is halved, so old popularity fades (TinyLFU: Einziger,
 //! Friedman and Manes, ACM ToS 2017). Words are picked by multiply-shift rather than masking, so
-//! the table follows the store's size exactly. No floats; the table is allocated once, with the
-//! store's other tables or at its first use.
+//! the table follows the store's size exactly. No floats. The table is allocated with the
+//! store's other tables when they are reserved up front, else when the store first evicts
+//! (until then no key can come back from the ghost, so nothing asks the sketch), sized from
+//! the entries the store holds then: a cache with a huge capacity that holds a few entries
+//! spends nothing on it.
 
 use alloc::vec::Vec;
 
@@ -27,6 +30,7 @@ const BITS_PER_ENTRY: usize = 24;
 const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
 
 pub(crate) struct Sketch {
+    /// Empty until [`start`](Self::start) or [`reserve`](Self::reserve): counting waits.
     words: Vec<u64>,
     /// The words the table has once allocated.
     size: usize,
@@ -55,12 +59,23 @@ impl Sketch {
         Ok(())
     }
 
-    /// Grows the table (forgetting what it held) when the store holds more than twice the
-    /// entries it was sized for: only stores with a weigher, whose entry count is not known.
+    /// Starts counting, with a table for `entries` entries (allocated now), unless it has
+    /// started already.
+    pub(crate) fn start(&mut self, entries: usize) {
+        if self.words.is_empty() {
+            *self = Sketch::new(entries);
+            self.words.resize(self.size, 0);
+        }
+    }
+
+    /// Grows a started table (forgetting what it held) when the store holds more than twice
+    /// the entries it was sized for: only stores with a weigher, whose entry count is not
+    /// known.
     #[inline]
     pub(crate) fn fit(&mut self, entries: usize) {
-        if Self::words_for(entries) > self.size * 2 {
+        if !self.words.is_empty() && Self::words_for(entries) > self.size * 2 {
             *self = Sketch::new(entries);
+            self.words.resize(self.size, 0);
         }
     }
 
@@ -93,11 +108,8 @@ impl Sketch {
     /// Counts the key seen `times` more (on every miss, and with the hits an entry took
     /// between two passes of the eviction hand: at most 3).
     pub(crate) fn add(&mut self, hash: u64, times: u8) {
-        if times == 0 {
+        if times == 0 || self.words.is_empty() {
             return;
-        }
-        if self.words.len() != self.size {
-            self.words.resize(self.size, 0);
         }
         let index = self.word(hash);
         // The lowest bit of each of the key's four counters.
@@ -134,6 +146,9 @@ mod tests {
     #[test]
     fn counts_saturate_and_fade() {
         let mut sketch = Sketch::new(64);
+        sketch.add(1, 1);
+        assert_eq!(sketch.estimate(1), 0, "not counting before it starts");
+        sketch.start(64);
         let key = 0x1234_5678_9ABC_DEF0;
         assert_eq!(sketch.estimate(key), 0);
         sketch.add(key, 3);
@@ -153,6 +168,7 @@ mod tests {
     #[test]
     fn halves_after_its_sample() {
         let mut sketch = Sketch::new(4);
+        sketch.start(4);
         let key = 7u64 << 40 | 3;
         for _ in 0..39 {
             sketch.add(key, 1);

@@ -289,6 +289,9 @@ impl<K, V, X: Copy> Store<K, V, X> {
         self.sketch.add(hash, 1);
         let evicted = self.evict_while_over(weight as usize, expired, leaving);
         if evicted > 0 {
+            if !self.filled {
+                self.sketch.start(self.len() + evicted);
+            }
             self.filled = true;
         } else if !self.filled {
             self.make_room_in_small();
