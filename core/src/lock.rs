@@ -131,7 +131,7 @@ unsafe impl RawLock for LoomLock {
 /// without (and loom's lock under `cfg(loom)`).
 #[cfg(all(feature = "std", not(loom)))]
 #[cfg_attr(docsrs, doc(auto_cfg = false))]
-pub type DefaultLock = ParkingLotLock;
+pub type DefaultLock = crate::ReadMostlyLock;
 /// The shard lock used when none is named: [`ParkingLotLock`] with `std`, [`SpinLock`]
 /// without (and loom's lock under `cfg(loom)`).
 #[cfg(all(not(feature = "std"), not(loom)))]

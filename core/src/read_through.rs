@@ -142,7 +142,7 @@ where
             let shard = self.shard(hash);
             match self.peek(shard, hash, key, false) {
                 Peek::Fresh(value) => {
-                    bump(&shard.counters.hits);
+                    shard.counters.hits.bump();
                     Ok(Ok(Answer::new(value, Status::Hit)))
                 }
                 Peek::Expired { .. } => Err((shard, hash, Status::Expired)),

@@ -11,7 +11,7 @@ use std::task::{Context, Waker};
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
-use readthrough_core::{Arc, Cache, Status};
+use readthrough_core::{Arc, Cache, RawLock, ReadMostlyLock, Status};
 
 fn small_cache() -> Arc<Cache<u8, u8>> {
     Arc::new(Cache::builder().capacity(4).shards(1).build().unwrap())
@@ -148,6 +148,124 @@ fn a_leader_that_panics_while_landing_never_strands_a_waiter() {
         // Either this caller led (2), or it waited for a landing that unwound and led then.
         assert_eq!(answer.value.value, 2);
         assert!(panicked || answer.status == Status::Miss);
+        assert_eq!(cache.loads_in_flight(), 0);
+    });
+}
+
+/// A value behind a [`ReadMostlyLock`], in loom's cell, which reports any read or write that is
+/// not ordered after the last write: it fails the model if the lock ever lets a reader in
+/// beside a writer, or two writers in together.
+struct Guarded {
+    lock: ReadMostlyLock,
+    value: loom::cell::UnsafeCell<u8>,
+}
+
+// SAFETY: `value` is only reached through `lock`.
+unsafe impl Sync for Guarded {}
+
+impl Guarded {
+    fn new() -> Arc<Self> {
+        Arc::new(Guarded {
+            lock: ReadMostlyLock::new(),
+            value: loom::cell::UnsafeCell::new(0),
+        })
+    }
+
+    fn read(&self) -> u8 {
+        // SAFETY: shared mode excludes writers.
+        self.lock
+            .read(|| self.value.with(|value| unsafe { *value }))
+    }
+
+    fn bump(&self) {
+        // SAFETY: exclusive mode excludes everyone else.
+        self.lock
+            .write(|| self.value.with_mut(|value| unsafe { *value += 1 }))
+    }
+}
+
+#[test]
+fn the_read_mostly_lock_keeps_readers_out_of_a_write() {
+    loom::model(|| {
+        let guarded = Guarded::new();
+        let writer = {
+            let guarded = guarded.clone();
+            thread::spawn(move || guarded.bump())
+        };
+        let seen = guarded.read();
+        writer.join().unwrap();
+        assert!(seen <= 1);
+        assert_eq!(guarded.read(), 1);
+    });
+}
+
+#[test]
+fn the_read_mostly_lock_keeps_writers_apart() {
+    loom::model(|| {
+        let guarded = Guarded::new();
+        let writer = {
+            let guarded = guarded.clone();
+            thread::spawn(move || guarded.bump())
+        };
+        guarded.bump();
+        writer.join().unwrap();
+        assert_eq!(guarded.read(), 2);
+    });
+}
+
+/// Three threads on two slots: the main thread and the second reader share one (loom gives
+/// each execution's threads slots in the order they first read).
+#[test]
+fn the_read_mostly_lock_holds_with_readers_sharing_a_slot() {
+    loom::model(|| {
+        let guarded = Guarded::new();
+        let threads: Vec<_> = (0..2)
+            .map(|role| {
+                let guarded = guarded.clone();
+                thread::spawn(move || {
+                    if role == 0 {
+                        guarded.bump();
+                    } else {
+                        assert!(guarded.read() <= 1);
+                    }
+                })
+            })
+            .collect();
+        assert!(guarded.read() <= 1);
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(guarded.read(), 1);
+    });
+}
+
+#[test]
+fn a_cache_on_the_read_mostly_lock_loads_once_for_two_callers() {
+    loom::model(|| {
+        let cache: Arc<Cache<u8, u8>> = Arc::new(
+            Cache::builder()
+                .capacity(4)
+                .shards(1)
+                .lock::<ReadMostlyLock>()
+                .build()
+                .unwrap(),
+        );
+        let loads = Arc::new(AtomicUsize::new(0));
+        let load = |loads: Arc<AtomicUsize>| {
+            move |_: &u8| {
+                loads.fetch_add(1, Ordering::SeqCst);
+                async { Ok(7) }
+            }
+        };
+        let caller = {
+            let (cache, load) = (cache.clone(), load(loads.clone()));
+            thread::spawn(move || loom::future::block_on(cache.get_or_load(&1, load)).unwrap())
+        };
+        let mine = loom::future::block_on(cache.get_or_load(&1, load(loads.clone()))).unwrap();
+        let theirs = caller.join().unwrap();
+        assert_eq!((mine.value, theirs.value), (7, 7));
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+        assert_eq!(cache.get(&1), Some(7));
         assert_eq!(cache.loads_in_flight(), 0);
     });
 }
