@@ -133,7 +133,7 @@
 //! key's and value's own clones). Keys are stored whole, never as a bare hash, so keys whose
 //! hashes collide stay distinct. Beside its key, value and deadline an entry takes 8 bytes (its
 //! weight, and one word holding 29 bits of its hash, its queue and its frequency), and the store
-//! adds per entry its table of slot numbers (about 5 to 10 bytes), the eviction queues (4), the
+//! adds per entry its table of slot numbers (about 6 to 11 bytes), the eviction queues (4), the
 //! ghost (2) and the frequency sketch (4, allocated at a shard's first eviction): 42 bytes per
 //! `u64` entry in all, 45 once the cache has evicted (`BENCH_SECTIONS=heap` in `benches/`).
 //! [`Builder::preallocate`] reserves every table up front, with fallible allocation, so that
