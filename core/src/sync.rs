@@ -2,16 +2,19 @@
 //! without compare-and-swap and for loom's when the protocol is model-checked.
 
 #[cfg(loom)]
-#[cfg_attr(not(feature = "std"), allow(unused_imports))]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
+#[cfg(all(loom, feature = "std"))]
+pub(crate) use loom::sync::atomic::AtomicBool;
 
 #[cfg(all(not(loom), feature = "portable-atomic"))]
-#[cfg_attr(not(feature = "std"), allow(unused_imports))]
-pub(crate) use portable_atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+pub(crate) use portable_atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
+#[cfg(all(not(loom), feature = "portable-atomic", feature = "std"))]
+pub(crate) use portable_atomic::AtomicBool;
 
 #[cfg(all(not(loom), not(feature = "portable-atomic")))]
-#[cfg_attr(not(feature = "std"), allow(unused_imports))]
-pub(crate) use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+pub(crate) use core::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
+#[cfg(all(not(loom), not(feature = "portable-atomic"), feature = "std"))]
+pub(crate) use core::sync::atomic::AtomicBool;
 
 /// The reference-counted pointer that shares load errors: `alloc::sync::Arc`, or
 /// `portable_atomic_util::Arc` with the `portable-atomic` feature (targets without CAS).
