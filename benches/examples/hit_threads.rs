@@ -1,5 +1,7 @@
 //! The `compare` hit rows for readthrough and quick_cache only, with each cache's defaults: a
-//! read-through hit on 1 and on 2 threads, interleaved round by round, medians. Shorter than
+//! read-through hit on 1 and on 2 threads, interleaved round by round, medians. A third column
+//! runs readthrough's defaults with `ParkingLotLock` instead of the default `ReadMostlyLock`,
+//! so that one run shows what the shard lock costs and buys. Shorter than
 //! `compare`, for measuring a change to the hit path on a busy machine, where quick_cache (whose
 //! code does not change) shows how much of a difference is the machine's.
 //!
@@ -7,7 +9,9 @@
 
 use std::sync::Arc;
 
-use readthrough_benches::peers::defaults::{QuickCacheDefaults, ReadthroughDefaults};
+use readthrough_benches::peers::defaults::{
+    QuickCacheDefaults, ReadthroughDefaults, ReadthroughParkingLot,
+};
 use readthrough_benches::sizes::Sizes;
 use readthrough_benches::stats::median;
 use readthrough_benches::workloads::Workload;
@@ -24,38 +28,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         threads,
     };
     let (one, two) = (workload(1), workload(2));
-    // [readthrough, quick_cache] x [1 thread, 2 threads]
-    let mut runs: [[Vec<HitTiming>; 2]; 2] = Default::default();
+    // [readthrough, quick_cache, readthrough on ParkingLotLock] x [1 thread, 2 threads]
+    let mut runs: [[Vec<HitTiming>; 2]; 3] = Default::default();
     for round in 0..rounds {
-        for step in 0..2 {
-            let first_is_readthrough = (round + step) % 2 == 0;
-            let run = |runs: &mut [[Vec<HitTiming>; 2]; 2], readthrough: bool| {
-                let index = usize::from(!readthrough);
-                let (single, double) = if readthrough {
-                    (
-                        one.run::<ReadthroughDefaults>(),
-                        two.run::<ReadthroughDefaults>(),
-                    )
-                } else {
-                    (
-                        one.run::<QuickCacheDefaults>(),
-                        two.run::<QuickCacheDefaults>(),
-                    )
-                };
-                runs[index][0].push(single);
-                runs[index][1].push(double);
+        for step in 0..3 {
+            // Each contender runs first, second and third in turn.
+            let index = (round + step) % 3;
+            let (single, double) = match index {
+                0 => (
+                    one.run::<ReadthroughDefaults>(),
+                    two.run::<ReadthroughDefaults>(),
+                ),
+                1 => (
+                    one.run::<QuickCacheDefaults>(),
+                    two.run::<QuickCacheDefaults>(),
+                ),
+                _ => (
+                    one.run::<ReadthroughParkingLot>(),
+                    two.run::<ReadthroughParkingLot>(),
+                ),
             };
-            run(&mut runs, first_is_readthrough);
+            runs[index][0].push(single);
+            runs[index][1].push(double);
         }
     }
     let figure = |samples: &[HitTiming], f: fn(&HitTiming) -> Option<f64>| {
         let values: Vec<f64> = samples.iter().filter_map(f).collect();
         median(&values).unwrap_or(f64::NAN)
     };
-    println!("| defaults, {rounds} rounds, medians | readthrough | quick_cache |");
-    println!("|---|---:|---:|");
+    println!(
+        "| defaults, {rounds} rounds, medians | readthrough | quick_cache | readthrough (ParkingLotLock) |"
+    );
+    println!("|---|---:|---:|---:|");
     let row = |label: &str, f: &dyn Fn(usize) -> f64| {
-        println!("| {label} | {:.1} | {:.1} |", f(0), f(1));
+        println!("| {label} | {:.1} | {:.1} | {:.1} |", f(0), f(1), f(2));
     };
     row("read-through hit, 1 thread (ns/op)", &|i| {
         figure(&runs[i][0], |t| Some(t.nanos_per_op))
