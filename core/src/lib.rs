@@ -190,6 +190,8 @@ mod remembered;
 mod revalidate;
 mod shard;
 mod sketch;
+#[cfg(feature = "std")]
+mod slot_column;
 mod spawn;
 mod stats;
 mod status;

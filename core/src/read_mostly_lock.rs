@@ -1,10 +1,8 @@
 //! A shard lock whose readers write only cache lines of their own thread.
 
-use alloc::boxed::Box;
-
 use crate::lock::RawLock;
+use crate::slot_column::SlotColumn;
 use crate::sync::{AtomicBool, AtomicUsize, Ordering};
-use crate::thread_slot::{slot_count, thread_index};
 
 #[cfg(not(loom))]
 type WriterMutex = parking_lot::Mutex<()>;
@@ -15,10 +13,12 @@ type WriterMutex = loom::sync::Mutex<()>;
 ///
 /// A read-write lock counts its readers in one word, so every shared acquire and release is an
 /// atomic read-modify-write of one cache line, which two cores reading the same shard pass back
-/// and forth. This lock gives each shard one reader count per slot, each on a 128-byte line of
-/// its own, and each thread a slot of its own (the smallest index free when it first reads,
-/// given back when it exits): a reader increments its slot's count and checks the writer flag,
-/// so readers on different cores share no line that either writes.
+/// and forth. This lock gives each shard one reader count per thread slot and each thread a
+/// slot of its own (the smallest index free when it first reads, given back when it exits): a
+/// reader increments its slot's count and checks the writer flag, so readers on different cores
+/// share no line that either writes. The counts live in a process-wide table whose rows belong
+/// to slots: a thread's counts for every shard lie side by side in its row, so reading many
+/// shards keeps few lines in the core's cache, and no two rows share a line.
 ///
 /// A writer takes a parking mutex, raises the writer flag and waits (spinning briefly, then
 /// yielding) for every slot's count to reach zero. A reader that finds the flag raised backs
@@ -26,8 +26,9 @@ type WriterMutex = loom::sync::Mutex<()>;
 /// it, so a stream of writers cannot starve it. A write costs a look at every slot (a shard has
 /// as many slots as the machine has threads, rounded up to a power of two, at most 16).
 ///
-/// Memory: 128 bytes per slot per shard (a 64-shard cache on a 16-thread machine: 128 KiB),
-/// beside the hit counter's stripes, which take as much again.
+/// Memory: the lock itself is 40 bytes; its counts take 8 bytes per slot in the table (a
+/// 64-shard cache on a 16-thread machine: 8 KiB, and as much for the striped hit counter). The
+/// table grows by blocks of 512 counts per slot (4 KiB per slot) and keeps them for reuse.
 ///
 /// ```
 /// use readthrough_core::{Cache, ReadMostlyLock};
@@ -46,45 +47,22 @@ pub struct ReadMostlyLock {
     /// Serialises writers; readers that meet a writer wait here.
     writers: WriterMutex,
     /// A slot's count is the number of readers inside through it.
-    slots: Box<[ReaderSlot]>,
-    /// `slots.len() - 1`: the length is a power of two.
-    mask: usize,
+    slots: SlotColumn,
 }
 
 impl core::fmt::Debug for ReadMostlyLock {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ReadMostlyLock")
-            .field("slots", &self.slots.len())
+            .field("slots", &self.slots.cells().count())
             .field("writer", &self.writer.load(Ordering::Relaxed))
             .finish()
     }
 }
 
-/// One slot's reader count, on a line (a pair of lines, for the adjacent-line prefetcher) of its
-/// own.
-#[repr(align(128))]
-struct ReaderSlot {
-    readers: AtomicUsize,
-}
-
 impl ReadMostlyLock {
-    fn with_slots(slots: usize) -> Self {
-        debug_assert!(slots.is_power_of_two());
-        ReadMostlyLock {
-            writer: AtomicBool::new(false),
-            writers: WriterMutex::new(()),
-            slots: (0..slots)
-                .map(|_| ReaderSlot {
-                    readers: AtomicUsize::new(0),
-                })
-                .collect(),
-            mask: slots - 1,
-        }
-    }
-
     /// Enters as a reader through `slot`.
     #[inline]
-    fn enter(&self, slot: &ReaderSlot) {
+    fn enter(&self, slot: &AtomicUsize) {
         // SeqCst on both sides (this increment then the flag's load here; the flag's store then
         // the slots' loads in `wait_for_readers`): in their single total order either this load
         // sees the flag, or the writer's load of this slot sees the increment and waits.
@@ -95,7 +73,7 @@ impl ReadMostlyLock {
         // slot mixes Release decrements with SeqCst loads. On x86 every read-modify-write is a
         // locked instruction whatever its ordering, so the readers pay nothing for it; a write
         // pays an `xchg` for the lowering.
-        slot.readers.fetch_add(1, Ordering::SeqCst);
+        slot.fetch_add(1, Ordering::SeqCst);
         loom_sees_seq_cst();
         if self.writer.load(Ordering::SeqCst) {
             self.enter_behind_writer(slot);
@@ -104,21 +82,21 @@ impl ReadMostlyLock {
 
     #[cold]
     #[inline(never)]
-    fn enter_behind_writer(&self, slot: &ReaderSlot) {
-        slot.readers.fetch_sub(1, Ordering::SeqCst);
+    fn enter_behind_writer(&self, slot: &AtomicUsize) {
+        slot.fetch_sub(1, Ordering::SeqCst);
         // Holding the writers' mutex, no writer is inside: enter now. The next writer takes the
         // mutex after this release, so its scan sees this increment.
         let _writers = lock_writers(&self.writers);
-        slot.readers.fetch_add(1, Ordering::SeqCst);
+        slot.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Waits until no reader is inside, the writer flag being raised. Inline: on a miss the
     /// slots are usually all zero, a few loads.
     #[inline]
     fn wait_for_readers(&self) {
-        for slot in self.slots.iter() {
+        for slot in self.slots.cells() {
             // Acquire (SeqCst): the readers' critical sections happen before the writer's.
-            if slot.readers.load(Ordering::SeqCst) != 0 {
+            if slot.load(Ordering::SeqCst) != 0 {
                 wait_for_slot(slot);
             }
         }
@@ -127,9 +105,9 @@ impl ReadMostlyLock {
 
 #[cold]
 #[inline(never)]
-fn wait_for_slot(slot: &ReaderSlot) {
+fn wait_for_slot(slot: &AtomicUsize) {
     let mut spins = 0u32;
-    while slot.readers.load(Ordering::SeqCst) != 0 {
+    while slot.load(Ordering::SeqCst) != 0 {
         spins = spins.saturating_add(1);
         back_off(spins);
     }
@@ -179,12 +157,12 @@ fn lock_writers(mutex: &WriterMutex) -> loom::sync::MutexGuard<'_, ()> {
 }
 
 /// Leaves the read side, also when the reader's closure unwinds.
-struct Leave<'a>(&'a ReaderSlot);
+struct Leave<'a>(&'a AtomicUsize);
 
 impl Drop for Leave<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.0.readers.fetch_sub(1, Ordering::SeqCst);
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -208,12 +186,16 @@ impl Drop for Lower<'_> {
 // increment and waits for its decrement. Both guards release on unwind.
 unsafe impl RawLock for ReadMostlyLock {
     fn new() -> Self {
-        ReadMostlyLock::with_slots(slot_count())
+        ReadMostlyLock {
+            writer: AtomicBool::new(false),
+            writers: WriterMutex::new(()),
+            slots: SlotColumn::new(),
+        }
     }
 
     #[inline]
     fn read<R>(&self, f: impl FnOnce() -> R) -> R {
-        let slot = &self.slots[thread_index() & self.mask];
+        let slot = self.slots.mine();
         self.enter(slot);
         let _leave = Leave(slot);
         f()
@@ -248,9 +230,9 @@ mod tests {
     unsafe impl Sync for Guarded {}
 
     impl Guarded {
-        fn new(slots: usize) -> Self {
+        fn new() -> Self {
             Guarded {
-                lock: ReadMostlyLock::with_slots(slots),
+                lock: ReadMostlyLock::new(),
                 pair: UnsafeCell::new((0, 0)),
             }
         }
@@ -286,7 +268,7 @@ mod tests {
     #[test]
     fn readers_never_see_a_write_half_done_and_writes_never_overlap() {
         let (threads, rounds) = if cfg!(miri) { (3, 30) } else { (4, 20_000) };
-        let guarded = Arc::new(Guarded::new(2));
+        let guarded = Arc::new(Guarded::new());
         let workers: Vec<_> = (0..threads)
             .map(|thread| {
                 let guarded = guarded.clone();
@@ -312,14 +294,14 @@ mod tests {
             guarded
                 .lock
                 .slots
-                .iter()
-                .all(|slot| slot.readers.load(Ordering::Relaxed) == 0)
+                .cells()
+                .all(|slot| slot.load(Ordering::Relaxed) == 0)
         );
     }
 
     #[test]
     fn a_panicking_reader_or_writer_leaves_the_lock_free() {
-        let lock = ReadMostlyLock::with_slots(2);
+        let lock = ReadMostlyLock::new();
         let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             lock.read(|| panic!("reader"))
         }));
@@ -330,6 +312,12 @@ mod tests {
         assert!(write.is_err());
         assert_eq!(lock.write(|| 1) + lock.read(|| 2), 3);
         assert!(!lock.writer.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn the_lock_is_40_bytes_as_its_docs_say() {
+        assert_eq!(core::mem::size_of::<ReadMostlyLock>(), 40);
     }
 
     #[test]

@@ -72,7 +72,8 @@ pub(crate) type FlightFor<V, E, T> = Flight<V, E, <T as crate::timer::Clock>::St
 /// only reads, starts on a line of its own, and so does the next shard. A hit on a shard another
 /// core just read then moves one line between the cores, not three (lock, counter, and the
 /// table's pointers beside the lock). With the default `ReadMostlyLock` (std) a hit writes
-/// only its thread's reader slot and hit stripe, lines of their own, and reads this one.
+/// only its thread's reader count and hit count (cells in its thread's row of the per-thread
+/// table, `slot_column`) and reads this line.
 #[repr(C)]
 pub(crate) struct Shard<K, V, E, X, L> {
     lock: L,

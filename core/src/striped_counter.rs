@@ -2,29 +2,17 @@
 
 use crate::sync::{AtomicUsize, Ordering};
 
-/// With `std`: one stripe per thread slot (see `thread_slot`), each on a 128-byte line of its
-/// own, so that hits on one shard from several cores write no common line; the count is the
-/// (wrapping) sum of the stripes, exact once the bumps are done, as one counter would be.
-/// Without `std` there is no thread-local slot to pick a stripe by: one counter.
+/// With `std`: one cell per thread slot, a column of the per-thread table (`slot_column`), so
+/// that hits on one shard from several cores write no common line; the count is the (wrapping)
+/// sum of the cells, exact once the bumps are done, as one counter would be. Without `std`
+/// there is no thread-local slot to pick a cell by: one counter.
 #[cfg(feature = "std")]
-pub(crate) struct StripedCounter {
-    stripes: alloc::boxed::Box<[Stripe]>,
-    /// `stripes.len() - 1`: the length is a power of two.
-    mask: usize,
-}
-
-#[cfg(feature = "std")]
-#[repr(align(128))]
-struct Stripe(AtomicUsize);
+pub(crate) struct StripedCounter(crate::slot_column::SlotColumn);
 
 #[cfg(feature = "std")]
 impl Default for StripedCounter {
     fn default() -> Self {
-        let stripes = crate::thread_slot::slot_count();
-        StripedCounter {
-            stripes: (0..stripes).map(|_| Stripe(AtomicUsize::new(0))).collect(),
-            mask: stripes - 1,
-        }
+        StripedCounter(crate::slot_column::SlotColumn::new())
     }
 }
 
@@ -32,13 +20,13 @@ impl Default for StripedCounter {
 impl StripedCounter {
     #[inline]
     fn stripe(&self) -> &AtomicUsize {
-        &self.stripes[crate::thread_slot::thread_index() & self.mask].0
+        self.0.mine()
     }
 
-    /// The count: the sum of the stripes.
+    /// The count: the sum of the cells.
     pub(crate) fn load(&self) -> usize {
-        self.stripes.iter().fold(0usize, |total, stripe| {
-            total.wrapping_add(stripe.0.load(Ordering::Relaxed))
+        self.0.cells().fold(0usize, |total, cell| {
+            total.wrapping_add(cell.load(Ordering::Relaxed))
         })
     }
 }

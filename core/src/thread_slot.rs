@@ -10,8 +10,9 @@
 
 use core::cell::Cell;
 
-/// Most slots per shard. Each slot is a 128-byte line per lock and per hit counter, so a shard
-/// costs up to 2 × 16 × 128 B = 4 KiB; past 16 cores, threads share slots.
+/// Most slots per shard. Each slot costs a shard 8 bytes per lock and per hit counter (cells
+/// of `slot_column`'s table), so a shard costs up to 2 × 16 × 8 B = 256 B there; past 16
+/// cores, threads share slots.
 #[cfg_attr(loom, allow(dead_code))]
 const MAX_SLOTS: usize = 16;
 
