@@ -79,9 +79,9 @@ unsafe impl RawLock for SpinLock {
 /// An OS-parking read-write lock (`parking_lot::RwLock`), with `std`.
 ///
 /// One word counts its readers, so a read writes the line every other core's read of the shard
-/// writes too: reads from several cores do not scale as they do with the default,
-/// [`ReadMostlyLock`](crate::ReadMostlyLock). It is smaller (8 bytes per shard instead of 128
-/// per slot) and its writes cost less (no scan of the reader slots).
+/// writes too, and reads from several cores pass it between them; the default,
+/// [`ReadMostlyLock`](crate::ReadMostlyLock), has readers write only their own thread's cells. It is smaller (8 bytes, against 40 and 8 bytes
+/// per thread slot) and its writes cost less (no scan of the reader slots).
 ///
 /// ```
 /// use readthrough_core::{Cache, ParkingLotLock};
