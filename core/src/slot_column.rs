@@ -21,10 +21,10 @@ pub(crate) struct SlotColumn {
     /// cell is `COLUMNS * r` cells on (rows are `COLUMNS` cells long, no padding between them).
     #[cfg(not(loom))]
     first: core::ptr::NonNull<AtomicUsize>,
+    /// The block's index in the table and the column's in the block, to give it back: 8 bytes,
+    /// so that a shard's lock and hit counter (a column each) share the shard's first line.
     #[cfg(not(loom))]
-    block: &'static table::Block,
-    #[cfg(not(loom))]
-    column: usize,
+    home: (u32, u32),
     /// Under loom, where statics do not outlive an execution: the cells in an allocation of the
     /// column's own.
     #[cfg(loom)]
@@ -43,11 +43,10 @@ impl SlotColumn {
         let rows = crate::thread_slot::slot_count();
         #[cfg(not(loom))]
         {
-            let (block, column) = table::take_column(rows);
+            let (block, home) = table::take_column(rows);
             SlotColumn {
-                first: table::first_cell(block, column),
-                block,
-                column,
+                first: table::first_cell(block, home.1),
+                home,
                 mask: rows - 1,
             }
         }
@@ -94,7 +93,7 @@ unsafe impl Sync for SlotColumn {}
 #[cfg(not(loom))]
 impl Drop for SlotColumn {
     fn drop(&mut self) {
-        table::give_back(self.block, self.column);
+        table::give_back(self.home);
     }
 }
 
@@ -126,8 +125,8 @@ mod table {
         blocks: Vec<&'static Block>,
         /// Columns of the last block not handed out yet start here.
         next: usize,
-        /// Columns given back, by block index.
-        free: Vec<(usize, usize)>,
+        /// Columns given back: (block index, column).
+        free: Vec<(u32, u32)>,
     }
 
     static TABLE: Mutex<Table> = Mutex::new(Table {
@@ -136,10 +135,10 @@ mod table {
         free: Vec::new(),
     });
 
-    pub(super) fn take_column(rows: usize) -> (&'static Block, usize) {
+    pub(super) fn take_column(rows: usize) -> (&'static Block, (u32, u32)) {
         let mut table = TABLE.lock().unwrap_or_else(PoisonError::into_inner);
-        let (block, column) = match table.free.pop() {
-            Some((block, column)) => (table.blocks[block], column),
+        let home = match table.free.pop() {
+            Some(home) => home,
             None => {
                 if table.next == COLUMNS {
                     let block: &'static Block = Box::leak(Box::new(Block {
@@ -152,25 +151,28 @@ mod table {
                 }
                 let column = table.next;
                 table.next += 1;
+                let block = table.blocks.len() - 1;
                 (
-                    *table.blocks.last().expect("a block was just pushed"),
-                    column,
+                    u32::try_from(block).expect("fewer than 2^32 blocks"),
+                    u32::try_from(column).expect("COLUMNS fits in u32"),
                 )
             }
         };
+        let (block, column) = (table.blocks[home.0 as usize], home.1 as usize);
         // A reused column holds its last owner's counts (a hit count; reader counts end at 0).
         // The table's mutex orders these stores before the new owner's first use.
         for row in block.rows.iter() {
             row.0[column].store(0, Ordering::Relaxed);
         }
-        (block, column)
+        (block, home)
     }
 
     /// Row 0's cell of `column`, as a pointer into the slice of all rows.
     pub(super) fn first_cell(
         block: &'static Block,
-        column: usize,
+        column: u32,
     ) -> core::ptr::NonNull<AtomicUsize> {
+        let column = column as usize;
         assert!(column < COLUMNS);
         let rows: &'static [Row] = &block.rows;
         let first = core::ptr::NonNull::from(rows).cast::<AtomicUsize>();
@@ -178,14 +180,9 @@ mod table {
         unsafe { first.add(column) }
     }
 
-    pub(super) fn give_back(block: &'static Block, column: usize) {
+    pub(super) fn give_back(home: (u32, u32)) {
         let mut table = TABLE.lock().unwrap_or_else(PoisonError::into_inner);
-        let index = table
-            .blocks
-            .iter()
-            .position(|candidate| core::ptr::eq(*candidate, block))
-            .expect("a column's block is in the table");
-        table.free.push((index, column));
+        table.free.push(home);
     }
 }
 
