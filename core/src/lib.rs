@@ -130,7 +130,9 @@
 //! # Memory
 //!
 //! A hit allocates nothing. A miss allocates one small shared record for the load (plus your
-//! key's and value's own clones). Keys are stored whole, never as a bare hash, so keys whose
+//! key's and value's own clones), unless its shard kept one: the record of a load that no other
+//! caller waited for is kept for the shard's next load, so a miss nobody waits for allocates
+//! nothing in a warm cache. Keys are stored whole, never as a bare hash, so keys whose
 //! hashes collide stay distinct; each entry also keeps its 64-bit hash and its weight.
 //! [`Builder::preallocate`] reserves every table up front, with fallible allocation, so that
 //! a warm cache never allocates on insert or eviction; with a weigher, an insert that evicts

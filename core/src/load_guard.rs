@@ -117,18 +117,29 @@ where
         };
         let flight = &self.flight;
         let armed = &mut self.armed;
-        let (wake, stored, left_row) = shard.write(|state| {
+        let (wake, stored, left_row, unpublished) = shard.write(|state| {
             let is_this = |row: &FlightRow<K, V, E, T::Stamp>| Arc::ptr_eq(&row.flight, flight);
             let mut stored = None;
             let mut left_row = None;
+            // Whether the flight's row left the table unseen: no waiter was handed the flight
+            // (`waited`, set under this lock) and nothing but the row and this guard holds it
+            // (a background lead's `DetachedLead` holds one more). Then nobody can read its
+            // outcome: it is not published, and the flight, still loading with no listener,
+            // is kept for the shard's next load instead of being freed (a miss then
+            // allocates nothing).
+            let mut unseen = false;
             let wake = match state.flights.find_entry(hash, is_this) {
                 // Detached by `invalidate`: whether anyone waits is unknown.
                 Err(_) => true,
                 Ok(row) => {
                     let waited = row.get().waited;
+                    let leaves_unseen = |row_flight: &Arc<Flight<V, E, T::Stamp>>| {
+                        !waited && Arc::strong_count(row_flight) == 2
+                    };
                     match (to_store, remember_for) {
                         (Some((value, weight, ttl)), _) => {
                             let (FlightRow { key, flight, .. }, _) = row.remove();
+                            unseen = leaves_unseen(&flight);
                             left_row = Some(flight);
                             stored = Some(cache.store_in(
                                 &mut state.store,
@@ -150,21 +161,35 @@ where
                                 overdue,
                             );
                         }
-                        (None, None) => left_row = Some(row.remove().0.flight),
+                        (None, None) => {
+                            let flight = row.remove().0.flight;
+                            unseen = leaves_unseen(&flight);
+                            left_row = Some(flight);
+                        }
                     }
                     waited
                 }
             };
+            if unseen {
+                // One spare is enough; another one is freed outside the lock.
+                if state.spare_flight.is_none() {
+                    state.spare_flight = left_row.take();
+                }
+                *armed = false;
+                return (false, stored, left_row, Some(for_waiters));
+            }
             // SAFETY: this guard is the flight's only leader and lands it once: it is disarmed
             // right after, before anything else can run, so neither this nor `Drop` runs again.
             unsafe { flight.publish(for_waiters) };
             *armed = false;
-            (wake, stored, left_row)
+            (wake, stored, left_row, None)
         });
         if wake {
             flight.wake_all();
         }
         drop(left_row);
+        // The clone nobody saw, dropped outside the lock (it may run the user's `Drop`).
+        drop(unpublished);
         if let Some(stored) = stored {
             cache.finish_store(shard, stored);
         }

@@ -367,7 +367,7 @@ where
                         let too_old = self
                             .options
                             .lock_age
-                            .is_some_and(|age| self.timer.age(current.flight.started) > age);
+                            .is_some_and(|age| self.timer.age(current.started) > age);
                         return if too_old {
                             Joined::Role(Role::Bypass)
                         } else if intent == Intent::Load {
@@ -380,11 +380,16 @@ where
                     }
                 }
             }
-            let flight = Arc::new(Flight::new(self.timer.stamp()));
+            // A flight nobody else saw, landed and put aside by its leader: nothing to allocate.
+            let flight = state
+                .spare_flight
+                .take()
+                .unwrap_or_else(|| Arc::new(Flight::new()));
             let row = FlightRow {
                 hash,
                 key: key.clone(),
                 flight: Arc::clone(&flight),
+                started: self.timer.stamp(),
                 remembered: None,
                 waited: false,
             };
