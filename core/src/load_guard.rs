@@ -3,7 +3,7 @@
 use core::hash::{BuildHasher, Hash};
 use core::time::Duration;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, Stored};
 use crate::error::Error;
 use crate::flight::{Flight, Outcome};
 use crate::listener::Listener;
@@ -117,9 +117,11 @@ where
         };
         let flight = &self.flight;
         let armed = &mut self.armed;
-        let (wake, stored, left_row, unpublished) = shard.write(|state| {
+        // Filled in place under the lock (see `Stored::new`) when the value is stored.
+        let mut stored = Stored::new();
+        let mut did_store = false;
+        let (wake, left_row, unpublished) = shard.write(|state| {
             let is_this = |row: &FlightRow<K, V, E, T::Stamp>| Arc::ptr_eq(&row.flight, flight);
-            let mut stored = None;
             let mut left_row = None;
             // Whether the flight's row left the table unseen: no waiter was handed the flight
             // (`waited`, set under this lock) and nothing but the row and this guard holds it
@@ -141,14 +143,16 @@ where
                             let (FlightRow { key, flight, .. }, _) = row.remove();
                             unseen = leaves_unseen(&flight);
                             left_row = Some(flight);
-                            stored = Some(cache.store_in(
+                            cache.store_in(
                                 &mut state.store,
+                                &mut stored,
                                 hash,
                                 key,
                                 value,
                                 weight,
                                 ttl,
-                            ));
+                            );
+                            did_store = true;
                         }
                         (None, Some(ttl)) => {
                             let until = cache.timer.deadline(ttl);
@@ -176,13 +180,13 @@ where
                     state.spare_flight = left_row.take();
                 }
                 *armed = false;
-                return (false, stored, left_row, Some(for_waiters));
+                return (false, left_row, Some(for_waiters));
             }
             // SAFETY: this guard is the flight's only leader and lands it once: it is disarmed
             // right after, before anything else can run, so neither this nor `Drop` runs again.
             unsafe { flight.publish(for_waiters) };
             *armed = false;
-            (wake, stored, left_row, None)
+            (wake, left_row, None)
         });
         if wake {
             flight.wake_all();
@@ -190,7 +194,7 @@ where
         drop(left_row);
         // The clone nobody saw, dropped outside the lock (it may run the user's `Drop`).
         drop(unpublished);
-        if let Some(stored) = stored {
+        if did_store {
             cache.finish_store(shard, stored);
         }
         match (outcome, fallback) {
