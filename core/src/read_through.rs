@@ -179,10 +179,15 @@ where
         Ld: Loader<K, Error = E>,
     {
         async move {
-            let answer = match self
-                .take_turn(shard, hash, key, &loader, &split, status)
-                .await
-            {
+            // The usual miss leads at once: it does not build the waiting machinery's future.
+            let turn = match self.join(shard, hash, key, Intent::Load) {
+                Joined::Role(Role::Leader(guard)) => Turn::Lead(guard),
+                joined => {
+                    self.continue_turn(joined, shard, hash, key, &loader, &split, status)
+                        .await
+                }
+            };
+            let answer = match turn {
                 Turn::Lead(guard) => {
                     let loaded = self.run_load(shard, loader.load(key)).await;
                     let landed = guard.complete(key, loaded.map(&split));
@@ -211,40 +216,75 @@ where
     where
         Ld: Loader<K, Error = E>,
     {
-        loop {
-            let role = match self.join(shard, hash, key, Intent::Load) {
-                Joined::Ready(result) => {
-                    return Turn::Answered(result.map(|value| Answer::new(value, Status::Hit)));
-                }
-                Joined::FailSafe(value, age) => {
-                    return Turn::Answered(Ok(self.fail_safe_answer(shard, value, age)));
-                }
-                // `Intent::Load` always gets a role; a load that cannot be waited for is bypassed.
-                Joined::Busy => Role::Bypass,
-                Joined::Role(role) => role,
-            };
-            let answer = match role {
-                Role::Leader(guard) => return Turn::Lead(guard),
-                Role::Waiter(flight) => match self.wait(shard, &flight).await {
-                    Some(Landing::Loaded(Ok(value))) => Ok(Answer::new(value, Status::LockHit)),
-                    Some(Landing::FailSafe { value, expired }) => {
-                        let age = self.timer.age(expired);
-                        Ok(self.fail_safe_answer(shard, value, age))
+        let joined = self.join(shard, hash, key, Intent::Load);
+        self.continue_turn(joined, shard, hash, key, loader, split, status)
+            .await
+    }
+
+    /// [`take_turn`](Self::take_turn) from what this caller's first `join` found.
+    ///
+    /// An `async move` block, not an `async fn`, which would store `joined` twice (see
+    /// `load_through`).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "take_turn's arguments and what its first join found"
+    )]
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn stores its arguments twice (see above)"
+    )]
+    fn continue_turn<'c, Ld>(
+        &'c self,
+        mut joined: Joined<'c, K, V, E, T, S, L, W, N>,
+        shard: &'c Shard<K, V, E, T::Stamp, L>,
+        hash: u64,
+        key: &K,
+        loader: &Ld,
+        split: &impl Fn(Ld::Value) -> (V, Option<Duration>),
+        status: Status,
+    ) -> impl Future<Output = Turn<'c, K, V, E, T, S, L, W, N>>
+    where
+        Ld: Loader<K, Error = E>,
+    {
+        async move {
+            loop {
+                let role = match joined {
+                    Joined::Ready(result) => {
+                        return Turn::Answered(result.map(|value| Answer::new(value, Status::Hit)));
                     }
-                    Some(Landing::Loaded(Err(error))) => Err(error),
-                    Some(Landing::Abandoned) => continue,
-                    None => {
-                        bump(&shard.counters.lock_timeouts);
-                        crate::events::event!(
-                            warn,
-                            "lock timeout: gave up waiting for another caller's load, loading alone"
-                        );
-                        self.load_alone(shard, key, loader, split, status).await
+                    Joined::FailSafe(value, age) => {
+                        return Turn::Answered(Ok(self.fail_safe_answer(shard, value, age)));
                     }
-                },
-                Role::Bypass => self.load_alone(shard, key, loader, split, status).await,
-            };
-            return Turn::Answered(answer);
+                    // `Intent::Load` always gets a role; a load that cannot be waited for is bypassed.
+                    Joined::Busy => Role::Bypass,
+                    Joined::Role(role) => role,
+                };
+                let answer = match role {
+                    Role::Leader(guard) => return Turn::Lead(guard),
+                    Role::Waiter(flight) => match self.wait(shard, &flight).await {
+                        Some(Landing::Loaded(Ok(value))) => Ok(Answer::new(value, Status::LockHit)),
+                        Some(Landing::FailSafe { value, expired }) => {
+                            let age = self.timer.age(expired);
+                            Ok(self.fail_safe_answer(shard, value, age))
+                        }
+                        Some(Landing::Loaded(Err(error))) => Err(error),
+                        Some(Landing::Abandoned) => {
+                            joined = self.join(shard, hash, key, Intent::Load);
+                            continue;
+                        }
+                        None => {
+                            bump(&shard.counters.lock_timeouts);
+                            crate::events::event!(
+                                warn,
+                                "lock timeout: gave up waiting for another caller's load, loading alone"
+                            );
+                            self.load_alone(shard, key, loader, split, status).await
+                        }
+                    },
+                    Role::Bypass => self.load_alone(shard, key, loader, split, status).await,
+                };
+                return Turn::Answered(answer);
+            }
         }
     }
 
