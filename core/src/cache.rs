@@ -417,6 +417,9 @@ where
 
     /// Counts what a store did and hands the entries that left to the listener; call with no
     /// lock held.
+    ///
+    /// Inlined: `stored` is large, and a call would copy it.
+    #[inline]
     pub(crate) fn finish_store(&self, shard: &Shard<K, V, E, T::Stamp, L>, stored: Stored<K, V>) {
         let Stored {
             leaving,
