@@ -180,21 +180,24 @@ where
     {
         async move {
             // The usual miss leads at once: it does not build the waiting machinery's future.
-            let turn = match self.join(shard, hash, key, Intent::Load) {
-                Joined::Role(Role::Leader(guard)) => Turn::Lead(guard),
+            let guard = match self.join(shard, hash, key, Intent::Load) {
+                Joined::Role(Role::Leader(guard)) => guard,
                 joined => {
-                    self.continue_turn(joined, shard, hash, key, &loader, &split, status)
+                    match self
+                        .continue_turn(joined, shard, hash, key, &loader, &split, status)
                         .await
+                    {
+                        Turn::Lead(guard) => guard,
+                        Turn::Answered(answer) => {
+                            shard.counters.outcome(&answer);
+                            return answer;
+                        }
+                    }
                 }
             };
-            let answer = match turn {
-                Turn::Lead(guard) => {
-                    let loaded = self.run_load(shard, loader.load(key)).await;
-                    let landed = guard.complete(key, loaded.map(&split));
-                    landed.map(|served| served.answer(status))
-                }
-                Turn::Answered(answer) => answer,
-            };
+            let loaded = self.run_load(shard, loader.load(key)).await;
+            let landed = guard.complete(key, loaded.map(&split));
+            let answer = landed.map(|served| served.answer(status));
             shard.counters.outcome(&answer);
             answer
         }
