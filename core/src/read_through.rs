@@ -308,28 +308,37 @@ where
     }
 
     /// Runs one loader call under `load_timeout`, counting it.
-    pub(crate) async fn run_load<O>(
-        &self,
-        shard: &Shard<K, V, E, T::Stamp, L>,
-        load: impl Future<Output = Result<O, E>>,
-    ) -> Result<O, Error<E>> {
-        bump(&shard.counters.loads);
-        let result = match self.options.load_timeout {
-            Some(limit) => match clock_timeout(&self.timer, limit, load).await {
-                Ok(loaded) => loaded.map_err(|error| Error::Load(Arc::new(error))),
-                Err(_) => Err(Error::LoadTimeout),
-            },
-            None => load.await.map_err(|error| Error::Load(Arc::new(error))),
-        };
-        if let Err(_error) = &result {
-            bump(&shard.counters.load_errors);
-            crate::events::event!(
-                warn,
-                "load failed",
-                timed_out = matches!(_error, Error::LoadTimeout)
-            );
+    ///
+    /// An `async move` block, not an `async fn`, which would store the loader's future twice
+    /// (see `load_through`).
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn stores its arguments twice (see above)"
+    )]
+    pub(crate) fn run_load<'a, O>(
+        &'a self,
+        shard: &'a Shard<K, V, E, T::Stamp, L>,
+        load: impl Future<Output = Result<O, E>> + 'a,
+    ) -> impl Future<Output = Result<O, Error<E>>> + 'a {
+        async move {
+            bump(&shard.counters.loads);
+            let result = match self.options.load_timeout {
+                Some(limit) => match clock_timeout(&self.timer, limit, load).await {
+                    Ok(loaded) => loaded.map_err(|error| Error::Load(Arc::new(error))),
+                    Err(_) => Err(Error::LoadTimeout),
+                },
+                None => load.await.map_err(|error| Error::Load(Arc::new(error))),
+            };
+            if let Err(_error) = &result {
+                bump(&shard.counters.load_errors);
+                crate::events::event!(
+                    warn,
+                    "load failed",
+                    timed_out = matches!(_error, Error::LoadTimeout)
+                );
+            }
+            result
         }
-        result
     }
 
     /// Waits for `flight` to land, for at most `lock_timeout`; `None` when that ran out.
