@@ -4,8 +4,8 @@
 //!
 //! `cargo run --release -p readthrough-benches --example miss_wall [ROUNDS]`
 
-use readthrough_benches::peers::{QuickCache, Readthrough};
 use readthrough_benches::peers::defaults::{QuickCacheDefaults, ReadthroughDefaults};
+use readthrough_benches::peers::{QuickCache, Readthrough};
 use readthrough_benches::stats::median;
 use readthrough_benches::workloads::Workload;
 use readthrough_benches::workloads::miss_path::MissPath;

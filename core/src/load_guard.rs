@@ -120,9 +120,13 @@ where
         // Filled in place under the lock (see `Stored::new`) when the value is stored.
         let mut stored = Stored::new();
         let mut did_store = false;
-        let (wake, left_row, unpublished) = shard.write(|state| {
+        // Everything the critical section takes or leaves is reached by reference: a closure
+        // holding values was copied on its way into the lock.
+        let mut to_store = to_store;
+        let mut for_waiters = Some(for_waiters);
+        let mut left_row = None;
+        let wake = shard.write(|state| {
             let is_this = |row: &FlightRow<K, V, E, T::Stamp>| Arc::ptr_eq(&row.flight, flight);
-            let mut left_row = None;
             // Whether the flight's row left the table unseen: no waiter was handed the flight
             // (`waited`, set under this lock) and nothing but the row and this guard holds it
             // (a background lead's `DetachedLead` holds one more). Then nobody can read its
@@ -138,7 +142,7 @@ where
                     let leaves_unseen = |row_flight: &Arc<Flight<V, E, T::Stamp>>| {
                         !waited && Arc::strong_count(row_flight) == 2
                     };
-                    match (to_store, remember_for) {
+                    match (to_store.take(), remember_for) {
                         (Some((value, weight, ttl)), _) => {
                             let (FlightRow { key, flight, .. }, _) = row.remove();
                             unseen = leaves_unseen(&flight);
@@ -180,20 +184,24 @@ where
                     state.spare_flight = left_row.take();
                 }
                 *armed = false;
-                return (false, left_row, Some(for_waiters));
+                return false;
             }
-            // SAFETY: this guard is the flight's only leader and lands it once: it is disarmed
-            // right after, before anything else can run, so neither this nor `Drop` runs again.
-            unsafe { flight.publish(for_waiters) };
+            if let Some(for_waiters) = for_waiters.take() {
+                // SAFETY: this guard is the flight's only leader and lands it once: it is
+                // disarmed right after, before anything else can run, so neither this nor
+                // `Drop` runs again.
+                unsafe { flight.publish(for_waiters) };
+            }
             *armed = false;
-            (wake, left_row, None)
+            wake
         });
         if wake {
             flight.wake_all();
         }
         drop(left_row);
-        // The clone nobody saw, dropped outside the lock (it may run the user's `Drop`).
-        drop(unpublished);
+        // The clone nobody saw (if unpublished), dropped outside the lock (it may run the
+        // user's `Drop`).
+        drop(for_waiters);
         if did_store {
             cache.finish_store(shard, stored);
         }
