@@ -260,30 +260,27 @@ fn heap(sizes: &Sizes, table: &mut Table) {
         2,
     );
 
-    eprintln!(
-        "heap bytes per entry at {} entries",
-        sizes.footprint_entries
-    );
-    let footprint = BytesPerEntry {
-        entries: sizes.footprint_entries,
-    };
-    let runs = interleaved(&footprint, 1);
-    for (name, runs) in NAMES.iter().zip(&runs) {
-        if let Some(resident) = runs.first().and_then(|run| run.resident) {
-            eprintln!(
-                "{name}: {resident} of {} entries resident",
-                sizes.footprint_entries
-            );
-        }
-    }
-    table.row(
-        &format!(
-            "heap bytes per entry ({} u64→u64 entries)",
-            sizes.footprint_entries
+    let entries = sizes.footprint_entries;
+    for (keys, label) in [
+        (
+            entries,
+            format!("heap bytes per entry ({entries} u64→u64 entries)"),
         ),
-        medians(&runs, |run| Some(run.bytes_per_entry)),
-        0,
-    );
+        (
+            entries * 2,
+            format!("heap bytes per entry ({entries} u64→u64 entries, after evicting {entries})"),
+        ),
+    ] {
+        eprintln!("heap bytes per entry at {entries} entries, {keys} keys loaded");
+        let footprint = BytesPerEntry { entries, keys };
+        let runs = interleaved(&footprint, 1);
+        for (name, runs) in NAMES.iter().zip(&runs) {
+            if let Some(resident) = runs.first().and_then(|run| run.resident) {
+                eprintln!("{name}: {resident} of {entries} entries resident");
+            }
+        }
+        table.row(&label, medians(&runs, |run| Some(run.bytes_per_entry)), 0);
+    }
 }
 
 fn zipf_hit_ratios(sizes: &Sizes, table: &mut Table) -> Result<(), Box<dyn std::error::Error>> {

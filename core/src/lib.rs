@@ -96,7 +96,7 @@
 //! probation queue, a main queue, and a ghost filter of recently evicted keys. A scan of
 //! once-read keys flushes only the probation queue. The probation queue's share of the weight
 //! adapts, as ARC's target does, to which queue's evicted keys come back (from 1% to 90%; it
-//! starts at 5%), and a key that a small frequency sketch (3 bytes per entry, fed on misses and
+//! starts at 5%), and a key that a small frequency sketch (4 bytes per entry, fed on misses and
 //! when eviction passes an entry) has seen often does not count as a reason to grow it. With a
 //! weigher, a key back from the ghost that weighs over twice the mean entry goes through
 //! probation again. A read bumps a two-bit counter with a relaxed atomic store under the

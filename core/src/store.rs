@@ -13,21 +13,60 @@
 //! queue, and the next new key takes that place; a vacant slot that eviction pops is free.
 //!
 //! The store never runs user code except the key's `Eq`, and only before it changes anything:
-//! each entry keeps its hash (eviction and rehashing never call `Hash`), and entries that leave
-//! are handed out (in [`Leaving`]) to be dropped or reported after the lock is released.
+//! each entry keeps 29 bits of its hash (eviction and rehashing never call `Hash`), and entries
+//! that leave are handed out (in [`Leaving`]) to be dropped or reported after the lock is
+//! released.
+//!
+//! An entry is its key, value and deadline plus 8 bytes: its weight, and one 32-bit word holding
+//! the kept hash bits, its queue and its frequency (24 bytes for `u64` keys and values without
+//! expiry, where a full hash, a weight and the two flags took 32). The table, the ghost and the
+//! sketch all see the kept bits spread back over 64 bits ([`spread`]), so the hash a lookup
+//! brings and the one an entry keeps always agree.
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::borrow::Borrow;
 use core::mem;
+use core::num::NonZeroU32;
 use hashbrown::HashTable;
 
 use crate::leaving::{Leaving, Spill};
 use crate::listener::RemovalCause;
 use crate::sketch::Sketch;
-use crate::sync::{AtomicU8, Ordering};
+use crate::sync::{AtomicU32, Ordering};
 
 const MAX_FREQUENCY: u8 = 3;
+
+/// How many bits of a key's hash its entry keeps: the rest of the entry's tag word holds its
+/// queue (1 bit) and frequency (2 bits).
+const KEPT_HASH_BITS: u32 = 29;
+const KEPT_HASH_MASK: u32 = (1 << KEPT_HASH_BITS) - 1;
+/// The tag bit of an entry in the main queue.
+const IN_MAIN: u32 = 1 << KEPT_HASH_BITS;
+/// The frequency sits in the tag's top bits, so "below the most" is one comparison of the word.
+const FREQUENCY_SHIFT: u32 = KEPT_HASH_BITS + 1;
+const MOST_READ: u32 = (MAX_FREQUENCY as u32) << FREQUENCY_SHIFT;
+
+/// The hash bits an entry keeps: the low ones, which hashbrown already relies on being varied.
+#[inline]
+fn kept(hash: u64) -> u32 {
+    hash as u32 & KEPT_HASH_MASK
+}
+
+/// The kept bits spread back over 64 bits by an odd multiplier, so that the table's control
+/// bytes (its top 7 bits) and bucket (its low bits) and the ghost's and sketch's indexes all
+/// vary with them. Not the shard's multiplier: with an identity hasher the shard (top bits of
+/// `hash * 0x9E37...`) would otherwise fix the control bytes of every key in a shard.
+#[inline]
+fn spread(kept: u32) -> u64 {
+    u64::from(kept).wrapping_mul(0xD6E8_FEB8_6659_FD93)
+}
+
+/// The 64-bit hash the store works with for a key whose full hash is `hash`.
+#[inline]
+fn store_hash(hash: u64) -> u64 {
+    spread(kept(hash))
+}
 
 /// The small (probation) queue starts with 1/20 of the weight, then adapts (see
 /// [`Store::adapt_small_queue`]) between [`LEAST_SMALL_PERCENT`] and [`MOST_SMALL_PERCENT`].
@@ -68,35 +107,71 @@ pub(crate) struct Entry<K, V, X> {
     pub(crate) key: K,
     pub(crate) value: V,
     pub(crate) deadline: X,
-    hash: u64,
-    weight: u32,
-    frequency: AtomicU8,
-    queue: Queue,
+    /// Never 0 (weights are at least 1), which leaves `Slot` a niche for its vacant variants.
+    weight: NonZeroU32,
+    /// The kept hash bits, the queue bit and the frequency (see the module docs). Reads bump
+    /// the frequency under the shared lock; everything else changes under the exclusive lock,
+    /// so a read's store of the whole word never loses another field's change.
+    tag: AtomicU32,
 }
 
 impl<K, V, X> Entry<K, V, X> {
     #[inline]
     fn touch(&self) {
-        let frequency = self.frequency.load(Ordering::Relaxed);
-        if frequency < MAX_FREQUENCY {
-            self.frequency.store(frequency + 1, Ordering::Relaxed);
+        let tag = self.tag.load(Ordering::Relaxed);
+        if tag < MOST_READ {
+            self.tag
+                .store(tag + (1 << FREQUENCY_SHIFT), Ordering::Relaxed);
         }
     }
 
     fn frequency(&self) -> u8 {
-        self.frequency.load(Ordering::Relaxed)
+        (self.tag.load(Ordering::Relaxed) >> FREQUENCY_SHIFT) as u8
     }
 
     fn set_frequency(&self, frequency: u8) {
-        self.frequency.store(frequency, Ordering::Relaxed);
+        let rest = self.tag.load(Ordering::Relaxed) & !(u32::MAX << FREQUENCY_SHIFT);
+        self.tag.store(
+            rest | u32::from(frequency) << FREQUENCY_SHIFT,
+            Ordering::Relaxed,
+        );
+    }
+
+    fn queue(&self) -> Queue {
+        if self.tag.load(Ordering::Relaxed) & IN_MAIN == 0 {
+            Queue::Small
+        } else {
+            Queue::Main
+        }
+    }
+
+    fn move_to_main(&self) {
+        let tag = self.tag.load(Ordering::Relaxed);
+        self.tag.store(tag | IN_MAIN, Ordering::Relaxed);
+    }
+
+    /// The store's hash of the key (see [`spread`]).
+    fn hash(&self) -> u64 {
+        spread(self.tag.load(Ordering::Relaxed) & KEPT_HASH_MASK)
+    }
+
+    fn weight(&self) -> u32 {
+        self.weight.get()
     }
 }
 
+/// Two variants, so that the vacant one needs a single invalid value of the entry's weight as
+/// its tag (three variants would need two, and a `NonZeroU32` has one).
 enum Slot<K, V, X> {
     Occupied(Entry<K, V, X>),
-    /// Vacant, still holding its place in a queue: the next new key takes that place.
+    Vacant(Vacancy),
+}
+
+#[derive(Clone, Copy)]
+enum Vacancy {
+    /// Still holding its place in a queue: the next new key takes that place.
     Queued(Queue),
-    /// Vacant and in no queue.
+    /// In no queue.
     Free,
 }
 
@@ -208,6 +283,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
         self.weight
     }
 
+    /// The slot of `key`, whose store hash (not its full hash) is `hash`.
     fn find<Q>(&self, hash: u64, key: &Q) -> Option<u32>
     where
         K: Borrow<Q>,
@@ -228,7 +304,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let index = self.find(hash, key)?;
+        let index = self.find(store_hash(hash), key)?;
         match &self.slots[index as usize] {
             Slot::Occupied(entry) => {
                 entry.touch();
@@ -259,6 +335,8 @@ impl<K, V, X: Copy> Store<K, V, X> {
     where
         K: Eq,
     {
+        let kept_hash = kept(hash);
+        let hash = spread(kept_hash);
         let existing = self.find(hash, &key);
         if weight > self.capacity {
             if let Some((old_key, old_value, old_deadline)) = existing.and_then(|i| self.take(i)) {
@@ -266,8 +344,9 @@ impl<K, V, X: Copy> Store<K, V, X> {
             }
             return Inserted::Rejected(key, value);
         }
-        // Fits in u32: the builder keeps every store's capacity within it.
-        let weight = weight as u32;
+        // Fits in u32: the builder keeps every store's capacity within it. Weighers' weights
+        // are at least 1 (`Weigh::weight`); 0 would still be stored as 1.
+        let weight = NonZeroU32::new(weight as u32).unwrap_or(NonZeroU32::MIN);
 
         if let Some(index) = existing
             && let Slot::Occupied(entry) = &mut self.slots[index as usize]
@@ -275,11 +354,12 @@ impl<K, V, X: Copy> Store<K, V, X> {
             let old_key = mem::replace(&mut entry.key, key);
             let old_value = mem::replace(&mut entry.value, value);
             let old_deadline = mem::replace(&mut entry.deadline, deadline);
-            let old_weight = mem::replace(&mut entry.weight, weight) as usize;
-            let in_small = entry.queue == Queue::Small;
-            self.weight = self.weight - old_weight + weight as usize;
+            let old_weight = mem::replace(&mut entry.weight, weight).get() as usize;
+            let in_small = entry.queue() == Queue::Small;
+            let weight = weight.get() as usize;
+            self.weight = self.weight - old_weight + weight;
             if in_small {
-                self.small_weight = self.small_weight - old_weight + weight as usize;
+                self.small_weight = self.small_weight - old_weight + weight;
             }
             leaving.push(old_key, old_value, replaced_cause(expired(old_deadline)));
             let evicted = self.evict_while_over(0, expired, leaving);
@@ -287,7 +367,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
         }
 
         self.sketch.add(hash, 1);
-        let evicted = self.evict_while_over(weight as usize, expired, leaving);
+        let evicted = self.evict_while_over(weight.get() as usize, expired, leaving);
         if evicted > 0 {
             if !self.filled {
                 self.sketch.start(self.len() + evicted);
@@ -298,12 +378,12 @@ impl<K, V, X: Copy> Store<K, V, X> {
         }
         let (index, place) = match self.vacant.pop() {
             Some(index) => match self.slots[index as usize] {
-                Slot::Queued(queue) => (index, Some(queue)),
+                Slot::Vacant(Vacancy::Queued(queue)) => (index, Some(queue)),
                 _ => (index, None),
             },
             None => {
                 grow_towards(&mut self.slots, self.capacity);
-                self.slots.push(Slot::Free);
+                self.slots.push(Slot::Vacant(Vacancy::Free));
                 ((self.slots.len() - 1) as u32, None)
             }
         };
@@ -312,9 +392,9 @@ impl<K, V, X: Copy> Store<K, V, X> {
             let returned_from = self
                 .ghost
                 .take(hash)
-                .filter(|_| self.light_enough_for_main(weight));
+                .filter(|_| self.light_enough_for_main(weight.get()));
             if let Some(queue) = returned_from {
-                self.adapt_small_queue(hash, weight, queue);
+                self.adapt_small_queue(hash, weight.get(), queue);
             }
             // A key the main queue let go must show again in the small queue that it is hot.
             if returned_from == Some(Queue::Small) {
@@ -325,18 +405,21 @@ impl<K, V, X: Copy> Store<K, V, X> {
                 Queue::Small
             }
         });
+        let queue_bit = match queue {
+            Queue::Small => 0,
+            Queue::Main => IN_MAIN,
+        };
         self.slots[index as usize] = Slot::Occupied(Entry {
             key,
             value,
             deadline,
-            hash,
             weight,
-            frequency: AtomicU8::new(0),
-            queue,
+            tag: AtomicU32::new(kept_hash | queue_bit),
         });
-        self.weight += weight as usize;
+        let weight = weight.get() as usize;
+        self.weight += weight;
         if queue == Queue::Small {
-            self.small_weight += weight as usize;
+            self.small_weight += weight;
         }
         self.make_table_room();
         let slots = &self.slots;
@@ -367,7 +450,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
         for (index, slot) in slots.iter().enumerate() {
             if let Slot::Occupied(entry) = slot {
                 self.table
-                    .insert_unique(entry.hash, index as u32, stored_hashes(slots));
+                    .insert_unique(entry.hash(), index as u32, stored_hashes(slots));
             }
         }
     }
@@ -385,14 +468,14 @@ impl<K, V, X: Copy> Store<K, V, X> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let index = self.find(hash, key)?;
+        let index = self.find(store_hash(hash), key)?;
         self.take(index)
     }
 
     /// Takes the entry in slot `index` out of the table and the weights; its slot stays vacant
     /// in its queue.
     fn take(&mut self, index: u32) -> Option<(K, V, X)> {
-        let entry = self.vacate(index, |queue| Slot::Queued(queue))?;
+        let entry = self.vacate(index, |queue| Slot::Vacant(Vacancy::Queued(queue)))?;
         Some((entry.key, entry.value, entry.deadline))
     }
 
@@ -407,18 +490,18 @@ impl<K, V, X: Copy> Store<K, V, X> {
         let Slot::Occupied(entry) = slot else {
             return None;
         };
-        let left = Slot::Queued(entry.queue);
+        let left = Slot::Vacant(Vacancy::Queued(entry.queue()));
         let Slot::Occupied(entry) = mem::replace(slot, left) else {
             return None;
         };
-        self.slots[index as usize] = vacant(entry.queue);
-        if let Ok(found) = self.table.find_entry(entry.hash, |&i| i == index) {
+        self.slots[index as usize] = vacant(entry.queue());
+        if let Ok(found) = self.table.find_entry(entry.hash(), |&i| i == index) {
             found.remove();
         }
         self.vacant.push(index);
-        self.weight -= entry.weight as usize;
-        if entry.queue == Queue::Small {
-            self.small_weight -= entry.weight as usize;
+        self.weight -= entry.weight() as usize;
+        if entry.queue() == Queue::Small {
+            self.small_weight -= entry.weight() as usize;
         }
         Some(entry)
     }
@@ -490,11 +573,11 @@ impl<K, V, X: Copy> Store<K, V, X> {
         {
             match &mut self.slots[index as usize] {
                 Slot::Occupied(entry) => {
-                    entry.queue = Queue::Main;
-                    self.small_weight -= entry.weight as usize;
+                    entry.move_to_main();
+                    self.small_weight -= entry.weight() as usize;
                     push_within(&mut self.main, index, self.capacity);
                 }
-                slot => *slot = Slot::Free,
+                slot => *slot = Slot::Vacant(Vacancy::Free),
             }
         }
     }
@@ -529,26 +612,28 @@ impl<K, V, X: Copy> Store<K, V, X> {
                 Slot::Occupied(entry) => entry,
                 // A vacant place leaves its queue; the slot stays in `vacant`.
                 slot => {
-                    *slot = Slot::Free;
+                    *slot = Slot::Vacant(Vacancy::Free);
                     continue;
                 }
             };
             let frequency = entry.frequency();
             // The hits since the entry's last pass reach the sketch here, not on the hit path.
-            self.sketch.add(entry.hash, frequency);
+            let hash = entry.hash();
+            self.sketch.add(hash, frequency);
             if frequency > 0 {
-                if entry.queue == Queue::Small {
+                if entry.queue() == Queue::Small {
                     entry.set_frequency(0);
-                    entry.queue = Queue::Main;
-                    self.small_weight -= entry.weight as usize;
+                    entry.move_to_main();
+                    self.small_weight -= entry.weight() as usize;
                 } else {
                     entry.set_frequency(frequency - 1);
                 }
                 push_within(&mut self.main, index, self.capacity);
                 continue;
             }
-            self.ghost.record(entry.hash, entry.queue);
-            match entry.queue {
+            let queue = entry.queue();
+            self.ghost.record(hash, queue);
+            match queue {
                 Queue::Small => self.ghosts_from_small += 1,
                 Queue::Main => self.ghosts_from_main += 1,
             }
@@ -557,7 +642,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
                 self.ghosts_from_main /= 2;
             }
             // The slot left its queue when it was popped: it is free, not queued.
-            let Some(entry) = self.vacate(index, |_| Slot::Free) else {
+            let Some(entry) = self.vacate(index, |_| Slot::Vacant(Vacancy::Free)) else {
                 continue;
             };
             let cause = if expired(entry.deadline) {
@@ -587,7 +672,7 @@ fn replaced_cause(expired: bool) -> RemovalCause {
 /// call, so that hashbrown's growth code is compiled once (it is large, and flash is scarce).
 fn stored_hashes<K, V, X>(slots: &[Slot<K, V, X>]) -> impl Fn(&u32) -> u64 + '_ {
     move |&index| match &slots[index as usize] {
-        Slot::Occupied(entry) => entry.hash,
+        Slot::Occupied(entry) => entry.hash(),
         _ => 0,
     }
 }
@@ -690,5 +775,42 @@ impl Ghost {
 
     fn clear(&mut self) {
         self.fingerprints.iter_mut().for_each(|slot| *slot = 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_adds_eight_bytes_to_its_key_value_and_deadline() {
+        assert_eq!(mem::size_of::<Slot<u64, u64, ()>>(), 24);
+        assert_eq!(mem::size_of::<Slot<u64, u64, u64>>(), 32);
+        assert_eq!(mem::size_of::<Slot<u32, u32, ()>>(), 16);
+    }
+
+    #[test]
+    fn the_tag_keeps_hash_queue_and_frequency_apart() {
+        let hash = u64::MAX;
+        let entry = Entry {
+            key: 1u64,
+            value: 2u64,
+            deadline: (),
+            weight: NonZeroU32::MIN,
+            tag: AtomicU32::new(kept(hash)),
+        };
+        assert_eq!(entry.queue(), Queue::Small);
+        for expected in 1..=MAX_FREQUENCY {
+            entry.touch();
+            assert_eq!(entry.frequency(), expected);
+        }
+        entry.touch();
+        assert_eq!(entry.frequency(), MAX_FREQUENCY);
+        entry.move_to_main();
+        entry.set_frequency(1);
+        assert_eq!(
+            (entry.queue(), entry.frequency(), entry.hash()),
+            (Queue::Main, 1, store_hash(hash))
+        );
     }
 }

@@ -2,13 +2,13 @@
 //! without compare-and-swap and for loom's when the protocol is model-checked.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
 #[cfg(all(not(loom), feature = "portable-atomic"))]
-pub(crate) use portable_atomic::{AtomicU8, AtomicUsize, Ordering};
+pub(crate) use portable_atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
 #[cfg(all(not(loom), not(feature = "portable-atomic")))]
-pub(crate) use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+pub(crate) use core::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
 /// The reference-counted pointer that shares load errors: `alloc::sync::Arc`, or
 /// `portable_atomic_util::Arc` with the `portable-atomic` feature (targets without CAS).

@@ -68,11 +68,15 @@ impl Workload for AllocationsPerLookup {
     }
 }
 
-/// Live heap bytes of a cache of `entries` capacity after loading `entries` distinct keys, per key.
+/// Live heap bytes of a cache of `entries` capacity after loading `keys` distinct keys, per
+/// unit of capacity: with `keys == entries` a full cache that never evicted, with more keys one
+/// that has been evicting (its eviction state, such as a frequency sketch, included).
 #[derive(Debug, Clone, Copy)]
 pub struct BytesPerEntry {
-    /// Capacity, and the number of keys loaded.
+    /// Capacity.
     pub entries: u64,
+    /// Distinct keys loaded, in order.
+    pub keys: u64,
 }
 
 /// One run of [`BytesPerEntry`].
@@ -91,7 +95,7 @@ impl Workload for BytesPerEntry {
         let window = AllocationWindow::open();
         let cache = C::with_capacity(self.entries as usize);
         block_on(async {
-            for key in 0..self.entries {
+            for key in 0..self.keys {
                 cache.get_or_load(key).await;
             }
             cache.settle().await;
