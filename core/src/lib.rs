@@ -133,7 +133,11 @@
 //! key's and value's own clones), unless its shard kept one: the record of a load that no other
 //! caller waited for is kept for the shard's next load, so a miss nobody waits for allocates
 //! nothing in a warm cache. Keys are stored whole, never as a bare hash, so keys whose
-//! hashes collide stay distinct; each entry also keeps its 64-bit hash and its weight.
+//! hashes collide stay distinct. Beside its key, value and deadline an entry takes 8 bytes (its
+//! weight, and one word holding 29 bits of its hash, its queue and its frequency), and the store
+//! adds per entry its table of slot numbers (about 6 to 11 bytes), the eviction queues (4), the
+//! ghost (2) and the frequency sketch (4, allocated at a shard's first eviction): 42 bytes per
+//! `u64` entry in all, 45 once the cache has evicted (`BENCH_SECTIONS=heap` in `benches/`).
 //! [`Builder::preallocate`] reserves every table up front, with fallible allocation, so that
 //! a warm cache never allocates on insert or eviction; with a weigher, an insert that evicts
 //! more than two entries reuses the list an earlier one allocated for them.
