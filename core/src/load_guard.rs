@@ -92,23 +92,23 @@ where
             }
             _ => None,
         };
+        // A loaded value's copy for the waiters is made after the lock, and only if the flight
+        // was seen (see `unseen` below): a miss nobody waits for clones its value once, for the
+        // store.
         let (for_waiters, to_store) = match (&outcome, &fallback) {
             (Ok((value, ttl)), _) => {
                 let stored = value.clone();
                 let weight = cache.weigher.weight(key, &stored);
-                (
-                    Outcome::Loaded(Ok(value.clone())),
-                    Some((stored, weight, ttl.or(cache.options.ttl))),
-                )
+                (None, Some((stored, weight, ttl.or(cache.options.ttl))))
             }
             (Err(_), Some((value, expired))) => (
-                Outcome::FailSafe {
+                Some(Outcome::FailSafe {
                     value: value.clone(),
                     expired: *expired,
-                },
+                }),
                 None,
             ),
-            (Err(error), None) => (Outcome::Loaded(Err(error.clone())), None),
+            (Err(error), None) => (Some(Outcome::Loaded(Err(error.clone()))), None),
         };
         // A fallback answers for its throttle; an error is remembered for `negative_ttl`.
         let remember_for = match (&fallback, cache.options.fail_safe) {
@@ -123,7 +123,7 @@ where
         // Everything the critical section takes or leaves is reached by reference: a closure
         // holding values was copied on its way into the lock.
         let mut to_store = to_store;
-        let mut for_waiters = Some(for_waiters);
+        let mut for_waiters = for_waiters;
         let mut left_row = None;
         let wake = shard.write(|state| {
             let is_this = |row: &FlightRow<K, V, E, T::Stamp>| Arc::ptr_eq(&row.flight, flight);
@@ -186,22 +186,33 @@ where
                 *armed = false;
                 return false;
             }
+            // A failure is published under the lock: a remembered error's row stays in the
+            // table, where the next caller reads its landing. A loaded value (its row gone) is
+            // published after the lock, the guard armed until then.
             if let Some(for_waiters) = for_waiters.take() {
                 // SAFETY: this guard is the flight's only leader and lands it once: it is
                 // disarmed right after, before anything else can run, so neither this nor
                 // `Drop` runs again.
                 unsafe { flight.publish(for_waiters) };
+                *armed = false;
             }
-            *armed = false;
             wake
         });
+        if self.armed
+            && let Ok((value, _)) = &outcome
+        {
+            // If this `Clone` panics the guard is still armed: its `Drop` abandons the flight
+            // and wakes the waiters, which then find the value stored.
+            let for_waiters = Outcome::Loaded(Ok(value.clone()));
+            // SAFETY: as above: the only leader, landing once, disarmed right after.
+            unsafe { self.flight.publish(for_waiters) };
+            self.armed = false;
+        }
+        let flight = &self.flight;
         if wake {
             flight.wake_all();
         }
         drop(left_row);
-        // The clone nobody saw (if unpublished), dropped outside the lock (it may run the
-        // user's `Drop`).
-        drop(for_waiters);
         if did_store {
             cache.finish_store(shard, stored);
         }
