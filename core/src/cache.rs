@@ -47,6 +47,19 @@ pub(crate) struct Stored<K, V> {
     pub(crate) evicted: usize,
 }
 
+impl<K, V> Stored<K, V> {
+    /// Nothing stored yet: filled in place by [`Cache::store_in`], which is cheaper than
+    /// returning it (it is large, and a miss moved it three times on its way out of the lock).
+    pub(crate) fn new() -> Self {
+        Stored {
+            leaving: Leaving::new(),
+            rejected: None,
+            oversized: false,
+            evicted: 0,
+        }
+    }
+}
+
 /// A bounded, sharded, read-through cache with lookup coalescing.
 ///
 /// - `K`, `V`: key and value. Values are cloned out on every read: wrap large ones in `Arc`.
@@ -344,28 +357,30 @@ where
         let hash = self.hash(&key);
         let shard = self.shard(hash);
         let weight = self.weigher.weight(&key, &value);
-        let stored =
-            shard.write(|state| self.store_in(&mut state.store, hash, key, value, weight, ttl));
+        let mut stored = Stored::new();
+        shard.write(|state| {
+            self.store_in(&mut state.store, &mut stored, hash, key, value, weight, ttl);
+        });
         self.finish_store(shard, stored);
     }
 
-    /// Stores under the shard lock; [`finish_store`](Self::finish_store) does the rest once the
-    /// lock is released. Runs no user code but the key's `Eq`.
+    /// Stores under the shard lock, noting in `stored` (new) what is left to do;
+    /// [`finish_store`](Self::finish_store) does that once the lock is released. Runs no user
+    /// code but the key's `Eq`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the entry's parts, where it goes, and the note of what is left to do"
+    )]
     pub(crate) fn store_in(
         &self,
         store: &mut Store<K, V, T::Stamp>,
+        stored: &mut Stored<K, V>,
         hash: u64,
         key: K,
         value: V,
         weight: usize,
         ttl: Option<Duration>,
-    ) -> Stored<K, V> {
-        let mut stored = Stored {
-            leaving: Leaving::new(),
-            rejected: None,
-            oversized: false,
-            evicted: 0,
-        };
+    ) {
         let deadline = match ttl {
             Some(Duration::ZERO) => {
                 if let Some((old_key, old_value, old_deadline)) = store.remove(hash, &key) {
@@ -377,7 +392,7 @@ where
                     stored.leaving.push(old_key, old_value, cause);
                 }
                 stored.rejected = Some((key, value));
-                return stored;
+                return;
             }
             Some(ttl) => self.timer.deadline(ttl),
             None => T::NEVER,
@@ -398,11 +413,13 @@ where
                 stored.oversized = true;
             }
         }
-        stored
     }
 
     /// Counts what a store did and hands the entries that left to the listener; call with no
     /// lock held.
+    ///
+    /// Inlined: `stored` is large, and a call would copy it.
+    #[inline]
     pub(crate) fn finish_store(&self, shard: &Shard<K, V, E, T::Stamp, L>, stored: Stored<K, V>) {
         let Stored {
             leaving,

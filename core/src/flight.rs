@@ -41,7 +41,6 @@ pub(crate) enum Landing<V, E, X> {
 /// One load in flight. Shared (behind `Arc`) by the in-flight table, the leader's guard and
 /// every waiter.
 pub(crate) struct Flight<V, E, X> {
-    pub(crate) started: X,
     pub(crate) event: Event,
     state: AtomicU8,
     outcome: UnsafeCell<Option<Outcome<V, E, X>>>,
@@ -54,9 +53,8 @@ pub(crate) struct Flight<V, E, X> {
 unsafe impl<V: Send + Sync, E: Send + Sync, X: Send + Sync> Sync for Flight<V, E, X> {}
 
 impl<V, E, X> Flight<V, E, X> {
-    pub(crate) fn new(started: X) -> Self {
+    pub(crate) fn new() -> Self {
         Flight {
-            started,
             event: Event::new(),
             state: AtomicU8::new(LOADING),
             outcome: UnsafeCell::new(None),

@@ -130,7 +130,9 @@
 //! # Memory
 //!
 //! A hit allocates nothing. A miss allocates one small shared record for the load (plus your
-//! key's and value's own clones). Keys are stored whole, never as a bare hash, so keys whose
+//! key's and value's own clones), unless its shard kept one: the record of a load that no other
+//! caller waited for is kept for the shard's next load, so a miss nobody waits for allocates
+//! nothing in a warm cache. Keys are stored whole, never as a bare hash, so keys whose
 //! hashes collide stay distinct. Beside its key, value and deadline an entry takes 8 bytes (its
 //! weight, and one word holding 29 bits of its hash, its queue and its frequency), and the store
 //! adds per entry its table of slot numbers (about 6 to 11 bytes), the eviction queues (4), the

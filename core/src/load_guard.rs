@@ -3,7 +3,7 @@
 use core::hash::{BuildHasher, Hash};
 use core::time::Duration;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, Stored};
 use crate::error::Error;
 use crate::flight::{Flight, Outcome};
 use crate::listener::Listener;
@@ -92,23 +92,23 @@ where
             }
             _ => None,
         };
+        // A loaded value's copy for the waiters is made after the lock, and only if the flight
+        // was seen (see `unseen` below): a miss nobody waits for clones its value once, for the
+        // store.
         let (for_waiters, to_store) = match (&outcome, &fallback) {
             (Ok((value, ttl)), _) => {
                 let stored = value.clone();
                 let weight = cache.weigher.weight(key, &stored);
-                (
-                    Outcome::Loaded(Ok(value.clone())),
-                    Some((stored, weight, ttl.or(cache.options.ttl))),
-                )
+                (None, Some((stored, weight, ttl.or(cache.options.ttl))))
             }
             (Err(_), Some((value, expired))) => (
-                Outcome::FailSafe {
+                Some(Outcome::FailSafe {
                     value: value.clone(),
                     expired: *expired,
-                },
+                }),
                 None,
             ),
-            (Err(error), None) => (Outcome::Loaded(Err(error.clone())), None),
+            (Err(error), None) => (Some(Outcome::Loaded(Err(error.clone()))), None),
         };
         // A fallback answers for its throttle; an error is remembered for `negative_ttl`.
         let remember_for = match (&fallback, cache.options.fail_safe) {
@@ -117,27 +117,46 @@ where
         };
         let flight = &self.flight;
         let armed = &mut self.armed;
-        let (wake, stored, left_row) = shard.write(|state| {
+        // Filled in place under the lock (see `Stored::new`) when the value is stored.
+        let mut stored = Stored::new();
+        let mut did_store = false;
+        // Everything the critical section takes or leaves is reached by reference: a closure
+        // holding values was copied on its way into the lock.
+        let mut to_store = to_store;
+        let mut for_waiters = for_waiters;
+        let mut left_row = None;
+        let wake = shard.write(|state| {
             let is_this = |row: &FlightRow<K, V, E, T::Stamp>| Arc::ptr_eq(&row.flight, flight);
-            let mut stored = None;
-            let mut left_row = None;
+            // Whether the flight's row left the table unseen: no waiter was handed the flight
+            // (`waited`, set under this lock) and nothing but the row and this guard holds it
+            // (a background lead's `DetachedLead` holds one more). Then nobody can read its
+            // outcome: it is not published, and the flight, still loading with no listener,
+            // is kept for the shard's next load instead of being freed (a miss then
+            // allocates nothing).
+            let mut unseen = false;
             let wake = match state.flights.find_entry(hash, is_this) {
                 // Detached by `invalidate`: whether anyone waits is unknown.
                 Err(_) => true,
                 Ok(row) => {
                     let waited = row.get().waited;
-                    match (to_store, remember_for) {
+                    let leaves_unseen = |row_flight: &Arc<Flight<V, E, T::Stamp>>| {
+                        !waited && Arc::strong_count(row_flight) == 2
+                    };
+                    match (to_store.take(), remember_for) {
                         (Some((value, weight, ttl)), _) => {
                             let (FlightRow { key, flight, .. }, _) = row.remove();
+                            unseen = leaves_unseen(&flight);
                             left_row = Some(flight);
-                            stored = Some(cache.store_in(
+                            cache.store_in(
                                 &mut state.store,
+                                &mut stored,
                                 hash,
                                 key,
                                 value,
                                 weight,
                                 ttl,
-                            ));
+                            );
+                            did_store = true;
                         }
                         (None, Some(ttl)) => {
                             let until = cache.timer.deadline(ttl);
@@ -150,22 +169,51 @@ where
                                 overdue,
                             );
                         }
-                        (None, None) => left_row = Some(row.remove().0.flight),
+                        (None, None) => {
+                            let flight = row.remove().0.flight;
+                            unseen = leaves_unseen(&flight);
+                            left_row = Some(flight);
+                        }
                     }
                     waited
                 }
             };
-            // SAFETY: this guard is the flight's only leader and lands it once: it is disarmed
-            // right after, before anything else can run, so neither this nor `Drop` runs again.
-            unsafe { flight.publish(for_waiters) };
-            *armed = false;
-            (wake, stored, left_row)
+            if unseen {
+                // One spare is enough; another one is freed outside the lock.
+                if state.spare_flight.is_none() {
+                    state.spare_flight = left_row.take();
+                }
+                *armed = false;
+                return false;
+            }
+            // A failure is published under the lock: a remembered error's row stays in the
+            // table, where the next caller reads its landing. A loaded value (its row gone) is
+            // published after the lock, the guard armed until then.
+            if let Some(for_waiters) = for_waiters.take() {
+                // SAFETY: this guard is the flight's only leader and lands it once: it is
+                // disarmed right after, before anything else can run, so neither this nor
+                // `Drop` runs again.
+                unsafe { flight.publish(for_waiters) };
+                *armed = false;
+            }
+            wake
         });
+        if self.armed
+            && let Ok((value, _)) = &outcome
+        {
+            // If this `Clone` panics the guard is still armed: its `Drop` abandons the flight
+            // and wakes the waiters, which then find the value stored.
+            let for_waiters = Outcome::Loaded(Ok(value.clone()));
+            // SAFETY: as above: the only leader, landing once, disarmed right after.
+            unsafe { self.flight.publish(for_waiters) };
+            self.armed = false;
+        }
+        let flight = &self.flight;
         if wake {
             flight.wake_all();
         }
         drop(left_row);
-        if let Some(stored) = stored {
+        if did_store {
             cache.finish_store(shard, stored);
         }
         match (outcome, fallback) {

@@ -179,17 +179,25 @@ where
         Ld: Loader<K, Error = E>,
     {
         async move {
-            let answer = match self
-                .take_turn(shard, hash, key, &loader, &split, status)
-                .await
-            {
-                Turn::Lead(guard) => {
-                    let loaded = self.run_load(shard, loader.load(key)).await;
-                    let landed = guard.complete(key, loaded.map(&split));
-                    landed.map(|served| served.answer(status))
+            // The usual miss leads at once: it does not build the waiting machinery's future.
+            let guard = match self.join(shard, hash, key, Intent::Load) {
+                Joined::Role(Role::Leader(guard)) => guard,
+                joined => {
+                    match self
+                        .continue_turn(joined, shard, hash, key, &loader, &split, status)
+                        .await
+                    {
+                        Turn::Lead(guard) => guard,
+                        Turn::Answered(answer) => {
+                            shard.counters.outcome(&answer);
+                            return answer;
+                        }
+                    }
                 }
-                Turn::Answered(answer) => answer,
             };
+            let loaded = self.run_load(shard, loader.load(key)).await;
+            let landed = guard.complete(key, loaded.map(&split));
+            let answer = landed.map(|served| served.answer(status));
             shard.counters.outcome(&answer);
             answer
         }
@@ -211,40 +219,75 @@ where
     where
         Ld: Loader<K, Error = E>,
     {
-        loop {
-            let role = match self.join(shard, hash, key, Intent::Load) {
-                Joined::Ready(result) => {
-                    return Turn::Answered(result.map(|value| Answer::new(value, Status::Hit)));
-                }
-                Joined::FailSafe(value, age) => {
-                    return Turn::Answered(Ok(self.fail_safe_answer(shard, value, age)));
-                }
-                // `Intent::Load` always gets a role; a load that cannot be waited for is bypassed.
-                Joined::Busy => Role::Bypass,
-                Joined::Role(role) => role,
-            };
-            let answer = match role {
-                Role::Leader(guard) => return Turn::Lead(guard),
-                Role::Waiter(flight) => match self.wait(shard, &flight).await {
-                    Some(Landing::Loaded(Ok(value))) => Ok(Answer::new(value, Status::LockHit)),
-                    Some(Landing::FailSafe { value, expired }) => {
-                        let age = self.timer.age(expired);
-                        Ok(self.fail_safe_answer(shard, value, age))
+        let joined = self.join(shard, hash, key, Intent::Load);
+        self.continue_turn(joined, shard, hash, key, loader, split, status)
+            .await
+    }
+
+    /// [`take_turn`](Self::take_turn) from what this caller's first `join` found.
+    ///
+    /// An `async move` block, not an `async fn`, which would store `joined` twice (see
+    /// `load_through`).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "take_turn's arguments and what its first join found"
+    )]
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn stores its arguments twice (see above)"
+    )]
+    fn continue_turn<'c, Ld>(
+        &'c self,
+        mut joined: Joined<'c, K, V, E, T, S, L, W, N>,
+        shard: &'c Shard<K, V, E, T::Stamp, L>,
+        hash: u64,
+        key: &K,
+        loader: &Ld,
+        split: &impl Fn(Ld::Value) -> (V, Option<Duration>),
+        status: Status,
+    ) -> impl Future<Output = Turn<'c, K, V, E, T, S, L, W, N>>
+    where
+        Ld: Loader<K, Error = E>,
+    {
+        async move {
+            loop {
+                let role = match joined {
+                    Joined::Ready(result) => {
+                        return Turn::Answered(result.map(|value| Answer::new(value, Status::Hit)));
                     }
-                    Some(Landing::Loaded(Err(error))) => Err(error),
-                    Some(Landing::Abandoned) => continue,
-                    None => {
-                        bump(&shard.counters.lock_timeouts);
-                        crate::events::event!(
-                            warn,
-                            "lock timeout: gave up waiting for another caller's load, loading alone"
-                        );
-                        self.load_alone(shard, key, loader, split, status).await
+                    Joined::FailSafe(value, age) => {
+                        return Turn::Answered(Ok(self.fail_safe_answer(shard, value, age)));
                     }
-                },
-                Role::Bypass => self.load_alone(shard, key, loader, split, status).await,
-            };
-            return Turn::Answered(answer);
+                    // `Intent::Load` always gets a role; a load that cannot be waited for is bypassed.
+                    Joined::Busy => Role::Bypass,
+                    Joined::Role(role) => role,
+                };
+                let answer = match role {
+                    Role::Leader(guard) => return Turn::Lead(guard),
+                    Role::Waiter(flight) => match self.wait(shard, &flight).await {
+                        Some(Landing::Loaded(Ok(value))) => Ok(Answer::new(value, Status::LockHit)),
+                        Some(Landing::FailSafe { value, expired }) => {
+                            let age = self.timer.age(expired);
+                            Ok(self.fail_safe_answer(shard, value, age))
+                        }
+                        Some(Landing::Loaded(Err(error))) => Err(error),
+                        Some(Landing::Abandoned) => {
+                            joined = self.join(shard, hash, key, Intent::Load);
+                            continue;
+                        }
+                        None => {
+                            bump(&shard.counters.lock_timeouts);
+                            crate::events::event!(
+                                warn,
+                                "lock timeout: gave up waiting for another caller's load, loading alone"
+                            );
+                            self.load_alone(shard, key, loader, split, status).await
+                        }
+                    },
+                    Role::Bypass => self.load_alone(shard, key, loader, split, status).await,
+                };
+                return Turn::Answered(answer);
+            }
         }
     }
 
@@ -265,28 +308,37 @@ where
     }
 
     /// Runs one loader call under `load_timeout`, counting it.
-    pub(crate) async fn run_load<O>(
-        &self,
-        shard: &Shard<K, V, E, T::Stamp, L>,
-        load: impl Future<Output = Result<O, E>>,
-    ) -> Result<O, Error<E>> {
-        bump(&shard.counters.loads);
-        let result = match self.options.load_timeout {
-            Some(limit) => match clock_timeout(&self.timer, limit, load).await {
-                Ok(loaded) => loaded.map_err(|error| Error::Load(Arc::new(error))),
-                Err(_) => Err(Error::LoadTimeout),
-            },
-            None => load.await.map_err(|error| Error::Load(Arc::new(error))),
-        };
-        if let Err(_error) = &result {
-            bump(&shard.counters.load_errors);
-            crate::events::event!(
-                warn,
-                "load failed",
-                timed_out = matches!(_error, Error::LoadTimeout)
-            );
+    ///
+    /// An `async move` block, not an `async fn`, which would store the loader's future twice
+    /// (see `load_through`).
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn stores its arguments twice (see above)"
+    )]
+    pub(crate) fn run_load<'a, O>(
+        &'a self,
+        shard: &'a Shard<K, V, E, T::Stamp, L>,
+        load: impl Future<Output = Result<O, E>> + 'a,
+    ) -> impl Future<Output = Result<O, Error<E>>> + 'a {
+        async move {
+            bump(&shard.counters.loads);
+            let result = match self.options.load_timeout {
+                Some(limit) => match clock_timeout(&self.timer, limit, load).await {
+                    Ok(loaded) => loaded.map_err(|error| Error::Load(Arc::new(error))),
+                    Err(_) => Err(Error::LoadTimeout),
+                },
+                None => load.await.map_err(|error| Error::Load(Arc::new(error))),
+            };
+            if let Err(_error) = &result {
+                bump(&shard.counters.load_errors);
+                crate::events::event!(
+                    warn,
+                    "load failed",
+                    timed_out = matches!(_error, Error::LoadTimeout)
+                );
+            }
+            result
         }
-        result
     }
 
     /// Waits for `flight` to land, for at most `lock_timeout`; `None` when that ran out.
@@ -367,7 +419,7 @@ where
                         let too_old = self
                             .options
                             .lock_age
-                            .is_some_and(|age| self.timer.age(current.flight.started) > age);
+                            .is_some_and(|age| self.timer.age(current.started) > age);
                         return if too_old {
                             Joined::Role(Role::Bypass)
                         } else if intent == Intent::Load {
@@ -380,11 +432,16 @@ where
                     }
                 }
             }
-            let flight = Arc::new(Flight::new(self.timer.stamp()));
+            // A flight nobody else saw, landed and put aside by its leader: nothing to allocate.
+            let flight = state
+                .spare_flight
+                .take()
+                .unwrap_or_else(|| Arc::new(Flight::new()));
             let row = FlightRow {
                 hash,
                 key: key.clone(),
                 flight: Arc::clone(&flight),
+                started: self.timer.stamp(),
                 remembered: None,
                 waited: false,
             };

@@ -15,6 +15,8 @@ pub(crate) struct FlightRow<K, V, E, X> {
     pub(crate) hash: u64,
     pub(crate) key: K,
     pub(crate) flight: Arc<Flight<V, E, X>>,
+    /// When the load started (for `lock_age`).
+    pub(crate) started: X,
     pub(crate) remembered: Option<RememberedError<X>>,
     /// A waiter was handed this flight. Set and read under the shard lock, so a leader that
     /// finds it unset knows nobody listens, and skips the notification (whose first use would
@@ -42,6 +44,9 @@ pub(crate) struct ShardState<K, V, E, X> {
     pub(crate) store: Store<K, V, X>,
     pub(crate) flights: Flights<K, V, E, X>,
     pub(crate) remembered: Remembered,
+    /// A landed flight that nobody but its leader ever saw, kept for the shard's next load: a
+    /// miss then allocates nothing (see `LoadGuard::complete`).
+    pub(crate) spare_flight: Option<Arc<Flight<V, E, X>>>,
 }
 
 /// How big one shard is.
@@ -116,6 +121,7 @@ impl<K, V, E, X: Copy, L: RawLock> Shard<K, V, E, X, L> {
                 store: Store::new(size.capacity, size.reserve, size.expected_entries)?,
                 flights: HashTable::new(),
                 remembered: Remembered::new(size.remembered_errors),
+                spare_flight: None,
             })),
         })
     }

@@ -310,3 +310,53 @@ fn refresh_is_skipped_while_a_load_is_in_flight() {
     assert_eq!(refreshed.value, 3);
     assert_eq!(cache.get(&1), Some(3));
 }
+
+/// Polls `future` until it is ready (its timer has fired).
+fn ready<F: std::future::Future + ?Sized>(mut future: std::pin::Pin<&mut F>) -> F::Output {
+    loop {
+        if let std::task::Poll::Ready(output) = poll_once(future.as_mut()) {
+            return output;
+        }
+    }
+}
+
+#[test]
+fn a_flight_reused_after_an_unwatched_load_carries_nothing_of_it() {
+    // One shard: every load below goes through the same shard's spare flight record.
+    let calls = Calls::default();
+    let timer = ManualTimer::new();
+    let cache: Cache<u32, u32, String, ManualTimer> = Cache::builder()
+        .capacity(16)
+        .shards(1)
+        .timer(timer.clone())
+        .build()
+        .unwrap();
+    let load = numbered_after(&calls, &timer, Duration::from_millis(10));
+    let fail = |_: &u32| async { Err::<u32, _>("down".to_string()) };
+
+    // Loads nobody waits for, one that succeeds and one that fails: their flights are kept
+    // for the next load, unpublished.
+    let mut alone = Box::pin(cache.get_or_load(&1, &load));
+    assert!(poll_once(alone.as_mut()).is_pending());
+    timer.advance(Duration::from_millis(10));
+    assert_eq!(ready(alone.as_mut()).unwrap().value, 1);
+    assert!(block_on(cache.get_or_load(&2, fail)).is_err());
+
+    // The next load's waiter waits for that load, and gets its value, not an earlier one.
+    let mut leader = Box::pin(cache.get_or_load(&3, &load));
+    let mut waiter = Box::pin(cache.get_or_load(&3, &load));
+    assert!(poll_once(leader.as_mut()).is_pending());
+    assert!(poll_once(waiter.as_mut()).is_pending());
+    assert!(
+        poll_once(waiter.as_mut()).is_pending(),
+        "the waiter saw a landing before the load finished"
+    );
+    timer.advance(Duration::from_millis(10));
+    let led = ready(leader.as_mut()).unwrap();
+    let waited = ready(waiter.as_mut()).unwrap();
+    assert_eq!((led.value, led.status), (2, Status::Miss));
+    assert_eq!((waited.value, waited.status), (2, Status::LockHit));
+    assert_eq!(calls.count(), 2);
+    assert_eq!(cache.stats().loads, 3);
+    assert_eq!(cache.loads_in_flight(), 0);
+}

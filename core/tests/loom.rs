@@ -152,6 +152,37 @@ fn a_leader_that_panics_while_landing_never_strands_a_waiter() {
     });
 }
 
+#[test]
+fn a_flight_reused_while_its_last_leader_lets_go_still_coalesces() {
+    loom::model(|| {
+        let cache = small_cache();
+        let loads = Arc::new(AtomicUsize::new(0));
+        let other = {
+            let (cache, loads) = (cache.clone(), loads.clone());
+            thread::spawn(move || {
+                // Nobody waits for key 1: its flight is kept for the shard's next load, which
+                // may be key 2's, led by either thread while this one still lets key 1's go.
+                let alone = loom::future::block_on(cache.get_or_load(&1, |_: &u8| async { Ok(1) }));
+                assert_eq!(alone.unwrap().value, 1);
+                let load = |_: &u8| {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    async { Ok(7) }
+                };
+                loom::future::block_on(cache.get_or_load(&2, load)).unwrap()
+            })
+        };
+        let load = |_: &u8| {
+            loads.fetch_add(1, Ordering::SeqCst);
+            async { Ok(7) }
+        };
+        let mine = loom::future::block_on(cache.get_or_load(&2, load)).unwrap();
+        let theirs = other.join().unwrap();
+        assert_eq!((mine.value, theirs.value), (7, 7));
+        assert_eq!(loads.load(Ordering::SeqCst), 1, "key 2 loaded once");
+        assert_eq!(cache.loads_in_flight(), 0);
+    });
+}
+
 /// A value behind a [`ReadMostlyLock`], in loom's cell, which reports any read or write that is
 /// not ordered after the last write: it fails the model if the lock ever lets a reader in
 /// beside a writer, or two writers in together.
