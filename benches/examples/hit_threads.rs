@@ -3,11 +3,17 @@
 //! `compare`, for measuring a change to the hit path on a busy machine, where quick_cache (whose
 //! code does not change) shows how much of a difference is the machine's.
 //!
+//! A third column runs the same reads on a table that shares nothing in writing
+//! ([`ReadOnlyTable`]): its 2-thread / 1-thread ratio is what the machine gives a perfectly
+//! parallel reader in those rounds (on a virtual machine whose second core is shared, less than
+//! 2), and the last row reads each cache's ratio against it.
+//!
 //! `cargo run --release -p readthrough-benches --example hit_threads [ROUNDS]` (default 7).
 
 use std::sync::Arc;
 
 use readthrough_benches::peers::defaults::{QuickCacheDefaults, ReadthroughDefaults};
+use readthrough_benches::peers::reference::ReadOnlyTable;
 use readthrough_benches::sizes::Sizes;
 use readthrough_benches::stats::median;
 use readthrough_benches::workloads::Workload;
@@ -24,38 +30,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         threads,
     };
     let (one, two) = (workload(1), workload(2));
-    // [readthrough, quick_cache] x [1 thread, 2 threads]
-    let mut runs: [[Vec<HitTiming>; 2]; 2] = Default::default();
+    // [readthrough, quick_cache, reference] x [1 thread, 2 threads]
+    let mut runs: [[Vec<HitTiming>; 2]; 3] = Default::default();
     for round in 0..rounds {
-        for step in 0..2 {
-            let first_is_readthrough = (round + step) % 2 == 0;
-            let run = |runs: &mut [[Vec<HitTiming>; 2]; 2], readthrough: bool| {
-                let index = usize::from(!readthrough);
-                let (single, double) = if readthrough {
-                    (
-                        one.run::<ReadthroughDefaults>(),
-                        two.run::<ReadthroughDefaults>(),
-                    )
-                } else {
-                    (
-                        one.run::<QuickCacheDefaults>(),
-                        two.run::<QuickCacheDefaults>(),
-                    )
-                };
-                runs[index][0].push(single);
-                runs[index][1].push(double);
+        for step in 0..3 {
+            let index = (round + step) % 3;
+            let (single, double) = match index {
+                0 => (
+                    one.run::<ReadthroughDefaults>(),
+                    two.run::<ReadthroughDefaults>(),
+                ),
+                1 => (
+                    one.run::<QuickCacheDefaults>(),
+                    two.run::<QuickCacheDefaults>(),
+                ),
+                _ => (one.run::<ReadOnlyTable>(), two.run::<ReadOnlyTable>()),
             };
-            run(&mut runs, first_is_readthrough);
+            runs[index][0].push(single);
+            runs[index][1].push(double);
         }
     }
     let figure = |samples: &[HitTiming], f: fn(&HitTiming) -> Option<f64>| {
         let values: Vec<f64> = samples.iter().filter_map(f).collect();
         median(&values).unwrap_or(f64::NAN)
     };
-    println!("| defaults, {rounds} rounds, medians | readthrough | quick_cache |");
-    println!("|---|---:|---:|");
+    println!(
+        "| defaults, {rounds} rounds, medians | readthrough | quick_cache | read-only table |"
+    );
+    println!("|---|---:|---:|---:|");
     let row = |label: &str, f: &dyn Fn(usize) -> f64| {
-        println!("| {label} | {:.1} | {:.1} |", f(0), f(1));
+        println!("| {label} | {:.1} | {:.1} | {:.1} |", f(0), f(1), f(2));
     };
     row("read-through hit, 1 thread (ns/op)", &|i| {
         figure(&runs[i][0], |t| Some(t.nanos_per_op))
@@ -69,9 +73,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     row("read-through hit, 2 threads (Mops/s)", &|i| {
         figure(&runs[i][1], |t| Some(t.mops_per_sec))
     });
-    row("2 threads / 1 thread (medians)", &|i| {
+    let scaling = |i: usize| {
         figure(&runs[i][1], |t| Some(t.mops_per_sec))
             / figure(&runs[i][0], |t| Some(t.mops_per_sec))
-    });
+    };
+    row("2 threads / 1 thread (medians)", &scaling);
+    // Per round, so that a round where the machine lent less of its second core counts against
+    // the reference as much as against the cache.
+    let against_reference = |i: usize| {
+        let per_round: Vec<f64> = (0..rounds)
+            .map(|round| {
+                let ratio =
+                    |j: usize| runs[j][1][round].mops_per_sec / runs[j][0][round].mops_per_sec;
+                ratio(i) / ratio(2)
+            })
+            .collect();
+        median(&per_round).unwrap_or(f64::NAN)
+    };
+    row(
+        "that ratio / the reference's in the same round (median)",
+        &against_reference,
+    );
     Ok(())
 }
