@@ -23,7 +23,8 @@ impl Table {
     }
 
     /// Adds a row; `None` prints `n/a`; `decimals` digits after the point. No ratio is printed
-    /// where readthrough's figure is 0 or missing.
+    /// where readthrough's figure is missing or shows as 0 (a ratio to 0.0004 printed as 0.00
+    /// would read as thousands).
     ///
     /// ```
     /// use readthrough_benches::report::Table;
@@ -31,9 +32,12 @@ impl Table {
     /// table.row("hit (ns/op)", [Some(10.0), Some(20.0), None, Some(5.0)], 1);
     /// let text = table.render();
     /// assert!(text.contains("| hit (ns/op) | 10.0 | 20.0 (2.00×) | n/a | 5.0 (0.50×) |"));
+    /// table.row("allocations", [Some(0.0004), Some(5.0), None, Some(1.0)], 2);
+    /// assert!(table.render().contains("| allocations | 0.00 | 5.00 | n/a | 1.00 |"));
     /// ```
     pub fn row(&mut self, label: &str, values: [Option<f64>; CONTENDERS], decimals: usize) {
-        let ours = values[0].filter(|v| *v != 0.0);
+        let scale = 10f64.powi(decimals as i32);
+        let ours = values[0].filter(|v| (v * scale).round() != 0.0);
         let mut line = format!("| {label} |");
         for (index, value) in values.iter().enumerate() {
             match (value, ours) {

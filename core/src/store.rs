@@ -188,7 +188,9 @@ pub(crate) enum Inserted<K, V> {
 pub(crate) struct ReserveError;
 
 pub(crate) struct Store<K, V, X> {
+    /// Each key's slot index, with spare high bits holding more of its hash: see [`Buckets`].
     table: HashTable<u32>,
+    buckets: Buckets,
     slots: Vec<Slot<K, V, X>>,
     /// Every slot that is not occupied, once.
     vacant: Vec<u32>,
@@ -230,6 +232,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
             .max(1);
         let mut store = Store {
             table: HashTable::new(),
+            buckets: Buckets::for_slots(capacity),
             slots: Vec::new(),
             vacant: Vec::new(),
             small: VecDeque::new(),
@@ -255,7 +258,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
     fn reserve(&mut self, entries: usize) -> Result<(), ReserveError> {
         let spare = entries / 8 + 1;
         self.table
-            .try_reserve(entries + spare, stored_hashes(&self.slots))
+            .try_reserve(entries + spare, stored_hashes(&self.slots, self.buckets))
             .map_err(|_| ReserveError)?;
         self.slots
             .try_reserve_exact(entries)
@@ -290,11 +293,17 @@ impl<K, V, X: Copy> Store<K, V, X> {
         Q: Eq + ?Sized,
     {
         let slots = &self.slots;
+        // A bucket of another key gives an index past every slot, unless its hash agrees with
+        // this one in all the check bits.
+        let check = self.buckets.check(hash);
         self.table
-            .find(hash, |&index| {
-                matches!(&slots[index as usize], Slot::Occupied(entry) if entry.key.borrow() == key)
+            .find(hash, |&bucket| {
+                matches!(
+                    slots.get((bucket ^ check) as usize),
+                    Some(Slot::Occupied(entry)) if entry.key.borrow() == key
+                )
             })
-            .copied()
+            .map(|&bucket| bucket ^ check)
     }
 
     /// The entry for `key`, counted as read.
@@ -423,7 +432,12 @@ impl<K, V, X: Copy> Store<K, V, X> {
         }
         self.make_table_room();
         let slots = &self.slots;
-        self.table.insert_unique(hash, index, stored_hashes(slots));
+        let buckets = self.buckets;
+        self.table.insert_unique(
+            hash,
+            buckets.bucket(index, hash),
+            stored_hashes(slots, buckets),
+        );
         self.ghost.fit(self.len() / GHOST_SHARE);
         self.sketch.fit(self.len());
         Inserted::Stored { evicted }
@@ -442,15 +456,20 @@ impl<K, V, X: Copy> Store<K, V, X> {
         let spare = live / 8 + 1;
         self.table.clear();
         let slots = &self.slots;
+        let buckets = self.buckets;
         if self.table.capacity() < live + spare {
             let most = self.capacity + self.capacity / 8 + 1;
             let wanted = (live * 2).clamp(live + spare, most.max(live + spare));
-            self.table.reserve(wanted, stored_hashes(slots));
+            self.table.reserve(wanted, stored_hashes(slots, buckets));
         }
         for (index, slot) in slots.iter().enumerate() {
             if let Slot::Occupied(entry) = slot {
-                self.table
-                    .insert_unique(entry.hash(), index as u32, stored_hashes(slots));
+                let hash = entry.hash();
+                self.table.insert_unique(
+                    hash,
+                    buckets.bucket(index as u32, hash),
+                    stored_hashes(slots, buckets),
+                );
             }
         }
     }
@@ -495,7 +514,9 @@ impl<K, V, X: Copy> Store<K, V, X> {
             return None;
         };
         self.slots[index as usize] = vacant(entry.queue());
-        if let Ok(found) = self.table.find_entry(entry.hash(), |&i| i == index) {
+        let hash = entry.hash();
+        let bucket = self.buckets.bucket(index, hash);
+        if let Ok(found) = self.table.find_entry(hash, |&held| held == bucket) {
             found.remove();
         }
         self.vacant.push(index);
@@ -670,10 +691,60 @@ fn replaced_cause(expired: bool) -> RemovalCause {
 
 /// The table's rehash function: the hash stored beside each entry. One function for every
 /// call, so that hashbrown's growth code is compiled once (it is large, and flash is scarce).
-fn stored_hashes<K, V, X>(slots: &[Slot<K, V, X>]) -> impl Fn(&u32) -> u64 + '_ {
-    move |&index| match &slots[index as usize] {
+fn stored_hashes<K, V, X>(slots: &[Slot<K, V, X>], buckets: Buckets) -> impl Fn(&u32) -> u64 + '_ {
+    move |&bucket| match &slots[buckets.index(bucket) as usize] {
         Slot::Occupied(entry) => entry.hash(),
         _ => 0,
+    }
+}
+
+/// How a table bucket holds a slot index and, in the bits the index does not need, more of the
+/// key's hash than the table's 7-bit control byte. In a full store, one lookup of an absent key
+/// in six to ten meets a control byte equal to its own (more as tombstones lengthen the
+/// probes); without these bits each such meeting reads a slot to compare keys, a cache line no
+/// recent request touched. A store whose slot indexes need all 32 bits keeps no extra hash bits and compares
+/// keys on every control-byte match, as a plain table does.
+#[derive(Clone, Copy)]
+struct Buckets {
+    /// The low bits, which hold the index.
+    index_mask: u32,
+    /// The others, which hold hash bits.
+    check_mask: u32,
+}
+
+impl Buckets {
+    /// The layout for a store whose slot indexes stay below `slots` (its capacity: each entry
+    /// weighs at least 1). `bucket ^ check(hash)` is then the slot index of the key in the
+    /// bucket if its hash is `hash`, and otherwise almost always an index past the last slot.
+    fn for_slots(slots: usize) -> Self {
+        let index_bits = usize::BITS - slots.leading_zeros();
+        let index_mask = u32::MAX.checked_shr(32 - index_bits.min(32)).unwrap_or(0);
+        Buckets {
+            index_mask,
+            check_mask: !index_mask,
+        }
+    }
+
+    /// The hash bits a bucket keeps: above the bucket position's low bits and below the control
+    /// byte's top 7, which the table has already matched when it asks.
+    #[inline]
+    fn check(self, hash: u64) -> u32 {
+        (hash >> 25) as u32 & self.check_mask
+    }
+
+    #[inline]
+    fn bucket(self, index: u32, hash: u64) -> u32 {
+        debug_assert_eq!(
+            index & !self.index_mask,
+            0,
+            "a slot index past the capacity"
+        );
+        index | self.check(hash)
+    }
+
+    #[inline]
+    fn index(self, bucket: u32) -> u32 {
+        bucket & self.index_mask
     }
 }
 
@@ -781,6 +852,7 @@ impl Ghost {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
     #[test]
     fn an_entry_adds_eight_bytes_to_its_key_value_and_deadline() {
@@ -812,5 +884,73 @@ mod tests {
             (entry.queue(), entry.frequency(), entry.hash()),
             (Queue::Main, 1, store_hash(hash))
         );
+    }
+    /// A key that counts how often it is compared.
+    #[derive(Debug, Clone, Copy)]
+    struct Counted(u64, &'static AtomicUsize);
+
+    impl PartialEq for Counted {
+        fn eq(&self, other: &Self) -> bool {
+            self.1.fetch_add(1, Relaxed);
+            self.0 == other.0
+        }
+    }
+
+    impl Eq for Counted {}
+
+    fn mixed(key: u64) -> u64 {
+        let mut z = key.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn put<K: Eq>(store: &mut Store<K, u64, ()>, hash: u64, key: K) {
+        let mut leaving = Leaving::new();
+        store.insert(hash, key, 0, 1, (), &|()| false, &mut leaving);
+    }
+
+    #[test]
+    fn looking_up_absent_keys_compares_almost_no_keys() {
+        static COMPARISONS: AtomicUsize = AtomicUsize::new(0);
+        let capacity = 20_000;
+        let mut store = Store::new(capacity, capacity, Some(capacity)).unwrap();
+        // Twice the capacity: the second half evicts, leaving the table with tombstones.
+        for key in 0..2 * capacity as u64 {
+            put(&mut store, mixed(key), Counted(key, &COMPARISONS));
+        }
+        COMPARISONS.store(0, Relaxed);
+        let absent = 2 * capacity as u64..4 * capacity as u64;
+        for key in absent.clone() {
+            assert!(store.get(mixed(key), &Counted(key, &COMPARISONS)).is_none());
+        }
+        // A table that compares keys on every control-byte match makes thousands here (about
+        // one lookup in six); the hash bits beside each index leave next to none.
+        let comparisons = COMPARISONS.load(Relaxed);
+        assert!(comparisons < 20, "{comparisons} key comparisons");
+    }
+
+    #[test]
+    fn every_capacity_finds_what_it_holds() {
+        let capacities = [1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65, 255, 256, 257];
+        for capacity in capacities.into_iter().chain([u32::MAX as usize]) {
+            let mut store = Store::new(capacity, 0, None).unwrap();
+            let keys = 3 * capacity.min(300) as u64;
+            for key in 0..keys {
+                put(&mut store, mixed(key), key);
+            }
+            let held = (0..keys)
+                .filter(|&key| store.get(mixed(key), &key).is_some())
+                .count();
+            assert_eq!(held, store.len(), "capacity {capacity}");
+            assert!(store.len() <= capacity, "capacity {capacity}");
+            assert!(store.get(mixed(keys), &keys).is_none());
+            for key in 0..keys {
+                if let Some((removed, _, ())) = store.remove(mixed(key), &key) {
+                    assert_eq!(removed, key);
+                }
+            }
+            assert_eq!(store.len(), 0, "capacity {capacity}");
+        }
     }
 }

@@ -5,6 +5,7 @@ mod moka;
 mod pingora;
 mod quick_cache;
 mod readthrough;
+pub mod reference;
 pub mod weighted;
 
 pub use self::moka::{Moka, MokaStorm};
