@@ -447,7 +447,14 @@ impl<K, V, X: Copy> Store<K, V, X> {
     /// hold. Erasing from a hashbrown table can leave tombstones; once they have used up its
     /// spare room, hashbrown would double a table that already has room for every key the
     /// store can hold. Rebuilding in place (from the stored hashes) keeps a warm store from
-    /// allocating; the table only grows when the live keys need it.
+    /// allocating.
+    ///
+    /// A rebuild that finds the live keys filling more than 5/8 of the buckets doubles the
+    /// table once (up to twice the store's capacity): an erase leaves a tombstone only where
+    /// 16 buckets around it are all full, which at 3/4 load is common (a store of 1,562 keys
+    /// in 2,048 buckets, evicting one key per miss, rebuilt about every 500 misses: 78
+    /// instructions per miss) and under 5/8 is rare. It costs a churning store up to 5 bytes
+    /// per bucket more, once.
     fn make_table_room(&mut self) {
         if self.table.len() < self.table.capacity() {
             return;
@@ -457,8 +464,8 @@ impl<K, V, X: Copy> Store<K, V, X> {
         self.table.clear();
         let slots = &self.slots;
         let buckets = self.buckets;
-        if self.table.capacity() < live + spare {
-            let most = self.capacity + self.capacity / 8 + 1;
+        if self.table.capacity() < live * 7 / 5 {
+            let most = self.capacity * 2 + 1;
             let wanted = (live * 2).clamp(live + spare, most.max(live + spare));
             self.table.reserve(wanted, stored_hashes(slots, buckets));
         }
