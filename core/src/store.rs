@@ -453,8 +453,8 @@ impl<K, V, X: Copy> Store<K, V, X> {
     /// table once (up to twice the store's capacity): an erase leaves a tombstone only where
     /// 16 buckets around it are all full, which at 3/4 load is common (a store of 1,562 keys
     /// in 2,048 buckets, evicting one key per miss, rebuilt about every 500 misses: 78
-    /// instructions per miss) and under 5/8 is rare. It costs a churning store up to 5 bytes
-    /// per bucket more, once.
+    /// instructions per miss) and under 5/8 is rare. It costs a churning store at most one
+    /// doubling of its table (5 bytes a bucket), once.
     fn make_table_room(&mut self) {
         if self.table.len() < self.table.capacity() {
             return;
@@ -464,8 +464,8 @@ impl<K, V, X: Copy> Store<K, V, X> {
         self.table.clear();
         let slots = &self.slots;
         let buckets = self.buckets;
-        if self.table.capacity() < live * 7 / 5 {
-            let most = self.capacity * 2 + 1;
+        if self.table.capacity() < live.saturating_mul(7) / 5 {
+            let most = self.capacity.saturating_mul(2).saturating_add(1);
             let wanted = (live * 2).clamp(live + spare, most.max(live + spare));
             self.table.reserve(wanted, stored_hashes(slots, buckets));
         }
