@@ -257,8 +257,11 @@ impl<K, V, X: Copy> Store<K, V, X> {
 
     fn reserve(&mut self, entries: usize) -> Result<(), ReserveError> {
         let spare = entries / 8 + 1;
+        // Room for the table never to grow in `make_table_room`: a reserved store allocates
+        // nothing once built.
+        let table_room = entries.saturating_mul(7) / 5 + 1;
         self.table
-            .try_reserve(entries + spare, stored_hashes(&self.slots, self.buckets))
+            .try_reserve(table_room, stored_hashes(&self.slots, self.buckets))
             .map_err(|_| ReserveError)?;
         self.slots
             .try_reserve_exact(entries)
