@@ -62,6 +62,13 @@ fn spread(kept: u32) -> u64 {
     u64::from(kept).wrapping_mul(0xD6E8_FEB8_6659_FD93)
 }
 
+/// The table capacity (7/8 of its buckets) at which `keys` fill at most 5/8 of the buckets,
+/// where erasing rarely leaves a tombstone (see `Store::make_table_room`).
+#[inline]
+fn roomy(keys: usize) -> usize {
+    keys.saturating_mul(7) / 5
+}
+
 /// The 64-bit hash the store works with for a key whose full hash is `hash`.
 #[inline]
 fn store_hash(hash: u64) -> u64 {
@@ -259,9 +266,8 @@ impl<K, V, X: Copy> Store<K, V, X> {
         let spare = entries / 8 + 1;
         // Room for the table never to grow in `make_table_room`: a reserved store allocates
         // nothing once built.
-        let table_room = entries.saturating_mul(7) / 5 + 1;
         self.table
-            .try_reserve(table_room, stored_hashes(&self.slots, self.buckets))
+            .try_reserve(roomy(entries) + 1, stored_hashes(&self.slots, self.buckets))
             .map_err(|_| ReserveError)?;
         self.slots
             .try_reserve_exact(entries)
@@ -467,7 +473,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
         self.table.clear();
         let slots = &self.slots;
         let buckets = self.buckets;
-        if self.table.capacity() < live.saturating_mul(7) / 5 {
+        if self.table.capacity() < roomy(live) {
             let most = self.capacity.saturating_mul(2).saturating_add(1);
             let wanted = (live * 2).clamp(live + spare, most.max(live + spare));
             self.table.reserve(wanted, stored_hashes(slots, buckets));
