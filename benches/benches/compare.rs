@@ -70,7 +70,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         weighted(&sizes, &mut table)?;
     }
     println!("{}", table.render());
-    println!("Ratios in parentheses are peer ÷ readthrough.");
+    println!(
+        "Ratios in parentheses are peer ÷ readthrough; \"paired\": the median of the rounds' own \
+         ratios (each round runs every cache once, back to back)."
+    );
     Ok(())
 }
 
@@ -109,6 +112,17 @@ fn medians<T>(
     })
 }
 
+/// Every round's figure of each contender (`None` where any round has none), for
+/// [`Table::row_paired`].
+fn per_round<T>(
+    results: &[Vec<T>; CONTENDERS],
+    figure: impl Fn(&T) -> Option<f64>,
+) -> [Option<Vec<f64>>; CONTENDERS] {
+    results
+        .each_ref()
+        .map(|runs| runs.iter().map(&figure).collect())
+}
+
 fn warn_if_nonzero(what: &str, counts: [u64; CONTENDERS]) {
     for (name, count) in NAMES.iter().zip(counts) {
         if count != 0 {
@@ -144,20 +158,20 @@ fn hit_path(
             "hit via read-through, {threads} thread{}",
             if threads == 1 { "" } else { "s" }
         );
-        table.row(
+        table.row_paired(
             &format!("{label} (ns/op per thread){suffix}"),
-            medians(&runs, |run| Some(run.nanos_per_op)),
+            per_round(&runs, |run| Some(run.nanos_per_op)),
             1,
         );
-        table.row(
+        table.row_paired(
             &format!("{label} (Mops/s, all threads){suffix}"),
-            medians(&runs, |run| Some(run.mops_per_sec)),
+            per_round(&runs, |run| Some(run.mops_per_sec)),
             1,
         );
         if threads == 1 {
-            table.row(
+            table.row_paired(
                 &format!("plain `get` hit, 1 thread (ns/op){suffix}"),
-                medians(&runs, |run| run.plain_get_nanos),
+                per_round(&runs, |run| run.plain_get_nanos),
                 1,
             );
         }
@@ -181,12 +195,12 @@ fn miss_path(sizes: &Sizes, table: &mut Table, configured: Configured) {
         runs.each_ref()
             .map(|runs| runs.iter().map(|run| run.unexpected_hits).sum()),
     );
-    table.row(
+    table.row_paired(
         &format!(
             "miss + eviction, capacity {} (ns/op){suffix}",
             sizes.miss_capacity
         ),
-        medians(&runs, |run| Some(run.nanos_per_op)),
+        per_round(&runs, |run| Some(run.nanos_per_op)),
         1,
     );
 }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::stats::median;
 use crate::workloads::{CONTENDERS, NAMES};
 
 /// Rows of figures, readthrough first.
@@ -46,6 +47,67 @@ impl Table {
                     let _ = write!(line, " {value:.decimals$} ({:.2}×) |", value / ours);
                 }
                 (Some(value), _) => {
+                    let _ = write!(line, " {value:.decimals$} |");
+                }
+            }
+        }
+        self.rows.push(line);
+    }
+
+    /// Adds a row of timings taken in interleaved rounds (`rounds[c][r]`: contender `c`'s
+    /// figure in round `r`; `None` prints `n/a`): each value is the median of its rounds, and
+    /// each ratio (marked `paired`) the median of the rounds' own ratios, peer ÷ readthrough.
+    /// Within a round every cache runs once, back to back, so a ratio of one round compares
+    /// them on the same machine; when the machine's speed drifts between rounds (a shared or
+    /// virtual machine), that median is steadier than the ratio of the medians.
+    ///
+    /// ```
+    /// use readthrough_benches::report::Table;
+    /// let mut table = Table::new();
+    /// // Each round, quick_cache took twice readthrough's time, except in the third, when
+    /// // readthrough's run met a slow phase of the machine: the ratio of the medians would be
+    /// // 20 / 11 = 1.82, the median of the rounds' ratios (2, 2, 0.5) is 2.
+    /// let rounds = [
+    ///     Some(vec![10.0, 11.0, 30.0]),
+    ///     None,
+    ///     None,
+    ///     Some(vec![20.0, 22.0, 15.0]),
+    /// ];
+    /// table.row_paired("miss (ns/op)", rounds, 1);
+    /// assert!(table.render().contains("| miss (ns/op) | 11.0 | n/a | n/a | 20.0 (2.00× paired) |"));
+    /// ```
+    pub fn row_paired(
+        &mut self,
+        label: &str,
+        rounds: [Option<Vec<f64>>; CONTENDERS],
+        decimals: usize,
+    ) {
+        let ours = rounds[0]
+            .as_ref()
+            .filter(|ours| ours.iter().all(|&figure| figure > 0.0));
+        let mut line = format!("| {label} |");
+        for (index, theirs) in rounds.iter().enumerate() {
+            let Some(value) = theirs.as_deref().and_then(median) else {
+                line.push_str(" n/a |");
+                continue;
+            };
+            let paired = match (index, ours) {
+                (0, _) | (_, None) => None,
+                (_, Some(ours)) => {
+                    let ratios: Vec<f64> = theirs
+                        .iter()
+                        .flatten()
+                        .zip(ours)
+                        .map(|(theirs, ours)| theirs / ours)
+                        .collect();
+                    median(&ratios)
+                }
+            };
+            match paired {
+                Some(ratio) => {
+                    let _ = write!(line, " {value:.decimals$} ({ratio:.2}× paired) |");
+                }
+                None => {
                     let _ = write!(line, " {value:.decimals$} |");
                 }
             }

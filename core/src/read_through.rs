@@ -14,6 +14,8 @@ use core::future::Future;
 use core::hash::{BuildHasher, Hash};
 use core::time::Duration;
 
+use hashbrown::hash_table::Entry;
+
 use crate::cache::{Cache, Peek};
 use crate::error::Error;
 use crate::flight::{Flight, Landing};
@@ -397,41 +399,46 @@ where
             {
                 return Joined::Ready(Ok(entry.value.clone()));
             }
-            if let Ok(mut row) = state.flights.find_entry(hash, |row| row.key == *key) {
-                let current = row.get();
-                match current.remembered {
-                    Some(kept) => {
-                        if self.timer.overdue(kept.until).is_none() {
-                            match current.flight.landing() {
-                                Some(Landing::Loaded(Err(error))) => {
-                                    return Joined::Ready(Err(error));
+            // One probe finds the key's row or the place for a new one.
+            let vacant = match state.flights.entry(hash, |row| row.key == *key, row_hash) {
+                Entry::Vacant(vacant) => vacant,
+                Entry::Occupied(mut row) => {
+                    let current = row.get();
+                    match current.remembered {
+                        Some(kept) => {
+                            if self.timer.overdue(kept.until).is_none() {
+                                match current.flight.landing() {
+                                    Some(Landing::Loaded(Err(error))) => {
+                                        return Joined::Ready(Err(error));
+                                    }
+                                    Some(Landing::FailSafe { value, expired }) => {
+                                        return Joined::FailSafe(value, self.timer.age(expired));
+                                    }
+                                    _ => {}
                                 }
-                                Some(Landing::FailSafe { value, expired }) => {
-                                    return Joined::FailSafe(value, self.timer.age(expired));
-                                }
-                                _ => {}
                             }
+                            let (_forgotten, vacant) = row.remove();
+                            state.remembered.forgot();
+                            vacant
                         }
-                        row.remove();
-                        state.remembered.forgot();
-                    }
-                    None => {
-                        let too_old = self
-                            .options
-                            .lock_age
-                            .is_some_and(|age| self.timer.age(current.started) > age);
-                        return if too_old {
-                            Joined::Role(Role::Bypass)
-                        } else if intent == Intent::Load {
-                            let waited_for = row.get_mut();
-                            waited_for.waited = true;
-                            Joined::Role(Role::Waiter(Arc::clone(&waited_for.flight)))
-                        } else {
-                            Joined::Busy
-                        };
+                        None => {
+                            let too_old = self
+                                .options
+                                .lock_age
+                                .is_some_and(|age| self.timer.age(current.started) > age);
+                            return if too_old {
+                                Joined::Role(Role::Bypass)
+                            } else if intent == Intent::Load {
+                                let waited_for = row.get_mut();
+                                waited_for.waited = true;
+                                Joined::Role(Role::Waiter(Arc::clone(&waited_for.flight)))
+                            } else {
+                                Joined::Busy
+                            };
+                        }
                     }
                 }
-            }
+            };
             // A flight nobody else saw, landed and put aside by its leader: nothing to allocate.
             let flight = state
                 .spare_flight
@@ -445,7 +452,7 @@ where
                 remembered: None,
                 waited: false,
             };
-            state.flights.insert_unique(hash, row, row_hash);
+            vacant.insert(row);
             Joined::Role(Role::Leader(LoadGuard::new(self, shard, hash, flight)))
         })
     }

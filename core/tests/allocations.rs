@@ -74,6 +74,30 @@ fn a_warm_preallocated_cache_inserts_and_evicts_without_allocating() {
 }
 
 #[test]
+fn a_preallocated_cache_allocates_nothing_from_its_first_insert() {
+    // Ten times the capacity in distinct keys: enough evictions for the table to fill with
+    // tombstones and be rebuilt in place several times. 1,562 keys fill most of a 2,048-bucket
+    // table (the size a reservation of the bare capacity gets), where a rebuild would grow it.
+    let (capacity, keys) = if cfg!(miri) {
+        (50, 500)
+    } else {
+        (1562, 15_620)
+    };
+    let cache = Cache::<u64, u64>::builder()
+        .capacity(capacity)
+        .shards(1)
+        .preallocate()
+        .build()
+        .unwrap();
+    let (allocations, ()) = allocations_during(|| (0..keys).for_each(|key| cache.insert(key, key)));
+    assert_eq!(
+        allocations, 0,
+        "a preallocated cache reserved every table at build time"
+    );
+    assert_eq!(cache.len(), capacity);
+}
+
+#[test]
 fn a_warm_preallocated_weighted_cache_inserts_and_evicts_without_allocating() {
     let (entries, keys) = if cfg!(miri) {
         (32, 100)
