@@ -4,11 +4,6 @@ use crate::lock::RawLock;
 use crate::slot_column::SlotColumn;
 use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 
-#[cfg(not(loom))]
-type WriterMutex = parking_lot::Mutex<()>;
-#[cfg(loom)]
-type WriterMutex = loom::sync::Mutex<()>;
-
 /// A read-write lock for read-mostly shards ("big reader" lock): the default with `std`.
 ///
 /// A read-write lock counts its readers in one word, so every shared acquire and release is an
@@ -20,11 +15,16 @@ type WriterMutex = loom::sync::Mutex<()>;
 /// to slots: a thread's counts for every shard lie side by side in its row, so reading many
 /// shards keeps few lines in the core's cache, and no two rows share a line.
 ///
-/// A writer takes a parking mutex, raises the writer flag and waits (spinning briefly, then
-/// yielding) for every slot's count to reach zero. A reader that finds the flag raised backs
-/// out and waits on the writers' mutex, parked rather than spinning, then enters while holding
-/// it, so a stream of writers cannot starve it. A write costs a look at every slot (a shard has
-/// as many slots as the machine has threads, rounded up to a power of two, at most 16).
+/// The writer flag is also the writers' mutex: a writer raises it with one compare-exchange
+/// (false to true), waits (spinning briefly, then yielding) for every slot's count to reach
+/// zero, runs, and lowers it with a plain store. A reader that finds the flag raised backs out
+/// and waits, spinning then yielding, until it is lowered, then tries again; a reader that has
+/// backed out twice takes the flag itself, as a writer would, only to count itself in, so that
+/// a stream of writers cannot keep it out for longer than its turn at the flag. Waiting threads
+/// spin and yield rather than park: the sections this lock guards are a hash probe and a clone
+/// (reads) or an insert with its eviction (writes), never a wait. A write costs a look at every
+/// slot (a shard has as many slots as the machine has threads, rounded up to a power of two, at
+/// most 16).
 ///
 /// Memory: the lock itself is 32 bytes; its counts take 8 bytes per slot in the table (a
 /// 64-shard cache on a 16-thread machine: 8 KiB, and as much for the striped hit counter). The
@@ -42,13 +42,22 @@ type WriterMutex = loom::sync::Mutex<()>;
 /// assert_eq!(cache.get(&1), Some(10));
 /// ```
 pub struct ReadMostlyLock {
-    /// Raised by the writer that holds `writers` until its closure returns.
+    /// Raised (compare-exchange false to true) by the one thread that holds the lock's
+    /// exclusive side: a writer until its closure returns, or a reader out of patience while it
+    /// counts itself in.
     writer: AtomicBool,
-    /// Serialises writers; readers that meet a writer wait here.
-    writers: WriterMutex,
     /// A slot's count is the number of readers inside through it.
     slots: SlotColumn,
+    /// Under loom, threads that wait for the flag's lowering block here instead of spinning:
+    /// loom explores two spinners yielding to each other forever and never to the holder, so a
+    /// model with two waiters would not end. The flag and the slots, which the exclusion rests
+    /// on, are accessed as without loom.
+    #[cfg(loom)]
+    lowered: (loom::sync::Mutex<()>, loom::sync::Condvar),
 }
+
+/// How many times a reader backs out for a writer before it takes the flag itself to enter.
+const BACK_OUTS: u32 = 2;
 
 impl core::fmt::Debug for ReadMostlyLock {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -63,16 +72,16 @@ impl ReadMostlyLock {
     /// Enters as a reader through `slot`.
     #[inline]
     fn enter(&self, slot: &AtomicUsize) {
-        // SeqCst on both sides (this increment then the flag's load here; the flag's store then
-        // the slots' loads in `wait_for_readers`): in their single total order either this load
-        // sees the flag, or the writer's load of this slot sees the increment and waits.
+        // SeqCst on both sides (this increment then the flag's load here; the flag's raising
+        // then the slots' loads in `wait_for_readers`): in their single total order either this
+        // load sees the flag raised, or the writer's load of this slot sees the increment and
+        // waits.
         //
-        // Every access to a slot or the flag is SeqCst, also the decrements and the flag's
-        // lowering, where Release would do under C++20's rules: Miri's weak-memory emulation
-        // predates them (rust-lang/miri#2301) and reports overlapping readers and writers when a
-        // slot mixes Release decrements with SeqCst loads. On x86 every read-modify-write is a
-        // locked instruction whatever its ordering, so the readers pay nothing for it; a write
-        // pays an `xchg` for the lowering.
+        // Every access to a slot is SeqCst, also the decrements, where Release would do under
+        // C++20's rules: Miri's weak-memory emulation predates them (rust-lang/miri#2301) and
+        // reports overlapping readers and writers when a slot mixes Release decrements with
+        // SeqCst loads. On x86 every read-modify-write is a locked instruction whatever its
+        // ordering, so the readers pay nothing for it.
         slot.fetch_add(1, Ordering::SeqCst);
         loom_sees_seq_cst();
         if self.writer.load(Ordering::SeqCst) {
@@ -80,18 +89,100 @@ impl ReadMostlyLock {
         }
     }
 
+    /// Backs out of `slot` while the flag is raised and tries again; after [`BACK_OUTS`] tries,
+    /// counts itself in while holding the flag.
     #[cold]
     #[inline(never)]
     fn enter_behind_writer(&self, slot: &AtomicUsize) {
+        for _ in 1..BACK_OUTS {
+            slot.fetch_sub(1, Ordering::SeqCst);
+            self.wait_while_raised();
+            slot.fetch_add(1, Ordering::SeqCst);
+            loom_sees_seq_cst();
+            if !self.writer.load(Ordering::SeqCst) {
+                return;
+            }
+        }
         slot.fetch_sub(1, Ordering::SeqCst);
-        // Holding the writers' mutex, no writer is inside: enter now. The next writer takes the
-        // mutex after this release, so its scan sees this increment.
-        let _writers = lock_writers(&self.writers);
+        // Holding the flag, no writer is inside and none can enter: count in, then lower it.
+        // The next writer's raising reads this lowering, so it follows the increment in the
+        // SeqCst order and its scan sees the increment.
+        self.raise();
         slot.fetch_add(1, Ordering::SeqCst);
+        self.lower();
     }
 
-    /// Waits until no reader is inside, the writer flag being raised. Inline: on a miss the
-    /// slots are usually all zero, a few loads.
+    /// Takes the flag: one compare-exchange when it is lowered.
+    #[inline]
+    fn raise(&self) {
+        if self
+            .writer
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
+        {
+            self.raise_behind_writer();
+        }
+        loom_sees_seq_cst();
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn raise_behind_writer(&self) {
+        loop {
+            self.wait_while_raised();
+            if self
+                .writer
+                .compare_exchange_weak(false, true, Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
+
+    /// Gives the flag back. Release: what the holder did happens before whatever the next
+    /// reader (its SeqCst load) or writer (its SeqCst compare-exchange) that reads this store
+    /// does. A SeqCst store would cost an `xchg` on x86 where Release is a plain `mov`; the
+    /// argument in `enter` needs no SeqCst here, since a reader's load that reads this
+    /// lowering comes before the next raising in the SeqCst order all the same (it reads a
+    /// value that the raising overwrites).
+    #[inline]
+    fn lower(&self) {
+        self.writer.store(false, Ordering::Release);
+        #[cfg(loom)]
+        {
+            // Taken after the store: a waiter that checked the flag under the mutex before
+            // this is waiting already and is woken; one that checks after sees it lowered.
+            let _lowered = lock_ignoring_poison(&self.lowered.0);
+            self.lowered.1.notify_all();
+        }
+    }
+
+    /// Waits until the flag is lowered. Relaxed: the caller's next step (an increment and a
+    /// SeqCst load, or a compare-exchange) is what synchronises.
+    #[cfg(not(loom))]
+    fn wait_while_raised(&self) {
+        let mut spins = 0u32;
+        while self.writer.load(Ordering::Relaxed) {
+            spins = spins.saturating_add(1);
+            back_off(spins);
+        }
+    }
+
+    #[cfg(loom)]
+    fn wait_while_raised(&self) {
+        let mut lowered = lock_ignoring_poison(&self.lowered.0);
+        while self.writer.load(Ordering::Relaxed) {
+            lowered = self
+                .lowered
+                .1
+                .wait(lowered)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    /// Waits until no reader is inside, the flag being raised. Inline: on a miss the slots are
+    /// usually all zero, a few loads.
     #[inline]
     fn wait_for_readers(&self) {
         for slot in self.slots.cells() {
@@ -115,18 +206,20 @@ fn wait_for_slot(slot: &AtomicUsize) {
 
 /// loom treats SeqCst loads, stores and read-modify-writes as acquire/release, which would let a
 /// reader and a writer both miss each other's write; it does model SeqCst fences. So under loom
-/// a SeqCst fence follows each of the two stores of the handshake (which orders them before the
-/// loads that follow as the SeqCst accesses do in the real memory model), and the model checks
-/// the protocol with the ordering loom can represent. Outside loom nothing is added: a fence
-/// here would cost every hit an `mfence` on x86, where the locked increment is already one.
+/// a SeqCst fence follows each of the two writes of the handshake (the reader's increment, the
+/// flag's raising), which orders them before the loads that follow as the SeqCst accesses do in
+/// the real memory model, and the model checks the protocol with the ordering loom can
+/// represent. Outside loom nothing is added: a fence here would cost every hit an `mfence` on
+/// x86, where the locked increment is already one.
 #[inline(always)]
 fn loom_sees_seq_cst() {
     #[cfg(loom)]
     loom::sync::atomic::fence(Ordering::SeqCst);
 }
 
-/// Readers hold the lock for a hash probe and a clone: spin a little, then yield the core to a
-/// reader that may have been preempted inside.
+/// Both sides hold the lock for short sections (a hash probe and a clone; an insert and its
+/// eviction): spin a little, then yield the core to a thread that may have been preempted
+/// inside.
 #[inline]
 fn back_off(spins: u32) {
     #[cfg(loom)]
@@ -142,15 +235,9 @@ fn back_off(spins: u32) {
     }
 }
 
-#[cfg(not(loom))]
-#[inline]
-fn lock_writers(mutex: &WriterMutex) -> parking_lot::MutexGuard<'_, ()> {
-    mutex.lock()
-}
-
+/// The mutex guards nothing and nothing panics while holding it: poisoning means nothing.
 #[cfg(loom)]
-fn lock_writers(mutex: &WriterMutex) -> loom::sync::MutexGuard<'_, ()> {
-    // The mutex guards no data and nothing panics while holding it: poisoning means nothing.
+fn lock_ignoring_poison(mutex: &loom::sync::Mutex<()>) -> loom::sync::MutexGuard<'_, ()> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -166,30 +253,57 @@ impl Drop for Leave<'_> {
     }
 }
 
-/// Lowers the writer flag, also when the writer's closure unwinds (before the mutex is
-/// released: declared after its guard, dropped before it).
-struct Lower<'a>(&'a AtomicBool);
+/// Lowers the flag when the writer's closure returns, also when it unwinds.
+struct Lower<'a>(&'a ReadMostlyLock);
 
 impl Drop for Lower<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.0.store(false, Ordering::SeqCst);
+        self.0.lower();
     }
 }
 
-// SAFETY: a reader runs its closure only between an increment of its slot that was followed by
-// a load of the flag finding it lowered (or made while holding the writers' mutex, when no writer
-// is inside) and the matching decrement; a writer runs its closure only while holding the
-// writers' mutex (excluding other writers), with the flag raised, after seeing every slot at
-// zero. With the SeqCst orders in `enter` and `wait_for_readers`, a reader and a writer cannot
-// both go ahead: either the reader's load sees the flag, or the writer's scan sees the reader's
-// increment and waits for its decrement. Both guards release on unwind.
+// SAFETY: exclusion rests on the flag and the slots' counts, all accessed in the orders below.
+//
+// - Writers apart: a writer runs its closure only between a compare-exchange that raised the
+//   flag (read false, wrote true) and its store of false. Compare-exchanges on one atomic are
+//   totally ordered (its modification order), and each reads the value just before it, so two
+//   cannot both turn false into true without a lowering between them: at most one thread holds
+//   the flag, and the next one's Acquire read of the lowering orders the previous holder's
+//   section before its own.
+// - A reader and a writer apart: a reader runs its closure only between an increment of its
+//   slot that was followed by a load of the flag finding it lowered (or made while it held the
+//   flag itself, when no writer is inside) and the matching decrement; a writer runs its
+//   closure only after raising the flag and then loading every slot and finding it zero. The
+//   increment, the load of the flag, the raising and the slot's loads are SeqCst, so they lie
+//   in one total order consistent with each thread's program order. If the reader's load
+//   comes before the raising there, it read a lowered flag; the increment comes before that
+//   load, the raising before the writer's load of the slot, so that load sees the increment
+//   (or a later value of the slot, which counts this reader until its decrement) and the writer
+//   waits until it reads a count that includes the decrement; the decrement is SeqCst, so the
+//   reader's section happens before the writer's. If the load comes after the raising, it
+//   reads the flag raised (the holder lowers it only after its section) and the reader backs
+//   out before running anything. A reader let in by a lowering that its load read (Acquire)
+//   starts after the previous holder's section.
+// - A reader that counted itself in while holding the flag: no writer held the flag then; the
+//   next writer's raising reads its lowering, which follows the increment, so that writer's
+//   scan sees the increment as above.
+// - Unwinding: both guards release (a reader's decrement, a holder's lowering).
+//
+// Starvation: a reader backs out at most `BACK_OUTS` times, then competes for the flag as
+// writers do. The flag is a test-and-set lock, not a queue: a thread can lose the
+// compare-exchange to others any number of times in a row (a writer that lowers and raises again
+// at once, with the line still in its cache, is the likely winner). Nothing bounds that but the
+// scheduler: acceptable for sections as short as a shard's insert and eviction, where a lost
+// race costs a spin or a yield, not a wait for I/O. Readers do not starve a writer: once the
+// flag is raised no new reader stays inside, and those inside leave after their probe.
 unsafe impl RawLock for ReadMostlyLock {
     fn new() -> Self {
         ReadMostlyLock {
             writer: AtomicBool::new(false),
-            writers: WriterMutex::new(()),
             slots: SlotColumn::new(),
+            #[cfg(loom)]
+            lowered: Default::default(),
         }
     }
 
@@ -203,10 +317,8 @@ unsafe impl RawLock for ReadMostlyLock {
 
     #[inline]
     fn write<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _writers = lock_writers(&self.writers);
-        self.writer.store(true, Ordering::SeqCst);
-        loom_sees_seq_cst();
-        let _lower = Lower(&self.writer);
+        self.raise();
+        let _lower = Lower(self);
         self.wait_for_readers();
         f()
     }
