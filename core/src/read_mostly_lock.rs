@@ -17,10 +17,11 @@ use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 ///
 /// The writer flag is also the writers' mutex: a writer raises it with one compare-exchange
 /// (false to true), waits (spinning briefly, then yielding) for every slot's count to reach
-/// zero, runs, and lowers it with a plain store. A reader that finds the flag raised backs out
+/// zero, runs, and lowers it with a store. A reader that finds the flag raised backs out
 /// and waits, spinning then yielding, until it is lowered, then tries again; a reader that has
 /// backed out twice takes the flag itself, as a writer would, only to count itself in, so that
-/// a stream of writers cannot keep it out for longer than its turn at the flag. Waiting threads
+/// a stream of writers cannot keep it out by raising the flag again between its tries: it then
+/// competes for the flag with them as an equal (a test-and-set, not a queue). Waiting threads
 /// spin and yield rather than park: the sections this lock guards are a hash probe and a clone
 /// (reads) or an insert with its eviction (writes), never a wait. A write costs a look at every
 /// slot (a shard has as many slots as the machine has threads, rounded up to a power of two, at
@@ -140,15 +141,18 @@ impl ReadMostlyLock {
         }
     }
 
-    /// Gives the flag back. Release: what the holder did happens before whatever the next
-    /// reader (its SeqCst load) or writer (its SeqCst compare-exchange) that reads this store
-    /// does. A SeqCst store would cost an `xchg` on x86 where Release is a plain `mov`; the
-    /// argument in `enter` needs no SeqCst here, since a reader's load that reads this
-    /// lowering comes before the next raising in the SeqCst order all the same (it reads a
-    /// value that the raising overwrites).
+    /// Gives the flag back. Release would do: what the holder did must happen before whatever
+    /// the next reader (its SeqCst load) or writer (its SeqCst compare-exchange) that reads this
+    /// store does, and under C++20's rules a reader's SeqCst load that reads this lowering comes
+    /// before the next raising in the SeqCst order all the same (it reads a value the raising
+    /// overwrites: coherence-ordered before). Miri's weak-memory emulation (nightly of
+    /// 2026-05-19) lacks that rule (rust-lang/miri#5104, the same shape: a Release store, then
+    /// SeqCst accesses) and reports a reader inside a write with a Release lowering, within the
+    /// first two seeds. So SeqCst: on x86 an `xchg` (a locked instruction, some 20 cycles) per
+    /// write where Release would be a `mov`; the same instruction count.
     #[inline]
     fn lower(&self) {
-        self.writer.store(false, Ordering::Release);
+        self.writer.store(false, Ordering::SeqCst);
         #[cfg(loom)]
         {
             // Taken after the store: a waiter that checked the flag under the mutex before
@@ -269,8 +273,8 @@ impl Drop for Lower<'_> {
 //   flag (read false, wrote true) and its store of false. Compare-exchanges on one atomic are
 //   totally ordered (its modification order), and each reads the value just before it, so two
 //   cannot both turn false into true without a lowering between them: at most one thread holds
-//   the flag, and the next one's Acquire read of the lowering orders the previous holder's
-//   section before its own.
+//   the flag, and the next one's read (SeqCst, so Acquire) of the lowering (SeqCst, so
+//   Release) orders the previous holder's section before its own.
 // - A reader and a writer apart: a reader runs its closure only between an increment of its
 //   slot that was followed by a load of the flag finding it lowered (or made while it held the
 //   flag itself, when no writer is inside) and the matching decrement; a writer runs its
@@ -282,9 +286,9 @@ impl Drop for Lower<'_> {
 //   (or a later value of the slot, which counts this reader until its decrement) and the writer
 //   waits until it reads a count that includes the decrement; the decrement is SeqCst, so the
 //   reader's section happens before the writer's. If the load comes after the raising, it
-//   reads the flag raised (the holder lowers it only after its section) and the reader backs
-//   out before running anything. A reader let in by a lowering that its load read (Acquire)
-//   starts after the previous holder's section.
+//   reads the flag raised, and the reader backs out before running anything, or a later
+//   lowering, which the holder makes after its section and the load reads with Acquire: the
+//   reader's section starts after the holder's.
 // - A reader that counted itself in while holding the flag: no writer held the flag then; the
 //   next writer's raising reads its lowering, which follows the increment, so that writer's
 //   scan sees the increment as above.
