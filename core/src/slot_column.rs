@@ -76,9 +76,51 @@ impl SlotColumn {
         return &self.cells[row].0;
     }
 
+    /// Every row's cell: a pointer stepped by a row's length, read from the column once (a
+    /// writer's scan of the slots, on every miss: a load, a test, a step and a count per slot).
+    #[cfg(not(loom))]
+    #[inline]
+    pub(crate) fn cells(&self) -> impl Iterator<Item = &AtomicUsize> {
+        Cells {
+            next: self.first.as_ptr(),
+            left: self.mask + 1,
+            column: core::marker::PhantomData,
+        }
+    }
+
     /// Every row's cell.
+    #[cfg(loom)]
     pub(crate) fn cells(&self) -> impl Iterator<Item = &AtomicUsize> {
         (0..=self.mask).map(|row| self.cell(row))
+    }
+}
+
+/// The cells of a column not visited yet, from `next` on.
+#[cfg(not(loom))]
+struct Cells<'a> {
+    /// The next row's cell while `left > 0`; past the last row, an address never read.
+    next: *const AtomicUsize,
+    left: usize,
+    column: core::marker::PhantomData<&'a SlotColumn>,
+}
+
+#[cfg(not(loom))]
+impl<'a> Iterator for Cells<'a> {
+    type Item = &'a AtomicUsize;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a AtomicUsize> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let cell = self.next;
+        // Wrapping: the step past the last row leaves the rows, and that address is not read.
+        self.next = cell.wrapping_add(table::COLUMNS);
+        // SAFETY: `cell` is the cell of row `rows - 1 - left` (`left` counted down from
+        // `rows`), derived as in `cell` from the slice of all rows, which lives as long as the
+        // process.
+        Some(unsafe { &*cell })
     }
 }
 
