@@ -489,19 +489,13 @@ where
         let hash = self.hash(key);
         let (removed, detached) = self.shard(hash).write(|state| {
             let removed = state.store.remove(hash, key);
-            let detached = match state
-                .flights
-                .find_entry(hash, |row| row.key.borrow() == key)
+            let detached = state.flights.remove(hash, |row| row.key.borrow() == key);
+            if detached
+                .as_ref()
+                .is_some_and(|row| row.remembered.is_some())
             {
-                Ok(row) => {
-                    let (row, _) = row.remove();
-                    if row.remembered.is_some() {
-                        state.remembered.forgot();
-                    }
-                    Some(row)
-                }
-                Err(_) => None,
-            };
+                state.remembered.forgot();
+            }
             (removed, detached)
         });
         drop(detached);

@@ -175,6 +175,7 @@ mod events;
 mod fail_safe;
 mod fleet_lock;
 mod flight;
+mod flight_table;
 mod hasher;
 mod hit_or_load;
 mod lead;

@@ -134,29 +134,35 @@ where
             // is kept for the shard's next load instead of being freed (a miss then
             // allocates nothing).
             let mut unseen = false;
-            let wake = match state.flights.find_entry(hash, is_this) {
+            let waited = match state.flights.find_mut(hash, is_this) {
                 // Detached by `invalidate`: whether anyone waits is unknown.
-                Err(_) => true,
-                Ok(row) => {
-                    let waited = row.get().waited;
+                None => None,
+                Some(row) => Some(row.waited),
+            };
+            let wake = match waited {
+                None => true,
+                Some(waited) => {
                     let leaves_unseen = |row_flight: &Arc<Flight<V, E, T::Stamp>>| {
                         !waited && Arc::strong_count(row_flight) == 2
                     };
                     match (to_store.take(), remember_for) {
                         (Some((value, weight, ttl)), _) => {
-                            let (FlightRow { key, flight, .. }, _) = row.remove();
-                            unseen = leaves_unseen(&flight);
-                            left_row = Some(flight);
-                            cache.store_in(
-                                &mut state.store,
-                                &mut stored,
-                                hash,
-                                key,
-                                value,
-                                weight,
-                                ttl,
-                            );
-                            did_store = true;
+                            if let Some(FlightRow { key, flight, .. }) =
+                                state.flights.remove(hash, is_this)
+                            {
+                                unseen = leaves_unseen(&flight);
+                                left_row = Some(flight);
+                                cache.store_in(
+                                    &mut state.store,
+                                    &mut stored,
+                                    hash,
+                                    key,
+                                    value,
+                                    weight,
+                                    ttl,
+                                );
+                                did_store = true;
+                            }
                         }
                         (None, Some(ttl)) => {
                             let until = cache.timer.deadline(ttl);
@@ -170,9 +176,10 @@ where
                             );
                         }
                         (None, None) => {
-                            let flight = row.remove().0.flight;
-                            unseen = leaves_unseen(&flight);
-                            left_row = Some(flight);
+                            if let Some(row) = state.flights.remove(hash, is_this) {
+                                unseen = leaves_unseen(&row.flight);
+                                left_row = Some(row.flight);
+                            }
                         }
                     }
                     waited
@@ -271,17 +278,14 @@ fn abandon<K, V, E, X, L: RawLock>(
     flight: &Arc<Flight<V, E, X>>,
 ) {
     let (wake, left_row) = shard.write(|state| {
-        let row = state
+        let (wake, left_row) = match state
             .flights
-            .find_entry(hash, |row| Arc::ptr_eq(&row.flight, flight));
-        let (wake, left_row) = match row {
-            Ok(row) => {
-                let (row, _) = row.remove();
-                (row.waited, Some(row))
-            }
+            .remove(hash, |row| Arc::ptr_eq(&row.flight, flight))
+        {
+            Some(row) => (row.waited, Some(row)),
             // Detached by `invalidate` (or removed by a landing that then panicked):
             // whether anyone waits is unknown.
-            Err(_) => (true, None),
+            None => (true, None),
         };
         flight.abandon();
         (wake, left_row)
@@ -374,11 +378,11 @@ where
     pub(crate) fn watch(&self) -> Arc<Flight<V, E, T::Stamp>> {
         let flight = &self.flight;
         self.shard.write(|state| {
-            if let Ok(mut row) = state
+            if let Some(row) = state
                 .flights
-                .find_entry(self.hash, |row| Arc::ptr_eq(&row.flight, flight))
+                .find_mut(self.hash, |row| Arc::ptr_eq(&row.flight, flight))
             {
-                row.get_mut().waited = true;
+                row.waited = true;
             }
         });
         Arc::clone(flight)

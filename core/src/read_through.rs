@@ -14,8 +14,6 @@ use core::future::Future;
 use core::hash::{BuildHasher, Hash};
 use core::time::Duration;
 
-use hashbrown::hash_table::Entry;
-
 use crate::cache::{Cache, Peek};
 use crate::error::Error;
 use crate::flight::{Flight, Landing};
@@ -24,7 +22,7 @@ use crate::listener::Listener;
 use crate::load_guard::LoadGuard;
 use crate::loader::Loader;
 use crate::lock::RawLock;
-use crate::shard::{FlightRow, Shard, row_hash};
+use crate::shard::{FlightRow, Shard};
 use crate::stats::bump;
 use crate::status::{Answer, Status};
 use crate::sync::{Arc, Ordering};
@@ -399,46 +397,40 @@ where
             {
                 return Joined::Ready(Ok(entry.value.clone()));
             }
-            // One probe finds the key's row or the place for a new one.
-            let vacant = match state.flights.entry(hash, |row| row.key == *key, row_hash) {
-                Entry::Vacant(vacant) => vacant,
-                Entry::Occupied(mut row) => {
-                    let current = row.get();
-                    match current.remembered {
-                        Some(kept) => {
-                            if self.timer.overdue(kept.until).is_none() {
-                                match current.flight.landing() {
-                                    Some(Landing::Loaded(Err(error))) => {
-                                        return Joined::Ready(Err(error));
-                                    }
-                                    Some(Landing::FailSafe { value, expired }) => {
-                                        return Joined::FailSafe(value, self.timer.age(expired));
-                                    }
-                                    _ => {}
+            let is_key = |row: &FlightRow<K, V, E, T::Stamp>| row.key == *key;
+            if let Some(row) = state.flights.find_mut(hash, is_key) {
+                match row.remembered {
+                    Some(kept) => {
+                        if self.timer.overdue(kept.until).is_none() {
+                            match row.flight.landing() {
+                                Some(Landing::Loaded(Err(error))) => {
+                                    return Joined::Ready(Err(error));
                                 }
+                                Some(Landing::FailSafe { value, expired }) => {
+                                    return Joined::FailSafe(value, self.timer.age(expired));
+                                }
+                                _ => {}
                             }
-                            let (_forgotten, vacant) = row.remove();
-                            state.remembered.forgot();
-                            vacant
                         }
-                        None => {
-                            let too_old = self
-                                .options
-                                .lock_age
-                                .is_some_and(|age| self.timer.age(current.started) > age);
-                            return if too_old {
-                                Joined::Role(Role::Bypass)
-                            } else if intent == Intent::Load {
-                                let waited_for = row.get_mut();
-                                waited_for.waited = true;
-                                Joined::Role(Role::Waiter(Arc::clone(&waited_for.flight)))
-                            } else {
-                                Joined::Busy
-                            };
-                        }
+                        let _forgotten = state.flights.remove(hash, is_key);
+                        state.remembered.forgot();
+                    }
+                    None => {
+                        let too_old = self
+                            .options
+                            .lock_age
+                            .is_some_and(|age| self.timer.age(row.started) > age);
+                        return if too_old {
+                            Joined::Role(Role::Bypass)
+                        } else if intent == Intent::Load {
+                            row.waited = true;
+                            Joined::Role(Role::Waiter(Arc::clone(&row.flight)))
+                        } else {
+                            Joined::Busy
+                        };
                     }
                 }
-            };
+            }
             // A flight nobody else saw, landed and put aside by its leader: nothing to allocate.
             let flight = state
                 .spare_flight
@@ -452,7 +444,7 @@ where
                 remembered: None,
                 waited: false,
             };
-            vacant.insert(row);
+            state.flights.insert_new(row);
             Joined::Role(Role::Leader(LoadGuard::new(self, shard, hash, flight)))
         })
     }

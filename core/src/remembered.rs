@@ -8,11 +8,16 @@
 
 use alloc::collections::VecDeque;
 
-use crate::shard::{FlightRow, Flights, RememberedError, row_hash};
+use crate::flight_table::FlightTable;
+use crate::shard::{FlightRow, RememberedError};
 use crate::sync::Arc;
 
 /// Loads in flight a shard's table is sized for beside its remembered errors.
 const ROOM_FOR_LOADS: usize = 2;
+
+/// The most rows a shard's table is sized for up front: a larger limit (the builder takes any)
+/// is reached by growing as errors come, not by reserving for all of them at the first.
+const MOST_ROWS_SIZED: usize = 4096;
 
 pub(crate) struct Remembered {
     /// `(hash, serial)` of each remembered error, oldest first. A row forgotten another way
@@ -45,7 +50,7 @@ impl Remembered {
     /// the row instead when this shard remembers nothing. `overdue` tells an expired deadline.
     pub(crate) fn remember<K, V, E, X: Copy>(
         &mut self,
-        flights: &mut Flights<K, V, E, X>,
+        flights: &mut FlightTable<K, V, E, X>,
         hash: u64,
         flight: &Arc<crate::flight::Flight<V, E, X>>,
         until: X,
@@ -57,27 +62,27 @@ impl Remembered {
             let Some((old_hash, serial)) = self.order.pop_front() else {
                 break;
             };
-            if let Ok(row) = flights.find_entry(old_hash, |row| is_remembered(row, serial)) {
-                row.remove();
+            if flights
+                .remove(old_hash, |row| is_remembered(row, serial))
+                .is_some()
+            {
                 self.count -= 1;
             }
         }
         let is_this = |row: &FlightRow<K, V, E, X>| Arc::ptr_eq(&row.flight, flight);
         if self.limit == 0 {
-            if let Ok(row) = flights.find_entry(hash, is_this) {
-                row.remove();
-            }
+            let _failed = flights.remove(hash, is_this);
             return;
         }
-        if self.order.len() >= 2 * self.limit + 8 {
+        if self.order.len() >= self.limit.saturating_mul(2).saturating_add(8) {
             self.compact(flights);
         }
-        let Ok(mut row) = flights.find_entry(hash, is_this) else {
+        let Some(row) = flights.find_mut(hash, is_this) else {
             return;
         };
         let serial = self.next_serial;
         self.next_serial = serial.wrapping_add(1);
-        row.get_mut().remembered = Some(RememberedError { until, serial });
+        row.remembered = Some(RememberedError { until, serial });
         self.order.push_back((hash, serial));
         self.count += 1;
     }
@@ -87,15 +92,13 @@ impl Remembered {
     /// whose tombstones ran out of room in place while at most half of it is live, and only
     /// grows it past that. Only once: hashbrown's `capacity()` shrinks as tombstones use up
     /// the spare room, and asking again for `wanted` then would grow a table that has room.
-    fn make_room_for_rows<K, V, E, X>(&mut self, flights: &mut Flights<K, V, E, X>) {
+    fn make_room_for_rows<K, V, E, X>(&mut self, flights: &mut FlightTable<K, V, E, X>) {
         if self.sized {
             return;
         }
         self.sized = true;
-        let wanted = 2 * (self.limit + ROOM_FOR_LOADS);
-        if flights.capacity() < wanted {
-            flights.reserve(wanted - flights.len(), row_hash);
-        }
+        let wanted = self.limit.saturating_add(ROOM_FOR_LOADS).saturating_mul(2);
+        flights.reserve_total(wanted.min(MOST_ROWS_SIZED));
     }
 
     /// A remembered row was removed by someone else.
@@ -110,23 +113,24 @@ impl Remembered {
 
     fn drop_expired<K, V, E, X: Copy>(
         &mut self,
-        flights: &mut Flights<K, V, E, X>,
+        flights: &mut FlightTable<K, V, E, X>,
         overdue: &impl Fn(X) -> bool,
     ) {
         while let Some(&(hash, serial)) = self.order.front() {
-            if let Ok(row) = flights.find_entry(hash, |row| is_remembered(row, serial)) {
-                let kept = row.get().remembered.as_ref();
+            let is_it = |row: &FlightRow<K, V, E, X>| is_remembered(row, serial);
+            if let Some(row) = flights.find(hash, is_it) {
+                let kept = row.remembered.as_ref();
                 if !kept.is_some_and(|kept| overdue(kept.until)) {
                     return;
                 }
-                row.remove();
+                let _expired = flights.remove(hash, is_it);
                 self.count -= 1;
             }
             self.order.pop_front();
         }
     }
 
-    fn compact<K, V, E, X>(&mut self, flights: &Flights<K, V, E, X>) {
+    fn compact<K, V, E, X>(&mut self, flights: &FlightTable<K, V, E, X>) {
         self.order.retain(|&(hash, serial)| {
             flights
                 .find(hash, |row| is_remembered(row, serial))

@@ -1,8 +1,7 @@
 //! A shard: a lock around one store and one in-flight table, plus its counters.
 
-use hashbrown::HashTable;
-
 use crate::flight::Flight;
+use crate::flight_table::FlightTable;
 use crate::lock::RawLock;
 use crate::remembered::Remembered;
 use crate::stats::Counters;
@@ -24,12 +23,6 @@ pub(crate) struct FlightRow<K, V, E, X> {
     pub(crate) waited: bool,
 }
 
-/// The in-flight table's rehash function. One function for every call, so that hashbrown's
-/// growth code is compiled once.
-pub(crate) fn row_hash<K, V, E, X>(row: &FlightRow<K, V, E, X>) -> u64 {
-    row.hash
-}
-
 /// A failed load's row kept for `negative_ttl`.
 #[derive(Clone, Copy)]
 pub(crate) struct RememberedError<X> {
@@ -38,11 +31,9 @@ pub(crate) struct RememberedError<X> {
     pub(crate) serial: u32,
 }
 
-pub(crate) type Flights<K, V, E, X> = HashTable<FlightRow<K, V, E, X>>;
-
 pub(crate) struct ShardState<K, V, E, X> {
     pub(crate) store: Store<K, V, X>,
-    pub(crate) flights: Flights<K, V, E, X>,
+    pub(crate) flights: FlightTable<K, V, E, X>,
     pub(crate) remembered: Remembered,
     /// A landed flight that nobody but its leader ever saw, kept for the shard's next load: a
     /// miss then allocates nothing (see `LoadGuard::complete`).
@@ -119,7 +110,7 @@ impl<K, V, E, X: Copy, L: RawLock> Shard<K, V, E, X, L> {
             counters: Counters::default(),
             state: OwnLine(UnsafeCell::new(ShardState {
                 store: Store::new(size.capacity, size.reserve, size.expected_entries)?,
-                flights: HashTable::new(),
+                flights: FlightTable::default(),
                 remembered: Remembered::new(size.remembered_errors),
                 spare_flight: None,
             })),

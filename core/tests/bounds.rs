@@ -260,3 +260,28 @@ fn expired_errors_are_swept_when_the_next_one_is_remembered() {
     });
     assert_eq!(cache.remembered_errors(), 1);
 }
+
+/// The builder takes any limit of remembered errors: the first error reserves a bounded room,
+/// not room for all of them (which overflowed and panicked with `usize::MAX`).
+#[test]
+fn the_largest_limit_of_remembered_errors_remembers_without_panicking() {
+    let cache = Cache::<u32, u32, String>::builder()
+        .capacity(100)
+        .shards(1)
+        .timer(ManualTimer::new())
+        .negative_ttl(Duration::from_secs(60))
+        .remembered_errors(usize::MAX)
+        .build()
+        .unwrap();
+    let fail = |key: &u32| {
+        let key = *key;
+        async move { Err(format!("no row {key}")) }
+    };
+    block_on(async {
+        for key in 0..20 {
+            assert!(cache.get_or_load(&key, fail).await.is_err());
+        }
+    });
+    assert_eq!(cache.remembered_errors(), 20);
+    assert_eq!(cache.loads_in_flight(), 0);
+}
