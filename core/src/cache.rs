@@ -237,8 +237,9 @@ where
         unsafe { self.shards.get_unchecked(index) }
     }
 
-    /// The place of `hash`'s shard: below the shard count (a 32-bit fraction of it, and the
-    /// count is at most [`MAX_SHARDS`](crate::MAX_SHARDS), so the product never overflows).
+    /// The place of `hash`'s shard: below the shard count, a 32-bit fraction of it. The builder
+    /// makes at least one shard, and fewer than 2^32 of them (a slice of 2^32 shards of 128
+    /// bytes could not be allocated), so the product never overflows and the place is valid.
     #[inline]
     fn shard_index(&self, hash: u64) -> usize {
         let spread = hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
