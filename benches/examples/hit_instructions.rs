@@ -1,7 +1,8 @@
 //! A fixed amount of readthrough work for counting instructions under
 //! `valgrind --tool=callgrind`, which is repeatable on a busy machine where wall time is not.
 //!
-//! `hit_instructions MODE N [defaults] [parking-lot]`: MODE is `get` (plain `get` hits), `load`
+//! `hit_instructions MODE N [defaults] [parking-lot]`: MODE is `get` (plain `get` hits), `get-async` (the
+//! same inside an `async` block's loop with an await per lookup, as the `*-direct` modes loop), `load`
 //! (`get_or_load` hits with a closure loader, awaited in an `async fn` of the caller's),
 //! `load-struct` (the same with a `Loader` struct), `load-direct` (awaited in the loop itself,
 //! as `hit_overhead` does), `load-struct-direct` (the `Loader` struct so), `load-async-closure-direct` (an async
@@ -20,6 +21,7 @@ use std::hint::black_box;
 
 use core::hash::BuildHasher;
 use futures_lite::future::block_on;
+use readthrough_benches::await_point::await_point;
 use readthrough_benches::contender::Contender;
 use readthrough_benches::counting_alloc::{AllocationWindow, CountingAllocator};
 use readthrough_benches::peers::Readthrough;
@@ -90,6 +92,24 @@ fn loop_get<S: BuildHasher, L: RawLock>(cache: &Rt<S, L>, keys: &[u64], operatio
         checksum = checksum.wrapping_add(cache.get(black_box(&key)).unwrap_or(u64::MAX));
     }
     checksum
+}
+
+/// `get` awaited nowhere but looped inside an `async` block like the `*-direct` modes: the
+/// loop's variables then live in the block's state (memory) rather than registers, which is
+/// the caller's cost, not the read-through API's.
+#[inline(never)]
+fn loop_get_async<S: BuildHasher, L: RawLock>(
+    cache: &Rt<S, L>,
+    keys: &[u64], operations: usize) -> u64 {
+    block_on(async {
+        let mut checksum = 0u64;
+        for index in 0..operations {
+            let key = keys[index % SEQUENCE];
+            checksum = checksum.wrapping_add(cache.get(black_box(&key)).unwrap_or(u64::MAX));
+            await_point().await;
+        }
+        checksum
+    })
 }
 
 #[inline(never)]
@@ -179,6 +199,7 @@ fn loop_load_async_closure_direct<S: BuildHasher, L: RawLock>(
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Get,
+    GetAsync,
     Load,
     LoadStruct,
     LoadDirect,
@@ -219,6 +240,7 @@ fn run<S: BuildHasher, L: RawLock>(
             })
         }
         Mode::Get
+        | Mode::GetAsync
         | Mode::Load
         | Mode::LoadStruct
         | Mode::LoadDirect
@@ -240,6 +262,7 @@ fn run<S: BuildHasher, L: RawLock>(
             // One function per mode, compiled on its own, so that no mode's code shapes another's
             // (LLVM's inlining decisions depend on everything else in the calling function).
             let checksum = match mode {
+                Mode::GetAsync => loop_get_async(&cache, keys, operations),
                 Mode::Load => loop_load(&cache, keys, operations),
                 Mode::LoadStruct => loop_load_struct(&cache, keys, operations),
                 Mode::LoadDirect => loop_load_direct(&cache, keys, operations),
@@ -282,6 +305,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let parsed = match mode.as_str() {
         "get" => Mode::Get,
+        "get-async" => Mode::GetAsync,
         "load" => Mode::Load,
         "load-struct" => Mode::LoadStruct,
         "load-direct" => Mode::LoadDirect,

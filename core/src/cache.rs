@@ -231,9 +231,19 @@ where
     /// some seeds, leaving half the capacity unused.
     #[inline]
     pub(crate) fn shard(&self, hash: u64) -> &Shard<K, V, E, T::Stamp, L> {
+        let index = self.shard_index(hash);
+        debug_assert!(index < self.shards.len());
+        // SAFETY: `shard_index` is below the shard count (see there).
+        unsafe { self.shards.get_unchecked(index) }
+    }
+
+    /// The place of `hash`'s shard: below the shard count, a 32-bit fraction of it. The builder
+    /// makes at least one shard, and fewer than 2^32 of them (a slice of 2^32 shards of 128
+    /// bytes could not be allocated), so the product never overflows and the place is valid.
+    #[inline]
+    fn shard_index(&self, hash: u64) -> usize {
         let spread = hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
-        let index = ((spread * self.shards.len() as u64) >> 32) as usize;
-        &self.shards[index]
+        ((spread * self.shards.len() as u64) >> 32) as usize
     }
 
     #[inline]

@@ -220,19 +220,15 @@ fn remembered_errors_stay_within_their_limit() {
         .remembered_errors(10)
         .build()
         .unwrap();
-    let fail = |key: &u32| {
-        let key = *key;
-        async move { Err(format!("no row {key}")) }
-    };
     block_on(async {
         let keys = if cfg!(miri) { 100 } else { 1000 };
         for key in 0..keys {
-            assert!(cache.get_or_load(&key, fail).await.is_err());
+            assert!(cache.get_or_load(&key, no_row).await.is_err());
             assert!(cache.remembered_errors() <= 10);
         }
         // The latest errors are still remembered: no load runs for them.
         let loads = cache.stats().loads;
-        assert!(cache.get_or_load(&(keys - 1), fail).await.is_err());
+        assert!(cache.get_or_load(&(keys - 1), no_row).await.is_err());
         assert_eq!(cache.stats().loads, loads);
     });
     assert_eq!(cache.remembered_errors(), 10);
@@ -249,14 +245,13 @@ fn expired_errors_are_swept_when_the_next_one_is_remembered() {
         .negative_ttl(Duration::from_secs(60))
         .build()
         .unwrap();
-    let fail = |_: &u32| async { Err("down".to_string()) };
     block_on(async {
         for key in 0..50 {
-            assert!(cache.get_or_load(&key, fail).await.is_err());
+            assert!(cache.get_or_load(&key, no_row).await.is_err());
         }
         assert_eq!(cache.remembered_errors(), 50);
         timer.advance(Duration::from_secs(61));
-        assert!(cache.get_or_load(&1000, fail).await.is_err());
+        assert!(cache.get_or_load(&1000, no_row).await.is_err());
     });
     assert_eq!(cache.remembered_errors(), 1);
 }
@@ -273,15 +268,16 @@ fn the_largest_limit_of_remembered_errors_remembers_without_panicking() {
         .remembered_errors(usize::MAX)
         .build()
         .unwrap();
-    let fail = |key: &u32| {
-        let key = *key;
-        async move { Err(format!("no row {key}")) }
-    };
     block_on(async {
         for key in 0..20 {
-            assert!(cache.get_or_load(&key, fail).await.is_err());
+            assert!(cache.get_or_load(&key, no_row).await.is_err());
         }
     });
     assert_eq!(cache.remembered_errors(), 20);
     assert_eq!(cache.loads_in_flight(), 0);
+}
+
+/// A loader for which every key is missing.
+async fn no_row(key: &u32) -> Result<u32, String> {
+    Err(format!("no row {key}"))
 }

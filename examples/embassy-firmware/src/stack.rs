@@ -35,6 +35,12 @@ fn top() -> usize {
 
 /// Paints the unused part of the stack. Interrupts are masked meanwhile: their frames would be
 /// pushed onto the very words being painted.
+///
+/// Never inlined: `here` must be in this function's own small frame, below every live frame.
+/// Inlined into the caller's (the async `main`'s poll, whose frame grows with the cache's
+/// size), `here` sat high in that frame and the painting overwrote its live part below
+/// `here - MARGIN`: on the microbit, 24 more bytes in `Cache` made `main` start over.
+#[inline(never)]
 pub fn paint() {
     critical_section::with(|_| {
         let here = 0u32;
