@@ -144,7 +144,7 @@ where
                 let shard = cache.shard(hash);
                 match cache.peek(shard, hash, key, false) {
                     Peek::Fresh(value) => {
-                        bump(&shard.counters.hits);
+                        shard.counters.hits.bump();
                         Ok(Ok(Answer::new(value, Status::Hit)))
                     }
                     Peek::Expired { .. } => Err((shard, hash, Status::Expired)),
