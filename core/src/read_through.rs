@@ -139,24 +139,36 @@ where
     {
         HitOrLoad::new(
             (self, key, loader, split),
-            |&(cache, key, _, _)| {
-                let hash = cache.hash(key);
-                let shard = cache.shard(hash);
-                match cache.peek(shard, hash, key, false) {
-                    Peek::Fresh(value) => {
-                        shard.counters.hits.bump();
-                        Ok(Ok(Answer::new(value, Status::Hit)))
-                    }
-                    Peek::Expired { .. } => Err((shard, hash, Status::Expired)),
-                    Peek::Absent => Err((shard, hash, Status::Miss)),
-                }
-            },
+            |&(cache, key, _, _)| cache.look_up(key),
             // The miss path's future is `load_through`'s own (no async block around it: one
             // generator, its arguments stored once).
             |(cache, key, loader, split), (shard, hash, status)| {
                 cache.load_through(shard, hash, key, loader, split, status)
             },
         )
+    }
+
+    /// A read-through call's lookup: a fresh value is the answer (a hit, counted); otherwise
+    /// the shard, the hash and the status the miss path starts from.
+    #[inline(always)]
+    #[allow(
+        clippy::type_complexity,
+        reason = "the answer or what the miss path needs, as `HitOrLoad` takes them"
+    )]
+    pub(crate) fn look_up(
+        &self,
+        key: &K,
+    ) -> Result<Result<Answer<V>, Error<E>>, (&Shard<K, V, E, T::Stamp, L>, u64, Status)> {
+        let hash = self.hash(key);
+        let shard = self.shard(hash);
+        match self.peek(shard, hash, key, false) {
+            Peek::Fresh(value) => {
+                shard.counters.hits.bump();
+                Ok(Ok(Answer::new(value, Status::Hit)))
+            }
+            Peek::Expired { .. } => Err((shard, hash, Status::Expired)),
+            Peek::Absent => Err((shard, hash, Status::Miss)),
+        }
     }
 
     /// The miss path: join the key's load (lead, wait or bypass) until there is an answer, and

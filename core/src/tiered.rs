@@ -15,7 +15,7 @@ mod batch;
 mod lead;
 mod serving;
 
-use crate::cache::{Cache, Peek};
+use crate::cache::Cache;
 use crate::error::{BuildError, Error};
 use crate::hit_or_load::HitOrLoad;
 use crate::listener::Listener;
@@ -375,19 +375,7 @@ where
     {
         HitOrLoad::new(
             (self, key, loader, split),
-            |&(tiered, key, _, _)| {
-                let cache = &tiered.cache;
-                let hash = cache.hash(key);
-                let shard = cache.shard(hash);
-                match cache.peek(shard, hash, key, false) {
-                    Peek::Fresh(value) => {
-                        shard.counters.hits.bump();
-                        Ok(Ok(Answer::new(value, Status::Hit)))
-                    }
-                    Peek::Expired { .. } => Err((shard, hash, Status::Expired)),
-                    Peek::Absent => Err((shard, hash, Status::Miss)),
-                }
-            },
+            |&(tiered, key, _, _)| tiered.cache.look_up(key),
             |(tiered, key, loader, split), (shard, hash, status)| async move {
                 let answer = tiered
                     .load_through(shard, hash, key, &loader, &split, status)
