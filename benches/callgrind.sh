@@ -10,6 +10,7 @@
 #   MODES="get load" benches/callgrind.sh # only these modes (see hit_instructions.rs)
 #   DEFAULTS=1 benches/callgrind.sh      # caches from `Cache::new` (default hasher, seeded per
 #                                        # process: counts may move by a fraction between runs)
+#   PARKING_LOT=1 benches/callgrind.sh   # shards behind ParkingLotLock, not the default lock
 #   EXAMPLE=tiered_instructions MODES="plain tiered" benches/callgrind.sh   # a tier's cost on a hit
 # The binary is taken from CARGO_TARGET_DIR when that is set.
 set -euo pipefail
@@ -23,6 +24,7 @@ cargo build --release -q -p readthrough-benches --example "$example"
 binary="${CARGO_TARGET_DIR:-$root/target}/release/examples/$example"
 extra=()
 [[ -n ${DEFAULTS:-} ]] && extra=(defaults)
+[[ -n ${PARKING_LOT:-} ]] && extra+=(parking-lot)
 out=$(mktemp -d)
 instructions() {
     valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1.$2" "$binary" "$1" "$2" "${extra[@]}" \

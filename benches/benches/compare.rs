@@ -25,6 +25,7 @@ use readthrough_benches::traces::{TRACES, traces_folder};
 use readthrough_benches::workloads::allocations::{AllocationsPerLookup, BytesPerEntry};
 use readthrough_benches::workloads::hit_path::HitPath;
 use readthrough_benches::workloads::hit_ratio::HitRatio;
+use readthrough_benches::workloads::hit_scaling::{HitScaling, ScalingRun};
 use readthrough_benches::workloads::miss_path::MissPath;
 use readthrough_benches::workloads::storm::Storm;
 use readthrough_benches::workloads::weighted::WeightedReplay;
@@ -142,17 +143,21 @@ fn hit_path(
         sizes.hit_keys
     );
     let keys = Arc::new(Zipf::new(sizes.hit_keys as usize, 0.99)?.keys(sizes.hit_lookups, 1));
-    for threads in [1, 2] {
-        let workload = HitPath {
+    // 1 and 2 threads in the same run, beside the machine's reference (see `HitScaling`).
+    let workload = HitScaling {
+        path: HitPath {
             preloaded: sizes.hit_keys,
-            keys: keys.clone(),
-            threads,
-        };
-        let runs = configured.interleaved(&workload, sizes.rounds);
+            keys,
+            threads: 1,
+        },
+    };
+    let runs = configured.interleaved(&workload, sizes.rounds);
+    for threads in [1, 2] {
+        let timing = |run: &ScalingRun| if threads == 1 { run.one } else { run.two };
         warn_if_nonzero(
             &format!("misses in the {threads}-thread hit path{suffix}"),
             runs.each_ref()
-                .map(|runs| runs.iter().map(|run| run.misses).sum()),
+                .map(|runs| runs.iter().map(|run| timing(run).misses).sum()),
         );
         let label = format!(
             "hit via read-through, {threads} thread{}",
@@ -160,22 +165,39 @@ fn hit_path(
         );
         table.row_paired(
             &format!("{label} (ns/op per thread){suffix}"),
-            per_round(&runs, |run| Some(run.nanos_per_op)),
+            per_round(&runs, |run| Some(timing(run).nanos_per_op)),
             1,
         );
         table.row_paired(
             &format!("{label} (Mops/s, all threads){suffix}"),
-            per_round(&runs, |run| Some(run.mops_per_sec)),
+            per_round(&runs, |run| Some(timing(run).mops_per_sec)),
             1,
         );
         if threads == 1 {
             table.row_paired(
                 &format!("plain `get` hit, 1 thread (ns/op){suffix}"),
-                per_round(&runs, |run| run.plain_get_nanos),
+                per_round(&runs, |run| run.one.plain_get_nanos),
                 1,
             );
         }
     }
+    table.row_paired(
+        &format!("hit via read-through, 2 threads ÷ 1 thread (Mops/s){suffix}"),
+        per_round(&runs, |run| Some(run.scaling())),
+        2,
+    );
+    table.row_paired(
+        &format!(
+            "the same for a table that shares nothing, beside each cache's runs (the machine){suffix}"
+        ),
+        per_round(&runs, |run| Some(run.reference_scaling())),
+        2,
+    );
+    table.row_paired(
+        &format!("a cache's 2-thread ratio ÷ the machine's at that moment{suffix}"),
+        per_round(&runs, |run| Some(run.against_reference())),
+        2,
+    );
     Ok(())
 }
 

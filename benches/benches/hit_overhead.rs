@@ -2,7 +2,10 @@
 //! same preloaded keys of one cache, 1 thread, interleaved rounds, medians (each ratio the
 //! median of the rounds' own ratios to that round's `get`), with the loader written as a
 //! closure, as an async closure and as a `Loader` struct. Also `get_or_load` awaited through
-//! the comparison's `Contender` wrapper, to show what the harness adds.
+//! the comparison's `Contender` wrapper, to show what the harness adds, and `get` in the same
+//! `async` loop as the `get_or_load` rows, with an await per lookup (see
+//! [`readthrough_benches::await_point`]): what being in `async` code costs, apart from the
+//! read-through API.
 //!
 //! Each loop hands the optimiser the same thing `get` gives, the value or nothing
 //! (`answer.ok().map(|answer| answer.value)`): handing it the whole `Answer` (value and status)
@@ -15,6 +18,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use futures_lite::future::block_on;
+use readthrough_benches::await_point::await_point;
 use readthrough_benches::contender::Contender;
 use readthrough_benches::peers::Readthrough;
 use readthrough_benches::sizes::Sizes;
@@ -44,6 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let per_op = |start: Instant| start.elapsed().as_nanos() as f64 / keys.len() as f64;
     let mut get = Vec::new();
+    let mut get_in_async_loop = Vec::new();
     let mut get_or_load = Vec::new();
     let mut with_struct = Vec::new();
     let mut with_async_closure = Vec::new();
@@ -54,6 +59,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             black_box(cache.get(black_box(&key)));
         }
         get.push(per_op(start));
+
+        let start = Instant::now();
+        block_on(async {
+            for &key in &keys {
+                black_box(cache.get(black_box(&key)));
+                await_point().await;
+            }
+        });
+        get_in_async_loop.push(per_op(start));
 
         let start = Instant::now();
         block_on(async {
@@ -113,6 +127,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("|---|---:|---:|");
     println!("| `get` | {} |", show(&get));
+    println!(
+        "| `get` in an `async` loop with an await per lookup | {} |",
+        show(&get_in_async_loop)
+    );
     println!(
         "| `get_or_load` (closure loader) | {} |",
         show(&get_or_load)

@@ -1,7 +1,8 @@
 //! A fixed amount of readthrough work for counting instructions under
 //! `valgrind --tool=callgrind`, which is repeatable on a busy machine where wall time is not.
 //!
-//! `hit_instructions MODE N [defaults]`: MODE is `get` (plain `get` hits), `load`
+//! `hit_instructions MODE N [defaults] [parking-lot]`: MODE is `get` (plain `get` hits), `get-async` (the
+//! same inside an `async` block's loop with an await per lookup, as the `*-direct` modes loop), `load`
 //! (`get_or_load` hits with a closure loader, awaited in an `async fn` of the caller's),
 //! `load-struct` (the same with a `Loader` struct), `load-direct` (awaited in the loop itself,
 //! as `hit_overhead` does), `load-struct-direct` (the `Loader` struct so), `load-async-closure-direct` (an async
@@ -11,7 +12,8 @@
 //! a weigher: hits, misses and keys back from the ghost); N operations after the same
 //! setup and warm-up. `defaults` builds the cache with `Cache::new` (the default hasher, seeded
 //! per process, so counts may differ by a fraction of an instruction between runs) instead of
-//! ahash with fixed seeds. Instructions per operation =
+//! ahash with fixed seeds. `parking-lot` puts the shards behind `ParkingLotLock` instead of the
+//! default `ReadMostlyLock`. Instructions per operation =
 //! (total with N2 − total with N1) / (N2 − N1), which cancels the setup. It also prints the
 //! allocations the N operations made (counting allocator).
 //!
@@ -21,12 +23,13 @@ use std::hint::black_box;
 
 use core::hash::BuildHasher;
 use futures_lite::future::block_on;
+use readthrough_benches::await_point::await_point;
 use readthrough_benches::contender::Contender;
 use readthrough_benches::counting_alloc::{AllocationWindow, CountingAllocator};
 use readthrough_benches::peers::Readthrough;
 use readthrough_benches::zipf::Zipf;
 
-use readthrough_core::{Cache, Loader, NoTimer};
+use readthrough_core::{Cache, Loader, NoTimer, ParkingLotLock, RawLock, ReadMostlyLock};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -36,22 +39,28 @@ const KEYS: u64 = 100_000;
 /// The Zipf(0.99) key sequence the hits cycle through; generated whatever N is.
 const SEQUENCE: usize = 1 << 20;
 
-type Rt<S> = Cache<u64, u64, (), NoTimer, S>;
+type Rt<S, L> = Cache<u64, u64, (), NoTimer, S, L>;
 
-fn cache(capacity: usize) -> Rt<ahash::RandomState> {
+fn cache<L: RawLock>(capacity: usize) -> Rt<ahash::RandomState, L> {
     Cache::builder()
         .capacity(capacity)
         // Fixed seeds: the same table layout on every run, so the counts repeat exactly.
         .hasher(ahash::RandomState::with_seeds(1, 2, 3, 4))
+        .lock::<L>()
         .build()
         .unwrap_or_else(|error| panic!("capacity {capacity}: {error}"))
 }
 
-fn default_cache(capacity: usize) -> Rt<readthrough_core::DefaultHashBuilder> {
-    Cache::new(capacity).unwrap_or_else(|error| panic!("capacity {capacity}: {error}"))
+/// What `Cache::new` builds (the default hasher, seeded per process), with the lock `L`.
+fn default_cache<L: RawLock>(capacity: usize) -> Rt<readthrough_core::DefaultHashBuilder, L> {
+    Cache::builder()
+        .capacity(capacity)
+        .lock::<L>()
+        .build()
+        .unwrap_or_else(|error| panic!("capacity {capacity}: {error}"))
 }
 
-async fn load<S: BuildHasher>(cache: &Rt<S>, key: u64) -> u64 {
+async fn load<S: BuildHasher, L: RawLock>(cache: &Rt<S, L>, key: u64) -> u64 {
     let answer = cache
         .get_or_load(black_box(&key), |key: &u64| {
             let key = *key;
@@ -72,13 +81,13 @@ impl Loader<u64> for &Identity {
     }
 }
 
-async fn load_struct<S: BuildHasher>(cache: &Rt<S>, key: u64) -> u64 {
+async fn load_struct<S: BuildHasher, L: RawLock>(cache: &Rt<S, L>, key: u64) -> u64 {
     let answer = cache.get_or_load(black_box(&key), &Identity).await;
     answer.map_or(u64::MAX, |answer| answer.value)
 }
 
 #[inline(never)]
-fn loop_get<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u64 {
+fn loop_get<S: BuildHasher, L: RawLock>(cache: &Rt<S, L>, keys: &[u64], operations: usize) -> u64 {
     let mut checksum = 0u64;
     for index in 0..operations {
         let key = keys[index % SEQUENCE];
@@ -87,8 +96,26 @@ fn loop_get<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u
     checksum
 }
 
+/// `get` awaited nowhere but looped inside an `async` block like the `*-direct` modes: the
+/// loop's variables then live in the block's state (memory) rather than registers, which is
+/// the caller's cost, not the read-through API's.
 #[inline(never)]
-fn loop_load<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u64 {
+fn loop_get_async<S: BuildHasher, L: RawLock>(
+    cache: &Rt<S, L>,
+    keys: &[u64], operations: usize) -> u64 {
+    block_on(async {
+        let mut checksum = 0u64;
+        for index in 0..operations {
+            let key = keys[index % SEQUENCE];
+            checksum = checksum.wrapping_add(cache.get(black_box(&key)).unwrap_or(u64::MAX));
+            await_point().await;
+        }
+        checksum
+    })
+}
+
+#[inline(never)]
+fn loop_load<S: BuildHasher, L: RawLock>(cache: &Rt<S, L>, keys: &[u64], operations: usize) -> u64 {
     block_on(async {
         let mut checksum = 0u64;
         for index in 0..operations {
@@ -99,7 +126,11 @@ fn loop_load<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> 
 }
 
 #[inline(never)]
-fn loop_load_struct<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u64 {
+fn loop_load_struct<S: BuildHasher, L: RawLock>(
+    cache: &Rt<S, L>,
+    keys: &[u64],
+    operations: usize,
+) -> u64 {
     block_on(async {
         let mut checksum = 0u64;
         for index in 0..operations {
@@ -110,7 +141,11 @@ fn loop_load_struct<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usi
 }
 
 #[inline(never)]
-fn loop_load_direct<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u64 {
+fn loop_load_direct<S: BuildHasher, L: RawLock>(
+    cache: &Rt<S, L>,
+    keys: &[u64],
+    operations: usize,
+) -> u64 {
     block_on(async {
         let mut checksum = 0u64;
         for index in 0..operations {
@@ -128,7 +163,11 @@ fn loop_load_direct<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usi
 }
 
 #[inline(never)]
-fn loop_load_struct_direct<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operations: usize) -> u64 {
+fn loop_load_struct_direct<S: BuildHasher, L: RawLock>(
+    cache: &Rt<S, L>,
+    keys: &[u64],
+    operations: usize,
+) -> u64 {
     block_on(async {
         let mut checksum = 0u64;
         for index in 0..operations {
@@ -141,8 +180,8 @@ fn loop_load_struct_direct<S: BuildHasher>(cache: &Rt<S>, keys: &[u64], operatio
 }
 
 #[inline(never)]
-fn loop_load_async_closure_direct<S: BuildHasher>(
-    cache: &Rt<S>,
+fn loop_load_async_closure_direct<S: BuildHasher, L: RawLock>(
+    cache: &Rt<S, L>,
     keys: &[u64],
     operations: usize,
 ) -> u64 {
@@ -162,6 +201,7 @@ fn loop_load_async_closure_direct<S: BuildHasher>(
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Get,
+    GetAsync,
     Load,
     LoadStruct,
     LoadDirect,
@@ -239,11 +279,11 @@ fn run_weighed(mode: Mode, operations: usize) -> (u64, u64) {
 
 /// Runs `mode` for `operations` operations on caches that `make` builds; returns the
 /// allocations of the timed part and a checksum.
-fn run<S: BuildHasher>(
+fn run<S: BuildHasher, L: RawLock>(
     mode: Mode,
     operations: usize,
     keys: &[u64],
-    make: impl Fn(usize) -> Rt<S>,
+    make: impl Fn(usize) -> Rt<S, L>,
 ) -> (u64, u64) {
     match mode {
         Mode::MissWeighed | Mode::ZipfWeighed => run_weighed(mode, operations),
@@ -269,6 +309,7 @@ fn run<S: BuildHasher>(
             })
         }
         Mode::Get
+        | Mode::GetAsync
         | Mode::Load
         | Mode::LoadStruct
         | Mode::LoadDirect
@@ -290,6 +331,7 @@ fn run<S: BuildHasher>(
             // One function per mode, compiled on its own, so that no mode's code shapes another's
             // (LLVM's inlining decisions depend on everything else in the calling function).
             let checksum = match mode {
+                Mode::GetAsync => loop_get_async(&cache, keys, operations),
                 Mode::Load => loop_load(&cache, keys, operations),
                 Mode::LoadStruct => loop_load_struct(&cache, keys, operations),
                 Mode::LoadDirect => loop_load_direct(&cache, keys, operations),
@@ -332,6 +374,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let parsed = match mode.as_str() {
         "get" => Mode::Get,
+        "get-async" => Mode::GetAsync,
         "load" => Mode::Load,
         "load-struct" => Mode::LoadStruct,
         "load-direct" => Mode::LoadDirect,
@@ -347,15 +390,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .into()),
     };
-    let defaults = args.next().is_some_and(|arg| arg == "defaults");
-    let (allocations, checksum) = if defaults {
-        run(parsed, operations, &keys, default_cache)
-    } else {
-        run(parsed, operations, &keys, cache)
+    let options: Vec<String> = args.collect();
+    let defaults = options.iter().any(|option| option == "defaults");
+    let parking_lot = options.iter().any(|option| option == "parking-lot");
+    let (allocations, checksum) = match (defaults, parking_lot) {
+        (true, false) => run(parsed, operations, &keys, default_cache::<ReadMostlyLock>),
+        (true, true) => run(parsed, operations, &keys, default_cache::<ParkingLotLock>),
+        (false, false) => run(parsed, operations, &keys, cache::<ReadMostlyLock>),
+        (false, true) => run(parsed, operations, &keys, cache::<ParkingLotLock>),
     };
     // The size of one `get_or_load` future with the closure loader (what a caller's own future
     // carries across the await).
-    let probe = cache(16);
+    let probe = cache::<ReadMostlyLock>(16);
     let future_bytes = size_of_val(&probe.get_or_load(&0, |key: &u64| {
         let key = *key;
         async move { Ok(key) }

@@ -3,7 +3,10 @@
 //! `compare`, for measuring a change to the hit path on a busy machine, where quick_cache (whose
 //! code does not change) shows how much of a difference is the machine's.
 //!
-//! A third column runs the same reads on a table that shares nothing in writing
+//! A third column runs readthrough's defaults with `ParkingLotLock` instead of the default
+//! `ReadMostlyLock`, to show what the per-thread reader slots change.
+//!
+//! A fourth column runs the same reads on a table that shares nothing in writing
 //! ([`ReadOnlyTable`]): its 2-thread / 1-thread ratio is what the machine gives a perfectly
 //! parallel reader in those rounds (on a virtual machine whose second core is shared, less than
 //! 2), and the last row reads each cache's ratio against it.
@@ -12,7 +15,9 @@
 
 use std::sync::Arc;
 
-use readthrough_benches::peers::defaults::{QuickCacheDefaults, ReadthroughDefaults};
+use readthrough_benches::peers::defaults::{
+    QuickCacheDefaults, ReadthroughDefaults, ReadthroughParkingLot,
+};
 use readthrough_benches::peers::reference::ReadOnlyTable;
 use readthrough_benches::sizes::Sizes;
 use readthrough_benches::stats::median;
@@ -30,11 +35,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         threads,
     };
     let (one, two) = (workload(1), workload(2));
-    // [readthrough, quick_cache, reference] x [1 thread, 2 threads]
-    let mut runs: [[Vec<HitTiming>; 2]; 3] = Default::default();
+    // [readthrough, quick_cache, readthrough on ParkingLotLock, reference] x [1 thread, 2 threads]
+    let mut runs: [[Vec<HitTiming>; 2]; 4] = Default::default();
     for round in 0..rounds {
-        for step in 0..3 {
-            let index = (round + step) % 3;
+        for step in 0..4 {
+            let index = (round + step) % 4;
             let (single, double) = match index {
                 0 => (
                     one.run::<ReadthroughDefaults>(),
@@ -43,6 +48,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 1 => (
                     one.run::<QuickCacheDefaults>(),
                     two.run::<QuickCacheDefaults>(),
+                ),
+                2 => (
+                    one.run::<ReadthroughParkingLot>(),
+                    two.run::<ReadthroughParkingLot>(),
                 ),
                 _ => (one.run::<ReadOnlyTable>(), two.run::<ReadOnlyTable>()),
             };
@@ -55,11 +64,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         median(&values).unwrap_or(f64::NAN)
     };
     println!(
-        "| defaults, {rounds} rounds, medians | readthrough | quick_cache | read-only table |"
+        "| defaults, {rounds} rounds, medians | readthrough | quick_cache | readthrough (ParkingLotLock) | read-only table |"
     );
-    println!("|---|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|");
     let row = |label: &str, f: &dyn Fn(usize) -> f64| {
-        println!("| {label} | {:.1} | {:.1} | {:.1} |", f(0), f(1), f(2));
+        println!(
+            "| {label} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            f(0),
+            f(1),
+            f(2),
+            f(3)
+        );
     };
     row("read-through hit, 1 thread (ns/op)", &|i| {
         figure(&runs[i][0], |t| Some(t.nanos_per_op))
@@ -85,7 +100,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|round| {
                 let ratio =
                     |j: usize| runs[j][1][round].mops_per_sec / runs[j][0][round].mops_per_sec;
-                ratio(i) / ratio(2)
+                ratio(i) / ratio(3)
             })
             .collect();
         median(&per_round).unwrap_or(f64::NAN)

@@ -1,6 +1,7 @@
 //! Workloads, peers and measuring tools for comparing `readthrough` with
 //! `pingora-memory-cache`, `moka` and `quick_cache` (see `benches/compare.rs`).
 
+pub mod await_point;
 pub mod belady;
 pub mod block_trace;
 pub mod body;

@@ -15,7 +15,6 @@ use crate::lock::RawLock;
 use crate::read_through::{Intent, Joined, Role};
 use crate::revalidate::Serve;
 use crate::spawn::Spawn;
-use crate::stats::bump;
 use crate::status::{Answer, Status};
 use crate::timer::{Clock, Timer};
 use crate::weigher::Weigh;
@@ -115,7 +114,7 @@ where
                 if due {
                     self.refresh_in_background(hash, key, loader, Intent::RefreshAhead);
                 }
-                bump(&shard.counters.hits);
+                shard.counters.hits.bump();
                 return Ok(Answer::new(value, Status::Hit));
             }
             Serve::Stale {

@@ -293,7 +293,7 @@ where
         let shard = self.shard(hash);
         match self.peek(shard, hash, key, false) {
             Peek::Fresh(value) => {
-                bump(&shard.counters.hits);
+                shard.counters.hits.bump();
                 Some(value)
             }
             _ => {
@@ -332,7 +332,7 @@ where
         let shard = self.shard(hash);
         match self.peek(shard, hash, key, true) {
             Peek::Fresh(value) => {
-                bump(&shard.counters.hits);
+                shard.counters.hits.bump();
                 Some(Answer::new(value, Status::Hit))
             }
             Peek::Expired {

@@ -29,9 +29,17 @@ use core::task::{Context, Poll};
 
 /// Looks up with `look`; on a miss, runs the future that `start` makes from what the lookup
 /// found.
-pub(crate) enum HitOrLoad<Look, Start, Load, Output> {
+///
+/// What both need (the cache, the key, the loader) is held once, in `args`, and lent to
+/// `look` and given to `start`: closures that captured it each would store it twice when the
+/// future is made, which is most of what a hit pays beyond the lookup itself.
+pub(crate) enum HitOrLoad<Args, Look, Start, Load, Output> {
     /// Not polled yet.
-    Lookup { look: Look, start: Start },
+    Lookup {
+        args: Args,
+        look: Look,
+        start: Start,
+    },
     /// The miss path's future, pinned (never moved; dropped in place).
     Loading { load: ManuallyDrop<Load> },
     /// The miss path's answer, until `poll` hands it out.
@@ -40,15 +48,15 @@ pub(crate) enum HitOrLoad<Look, Start, Load, Output> {
     Done,
 }
 
-impl<Look, Start, Load, Output> HitOrLoad<Look, Start, Load, Output> {
+impl<Args, Look, Start, Load, Output> HitOrLoad<Args, Look, Start, Load, Output> {
     /// A lookup that answers at once (`Ok`) or hands what it found to `start` (`Err`).
-    pub(crate) fn new<Missed>(look: Look, start: Start) -> Self
+    pub(crate) fn new<Missed>(args: Args, look: Look, start: Start) -> Self
     where
-        Look: Fn() -> Result<Output, Missed>,
-        Start: FnOnce(Missed) -> Load,
+        Look: Fn(&Args) -> Result<Output, Missed>,
+        Start: FnOnce(Args, Missed) -> Load,
         Load: Future<Output = Output>,
     {
-        HitOrLoad::Lookup { look, start }
+        HitOrLoad::Lookup { args, look, start }
     }
 
     /// `Lookup` → `Done` after a hit: the closures are moved out, the state overwritten without
@@ -56,7 +64,7 @@ impl<Look, Start, Load, Output> HitOrLoad<Look, Start, Load, Output> {
     /// the future in (`Done`: nothing to do).
     #[inline(always)]
     fn finish_hit(&mut self) {
-        let HitOrLoad::Lookup { look, start } = self else {
+        let HitOrLoad::Lookup { args, look, start } = self else {
             // SAFETY: only called by `poll` in the lookup state, right after the lookup, which
             // cannot reach this future (`poll` holds it exclusively). A checked `unreachable!`
             // here would be a call that may unwind while the answer is alive.
@@ -66,7 +74,7 @@ impl<Look, Start, Load, Output> HitOrLoad<Look, Start, Load, Output> {
         // moved out; they are read once, and the state is overwritten without being dropped,
         // so nothing is dropped twice, even if dropping a closure unwinds (the state is
         // already `Done` then).
-        let closures = unsafe { (ptr::read(look), ptr::read(start)) };
+        let closures = unsafe { (ptr::read(args), ptr::read(look), ptr::read(start)) };
         // SAFETY: `self` is valid for writes; its old contents were moved out just above.
         unsafe { ptr::write(self, HitOrLoad::Done) };
         drop(closures);
@@ -86,10 +94,10 @@ impl<Look, Start, Load, Output> HitOrLoad<Look, Start, Load, Output> {
     }
 }
 
-impl<Look, Start, Load, Output, Missed> Future for HitOrLoad<Look, Start, Load, Output>
+impl<Args, Look, Start, Load, Output, Missed> Future for HitOrLoad<Args, Look, Start, Load, Output>
 where
-    Look: Fn() -> Result<Output, Missed>,
-    Start: FnOnce(Missed) -> Load,
+    Look: Fn(&Args) -> Result<Output, Missed>,
+    Start: FnOnce(Args, Missed) -> Load,
     Load: Future<Output = Output>,
 {
     type Output = Output;
@@ -103,7 +111,7 @@ where
         let step = unsafe { self.get_unchecked_mut() };
         let landed = match step {
             // The lookup is called by reference: a hit moves nothing before it answers.
-            HitOrLoad::Lookup { look, .. } => match look() {
+            HitOrLoad::Lookup { args, look, .. } => match look(args) {
                 Ok(answer) => {
                     step.finish_hit();
                     return Poll::Ready(answer);
@@ -122,7 +130,7 @@ where
     }
 }
 
-impl<Look, Start, Load, Output> Drop for HitOrLoad<Look, Start, Load, Output> {
+impl<Args, Look, Start, Load, Output> Drop for HitOrLoad<Args, Look, Start, Load, Output> {
     /// The miss path's future is dropped by a call: the drop glue the caller inlines stays a
     /// test of the state.
     #[inline(always)]
@@ -141,25 +149,25 @@ fn drop_loading<Load>(load: &mut ManuallyDrop<Load>) {
 
 /// Builds the miss path's future in place and polls it for the first time.
 #[inline(never)]
-fn start_loading<Look, Start, Load, Output, Missed>(
-    step: &mut HitOrLoad<Look, Start, Load, Output>,
+fn start_loading<Args, Look, Start, Load, Output, Missed>(
+    step: &mut HitOrLoad<Args, Look, Start, Load, Output>,
     missed: Missed,
     cx: &mut Context<'_>,
 ) -> Poll<()>
 where
-    Start: FnOnce(Missed) -> Load,
+    Start: FnOnce(Args, Missed) -> Load,
     Load: Future<Output = Output>,
 {
-    let HitOrLoad::Lookup { look, start } = step else {
+    let HitOrLoad::Lookup { args, look, start } = step else {
         unreachable!("a miss starts from the lookup state")
     };
     // SAFETY: as in `finish_hit`: moved out once, then the state is overwritten without a drop
     // (`Done` first: if `start` or a closure's drop unwinds, the future is finished).
-    let (look, start) = unsafe { (ptr::read(look), ptr::read(start)) };
+    let (args, look, start) = unsafe { (ptr::read(args), ptr::read(look), ptr::read(start)) };
     // SAFETY: `step` is valid for writes; its old contents were moved out just above.
     unsafe { ptr::write(step, HitOrLoad::Done) };
     drop(look);
-    let load = ManuallyDrop::new(start(missed));
+    let load = ManuallyDrop::new(start(args, missed));
     // SAFETY: `Done` holds nothing to drop.
     unsafe { ptr::write(step, HitOrLoad::Loading { load }) };
     poll_loading(step, cx)
@@ -167,8 +175,8 @@ where
 
 /// Polls the miss path's future; finished, it is dropped in place and the step is `Landed`.
 #[inline(never)]
-fn poll_loading<Look, Start, Load: Future<Output = Output>, Output>(
-    step: &mut HitOrLoad<Look, Start, Load, Output>,
+fn poll_loading<Args, Look, Start, Load: Future<Output = Output>, Output>(
+    step: &mut HitOrLoad<Args, Look, Start, Load, Output>,
     cx: &mut Context<'_>,
 ) -> Poll<()> {
     let HitOrLoad::Loading { load } = step else {
@@ -192,17 +200,19 @@ fn poll_loading<Look, Start, Load: Future<Output = Output>, Output>(
 }
 
 /// Marks the step `Done` (without dropping it) if dropped while unwinding.
-struct DoneOnUnwind<'a, Look, Start, Load, Output>(&'a mut HitOrLoad<Look, Start, Load, Output>);
+struct DoneOnUnwind<'a, Args, Look, Start, Load, Output>(
+    &'a mut HitOrLoad<Args, Look, Start, Load, Output>,
+);
 
-impl<'a, Look, Start, Load, Output> DoneOnUnwind<'a, Look, Start, Load, Output> {
-    fn disarm(self) -> &'a mut HitOrLoad<Look, Start, Load, Output> {
+impl<'a, Args, Look, Start, Load, Output> DoneOnUnwind<'a, Args, Look, Start, Load, Output> {
+    fn disarm(self) -> &'a mut HitOrLoad<Args, Look, Start, Load, Output> {
         let this = ManuallyDrop::new(self);
         // SAFETY: `this` is never used or dropped again; the reference is moved out of it.
         unsafe { ptr::read(&this.0) }
     }
 }
 
-impl<Look, Start, Load, Output> Drop for DoneOnUnwind<'_, Look, Start, Load, Output> {
+impl<Args, Look, Start, Load, Output> Drop for DoneOnUnwind<'_, Args, Look, Start, Load, Output> {
     fn drop(&mut self) {
         // SAFETY: the step's future was dropped (or its drop unwound); nothing else in it
         // needs dropping.

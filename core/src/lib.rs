@@ -185,17 +185,24 @@ mod load_guard;
 mod loader;
 mod lock;
 mod manual_timer;
+#[cfg(feature = "std")]
+mod read_mostly_lock;
 mod read_through;
 mod refresh_ahead;
 mod remembered;
 mod revalidate;
 mod shard;
 mod sketch;
+#[cfg(feature = "std")]
+mod slot_column;
 mod spawn;
 mod stats;
 mod status;
 mod store;
+mod striped_counter;
 mod sync;
+#[cfg(feature = "std")]
+mod thread_slot;
 mod tier;
 mod tiered;
 mod timer;
@@ -213,6 +220,8 @@ pub use lock::LoomLock;
 pub use lock::ParkingLotLock;
 pub use lock::{DefaultLock, RawLock, SpinLock};
 pub use manual_timer::{ManualSleep, ManualTimer};
+#[cfg(feature = "std")]
+pub use read_mostly_lock::ReadMostlyLock;
 pub use refresh_ahead::RefreshAhead;
 pub use spawn::{Spawn, WithSpawn};
 pub use stats::Stats;

@@ -137,23 +137,26 @@ where
         Ld: Loader<K, Error = E>,
         Sp: Fn(Ld::Value) -> (V, Option<Duration>),
     {
-        let look = move || {
-            let hash = self.hash(key);
-            let shard = self.shard(hash);
-            match self.peek(shard, hash, key, false) {
-                Peek::Fresh(value) => {
-                    bump(&shard.counters.hits);
-                    Ok(Ok(Answer::new(value, Status::Hit)))
+        HitOrLoad::new(
+            (self, key, loader, split),
+            |&(cache, key, _, _)| {
+                let hash = cache.hash(key);
+                let shard = cache.shard(hash);
+                match cache.peek(shard, hash, key, false) {
+                    Peek::Fresh(value) => {
+                        shard.counters.hits.bump();
+                        Ok(Ok(Answer::new(value, Status::Hit)))
+                    }
+                    Peek::Expired { .. } => Err((shard, hash, Status::Expired)),
+                    Peek::Absent => Err((shard, hash, Status::Miss)),
                 }
-                Peek::Expired { .. } => Err((shard, hash, Status::Expired)),
-                Peek::Absent => Err((shard, hash, Status::Miss)),
-            }
-        };
-        // The miss path's future is `load_through`'s own (no async block around it: one
-        // generator, its arguments stored once).
-        let start =
-            move |(shard, hash, status)| self.load_through(shard, hash, key, loader, split, status);
-        HitOrLoad::new(look, start)
+            },
+            // The miss path's future is `load_through`'s own (no async block around it: one
+            // generator, its arguments stored once).
+            |(cache, key, loader, split), (shard, hash, status)| {
+                cache.load_through(shard, hash, key, loader, split, status)
+            },
+        )
     }
 
     /// The miss path: join the key's load (lead, wait or bypass) until there is an answer, and

@@ -171,7 +171,7 @@ where
     ) -> Revalidation<'c, K, V, E, T, S, L, W, N> {
         let (current, intent, status) = match self.serve(shard, hash, key) {
             Serve::Fresh { value, due: false } => {
-                bump(&shard.counters.hits);
+                shard.counters.hits.bump();
                 return Revalidation::Answered(Ok(Answer::new(value, Status::Hit)));
             }
             // Refresh ahead driven by the caller: the caller that registers the load runs it.

@@ -62,11 +62,14 @@ pub(crate) type Shards<K, V, E, T, L> = alloc::boxed::Box<[ShardFor<K, V, E, T, 
 /// A flight of a cache whose clock is `T`.
 pub(crate) type FlightFor<V, E, T> = Flight<V, E, <T as crate::timer::Clock>::Stamp>;
 
-/// Laid out for reads on several cores. Every read writes the lock (taking it shared is an
-/// atomic read-modify-write) and the hit counter, so both sit on the shard's first cache line;
-/// the state, which a hit only reads, starts on a line of its own, and so does the next shard.
-/// A hit on a shard another core just read then moves one line between the cores, not three
-/// (lock, counter, and the table's pointers beside the lock).
+/// Laid out for reads on several cores. With a one-word read-write lock (`ParkingLotLock`,
+/// `SpinLock`), every read writes the lock (taking it shared is an atomic read-modify-write)
+/// and the hit counter, so both sit on the shard's first cache line; the state, which a hit
+/// only reads, starts on a line of its own, and so does the next shard. A hit on a shard another
+/// core just read then moves one line between the cores, not three (lock, counter, and the
+/// table's pointers beside the lock). With the default `ReadMostlyLock` (std) a hit writes
+/// only its thread's reader count and hit count (cells in its thread's row of the per-thread
+/// table, `slot_column`) and reads this line.
 #[repr(C)]
 pub(crate) struct Shard<K, V, E, X, L> {
     lock: L,

@@ -1,13 +1,17 @@
 //! Counters, kept per shard and summed on demand, readable without locking.
 
 use crate::status::Status;
+use crate::striped_counter::StripedCounter;
 use crate::sync::{AtomicUsize, Ordering};
 
-/// `repr(C)`, hits first: the shard puts them beside its lock, on the line every read writes.
+/// `repr(C)`, hits first: the shard puts them beside its lock. With `std` the hits are striped
+/// per thread (the field holds only the stripes' address, which a hit reads), so a hit writes
+/// no line another core's hit writes; without `std`, the hit count sits on the line every
+/// read writes anyway (the lock's).
 #[derive(Default)]
 #[repr(C)]
 pub(crate) struct Counters {
-    pub(crate) hits: AtomicUsize,
+    pub(crate) hits: StripedCounter,
     pub(crate) misses: AtomicUsize,
     pub(crate) expired: AtomicUsize,
     pub(crate) lock_hits: AtomicUsize,
@@ -33,18 +37,26 @@ impl Counters {
     /// Counts one answer under the counter of its status.
     #[inline]
     pub(crate) fn answered(&self, status: Status) {
-        bump(self.answers(status));
+        match self.answers(status) {
+            Some(counter) => bump(counter),
+            None => self.hits.bump(),
+        }
     }
 
     /// Takes back one answer counted with `status` (it is counted again with another).
     pub(crate) fn unanswered(&self, status: Status) {
-        self.answers(status).fetch_sub(1, Ordering::Relaxed);
+        match self.answers(status) {
+            Some(counter) => {
+                counter.fetch_sub(1, Ordering::Relaxed);
+            }
+            None => self.hits.unbump(),
+        }
     }
 
-    /// The counter of answers with `status`.
-    fn answers(&self, status: Status) -> &AtomicUsize {
-        match status {
-            Status::Hit => &self.hits,
+    /// The counter of answers with `status`: `None` for hits, which are striped.
+    fn answers(&self, status: Status) -> Option<&AtomicUsize> {
+        Some(match status {
+            Status::Hit => return None,
             Status::Miss => &self.misses,
             Status::Expired => &self.expired,
             Status::LockHit => &self.lock_hits,
@@ -52,7 +64,7 @@ impl Counters {
             Status::TierHit => &self.tier_hits,
             Status::TierLockHit => &self.tier_lock_hits,
             Status::Refreshed => &self.refreshed,
-        }
+        })
     }
 
     /// Counts one call's outcome: its status, or a failure.
@@ -148,7 +160,7 @@ impl Stats {
         let add = |total: &mut usize, counter: &AtomicUsize| {
             *total = total.wrapping_add(counter.load(Ordering::Relaxed));
         };
-        add(&mut self.hits, &counters.hits);
+        self.hits = self.hits.wrapping_add(counters.hits.load());
         add(&mut self.misses, &counters.misses);
         add(&mut self.expired, &counters.expired);
         add(&mut self.lock_hits, &counters.lock_hits);

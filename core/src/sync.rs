@@ -1,12 +1,18 @@
 //! The synchronisation primitives the core is built on, swapped for portable-atomic's on targets
 //! without compare-and-swap and for loom's when the protocol is model-checked.
 
+#[cfg(all(loom, feature = "std"))]
+pub(crate) use loom::sync::atomic::AtomicBool;
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
+#[cfg(all(not(loom), feature = "portable-atomic", feature = "std"))]
+pub(crate) use portable_atomic::AtomicBool;
 #[cfg(all(not(loom), feature = "portable-atomic"))]
 pub(crate) use portable_atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
+#[cfg(all(not(loom), not(feature = "portable-atomic"), feature = "std"))]
+pub(crate) use core::sync::atomic::AtomicBool;
 #[cfg(all(not(loom), not(feature = "portable-atomic")))]
 pub(crate) use core::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 

@@ -373,27 +373,29 @@ where
     where
         Ld: Loader<K, Error = E>,
     {
-        let cache = &self.cache;
-        let look = move || {
-            let hash = cache.hash(key);
-            let shard = cache.shard(hash);
-            match cache.peek(shard, hash, key, false) {
-                Peek::Fresh(value) => {
-                    bump(&shard.counters.hits);
-                    Ok(Ok(Answer::new(value, Status::Hit)))
+        HitOrLoad::new(
+            (self, key, loader, split),
+            |&(tiered, key, _, _)| {
+                let cache = &tiered.cache;
+                let hash = cache.hash(key);
+                let shard = cache.shard(hash);
+                match cache.peek(shard, hash, key, false) {
+                    Peek::Fresh(value) => {
+                        shard.counters.hits.bump();
+                        Ok(Ok(Answer::new(value, Status::Hit)))
+                    }
+                    Peek::Expired { .. } => Err((shard, hash, Status::Expired)),
+                    Peek::Absent => Err((shard, hash, Status::Miss)),
                 }
-                Peek::Expired { .. } => Err((shard, hash, Status::Expired)),
-                Peek::Absent => Err((shard, hash, Status::Miss)),
-            }
-        };
-        let start = move |(shard, hash, status)| async move {
-            let answer = self
-                .load_through(shard, hash, key, &loader, &split, status)
-                .await;
-            shard.counters.outcome(&answer);
-            answer
-        };
-        HitOrLoad::new(look, start)
+            },
+            |(tiered, key, loader, split), (shard, hash, status)| async move {
+                let answer = tiered
+                    .load_through(shard, hash, key, &loader, &split, status)
+                    .await;
+                shard.counters.outcome(&answer);
+                answer
+            },
+        )
     }
 
     /// The cache's miss path (its coalescing), with the tier in the leader's part.

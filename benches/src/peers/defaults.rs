@@ -37,6 +37,48 @@ impl Contender for ReadthroughDefaults {
     }
 }
 
+/// readthrough's defaults but for the shard lock: `ParkingLotLock`, the default before
+/// `ReadMostlyLock` (`hit_threads` shows the two side by side).
+pub struct ReadthroughParkingLot(
+    readthrough_core::Cache<
+        u64,
+        u64,
+        LoadFailed,
+        readthrough_core::NoTimer,
+        readthrough_core::DefaultHashBuilder,
+        readthrough_core::ParkingLotLock,
+    >,
+);
+
+impl Contender for ReadthroughParkingLot {
+    const NAME: &'static str = "readthrough (ParkingLotLock)";
+    type Storm = ReadthroughStorm;
+
+    fn with_capacity(capacity: usize) -> Self {
+        Self(
+            readthrough_core::Cache::builder()
+                .capacity(capacity)
+                .lock::<readthrough_core::ParkingLotLock>()
+                .build()
+                .unwrap_or_else(|error| panic!("readthrough rejected {capacity}: {error}")),
+        )
+    }
+
+    async fn get_or_load(&self, key: u64) -> Lookup {
+        super::readthrough::lookup(&self.0, key).await
+    }
+
+    fn plain_get(&self, key: u64) -> Option<Option<u64>> {
+        Some(self.0.get(&key))
+    }
+
+    async fn settle(&self) {}
+
+    fn entry_count(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
 /// `moka::future::Cache::new(capacity)`.
 pub struct MokaDefaults(moka::future::Cache<u64, u64>);
 

@@ -4,7 +4,7 @@
 
 use core::hash::BuildHasher;
 
-use readthrough_core::{Cache, NoTimer, Status};
+use readthrough_core::{Cache, NoTimer, RawLock, Status};
 use readthrough_tokio::TokioTimer;
 
 use crate::contender::{Contender, Lookup, StormContender};
@@ -24,8 +24,8 @@ fn bounded(capacity: usize) -> Inner {
 
 /// A read-through lookup with the instant loader (a closure), as every readthrough contender
 /// makes it.
-pub(crate) async fn lookup<S: BuildHasher>(
-    cache: &Cache<u64, u64, LoadFailed, NoTimer, S>,
+pub(crate) async fn lookup<S: BuildHasher, L: RawLock>(
+    cache: &Cache<u64, u64, LoadFailed, NoTimer, S, L>,
     key: u64,
 ) -> Lookup {
     let loaded = cache

@@ -4,6 +4,7 @@
 pub mod allocations;
 pub mod hit_path;
 pub mod hit_ratio;
+pub mod hit_scaling;
 pub mod miss_path;
 pub mod storm;
 pub mod weighted;

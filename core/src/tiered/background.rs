@@ -13,7 +13,6 @@ use crate::lock::RawLock;
 use crate::read_through::{Intent, Joined, Role};
 use crate::revalidate::Serve;
 use crate::spawn::Spawn;
-use crate::stats::bump;
 use crate::status::{Answer, Status};
 use crate::tier::{self, SendTier};
 use crate::timer::Timer;
@@ -129,7 +128,7 @@ where
                 if due {
                     self.refresh_in_background(hash, key, loader, Intent::RefreshAhead);
                 }
-                bump(&shard.counters.hits);
+                shard.counters.hits.bump();
                 return Ok(Answer::new(value, Status::Hit));
             }
             Serve::Stale {
