@@ -102,7 +102,9 @@ fn loop_get<S: BuildHasher, L: RawLock>(cache: &Rt<S, L>, keys: &[u64], operatio
 #[inline(never)]
 fn loop_get_async<S: BuildHasher, L: RawLock>(
     cache: &Rt<S, L>,
-    keys: &[u64], operations: usize) -> u64 {
+    keys: &[u64],
+    operations: usize,
+) -> u64 {
     block_on(async {
         let mut checksum = 0u64;
         for index in 0..operations {
