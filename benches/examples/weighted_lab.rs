@@ -6,6 +6,9 @@
 //! ```text
 //! SEED=1 cargo run --release -p readthrough-benches --example weighted_lab
 //! ```
+//!
+//! `SEED` (hasher), `SHARDS` (readthrough's shard count), `CAPACITY_MIB` (default 64), `ZIPF`
+//! (exponent, default 0.99), `NO_PEERS`, `NO_STATIC`, `NO_PREALLOC` vary the run.
 
 use quick_cache::sync::Cache as QuickCache;
 use quick_cache::{OptionsBuilder, Weighter};
@@ -65,11 +68,18 @@ fn main() {
         .unwrap_or(1);
     let sizes_cfg = Sizes::full();
     let sizes = body_sizes(sizes_cfg.weighted_keys, 4);
-    let requests = Zipf::new(sizes_cfg.weighted_keys, 0.99)
+    let exponent: f64 = std::env::var("ZIPF")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.99);
+    let requests = Zipf::new(sizes_cfg.weighted_keys, exponent)
         .expect("a valid Zipf")
         .keys(sizes_cfg.weighted_requests, 3);
     let warmup = sizes_cfg.weighted_warmup;
-    let capacity = sizes_cfg.weighted_capacity;
+    let capacity = std::env::var("CAPACITY_MIB")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+        .map_or(sizes_cfg.weighted_capacity, |mib| mib << 20);
     let total: u64 = sizes.iter().map(|&s| u64::from(s)).sum();
     let mean = total as f64 / sizes.len() as f64;
     let estimated = (capacity as f64 / mean).ceil() as usize;
