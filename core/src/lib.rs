@@ -146,7 +146,7 @@
 //!
 //! | feature | default | what it does |
 //! |---|---|---|
-//! | `std` | yes | OS-parking shard locks ([`ParkingLotLock`]), event-listener's std list |
+//! | `std` | yes | shard locks whose readers write only their own thread's lines ([`ReadMostlyLock`], the default: hits on several cores share no written line) or OS-parking ones ([`ParkingLotLock`]); the hit counter striped per thread; event-listener's std list |
 //! | `portable-atomic` | no | atomics and `Arc` from portable-atomic, for targets without CAS (thumbv6m) |
 //! | `critical-section` | no | critical sections for event-listener's list and portable-atomic's fallback |
 //! | `tracing` | no | `tracing` events (target `readthrough`): load failures, lock timeouts, fail-safe answers, soft timeouts, refresh starts, tier fallbacks; nothing is spent without it |
