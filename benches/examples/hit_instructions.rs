@@ -7,7 +7,9 @@
 //! `load-struct` (the same with a `Loader` struct), `load-direct` (awaited in the loop itself,
 //! as `hit_overhead` does), `load-struct-direct` (the `Loader` struct so), `load-async-closure-direct` (an async
 //! closure so), `load-wrapper` (through the comparison's `Contender` wrapper, whose
-//! ahash is randomly seeded) or `miss` (`get_or_load` misses with eviction on a full cache); N operations after the same
+//! ahash is randomly seeded), `miss` (`get_or_load` misses with eviction on a full cache),
+//! `miss-weighed` (the same with a weigher) or `zipf-weighed` (`get_or_load` of Zipf keys with
+//! a weigher: hits, misses and keys back from the ghost); N operations after the same
 //! setup and warm-up. `defaults` builds the cache with `Cache::new` (the default hasher, seeded
 //! per process, so counts may differ by a fraction of an instruction between runs) instead of
 //! ahash with fixed seeds. `parking-lot` puts the shards behind `ParkingLotLock` instead of the
@@ -209,6 +211,72 @@ enum Mode {
     LoadAsyncClosureDirect,
     LoadWrapper,
     Miss,
+    MissWeighed,
+    ZipfWeighed,
+}
+
+/// A cache with a weigher (each key weighs 1 to 64, from its number), fixed ahash seeds.
+type Weighed = Cache<
+    u64,
+    u64,
+    (),
+    NoTimer,
+    ahash::RandomState,
+    readthrough_core::DefaultLock,
+    readthrough_core::Weighted<fn(&u64, &u64) -> usize>,
+>;
+
+fn key_weight(key: &u64, _value: &u64) -> usize {
+    (key % 64 + 1) as usize
+}
+
+/// Weighed runs: `MissWeighed` is `Miss` on a weighed cache of 100,000 × 32.5 units (every
+/// operation a miss that evicts, none a key back from the ghost); `ZipfWeighed` is
+/// read-through on Zipf(0.99) keys over four times the keys the cache holds (hits, misses and
+/// keys back from the ghost, which the weighed admission test weighs).
+fn run_weighed(mode: Mode, operations: usize) -> (u64, u64) {
+    let cache: Weighed = Cache::builder()
+        .capacity(KEYS as usize * 65 / 2)
+        .hasher(ahash::RandomState::with_seeds(1, 2, 3, 4))
+        .weigher(key_weight as fn(&u64, &u64) -> usize)
+        .build()
+        .unwrap_or_else(|error| panic!("weighed cache: {error}"));
+    let load = |key: u64| {
+        let cache = &cache;
+        async move {
+            let answer = cache
+                .get_or_load(black_box(&key), |key: &u64| {
+                    let key = *key;
+                    async move { Ok(key) }
+                })
+                .await;
+            answer.map_or(u64::MAX, |answer| answer.value)
+        }
+    };
+    block_on(async {
+        let mut checksum = 0u64;
+        if let Mode::ZipfWeighed = mode {
+            let keys = Zipf::new(4 * KEYS as usize, 0.99)
+                .unwrap_or_else(|error| panic!("{error}"))
+                .keys(SEQUENCE, 5);
+            for &key in &keys {
+                load(key).await;
+            }
+            let window = AllocationWindow::open();
+            for index in 0..operations {
+                checksum = checksum.wrapping_add(load(keys[index % SEQUENCE]).await);
+            }
+            return (window.close().0, checksum);
+        }
+        for key in 0..2 * KEYS {
+            load(key).await;
+        }
+        let window = AllocationWindow::open();
+        for key in 2 * KEYS..2 * KEYS + operations as u64 {
+            checksum = checksum.wrapping_add(load(key).await);
+        }
+        (window.close().0, checksum)
+    })
 }
 
 /// Runs `mode` for `operations` operations on caches that `make` builds; returns the
@@ -220,6 +288,7 @@ fn run<S: BuildHasher, L: RawLock>(
     make: impl Fn(usize) -> Rt<S, L>,
 ) -> (u64, u64) {
     match mode {
+        Mode::MissWeighed | Mode::ZipfWeighed => run_weighed(mode, operations),
         Mode::LoadWrapper => {
             // The comparison's path: the `Contender` wrapper's `get_or_load` (with its own
             // ahash, randomly seeded) on a cache preloaded the same way.
@@ -272,7 +341,7 @@ fn run<S: BuildHasher, L: RawLock>(
                 Mode::LoadAsyncClosureDirect => {
                     loop_load_async_closure_direct(&cache, keys, operations)
                 }
-                Mode::Get | Mode::LoadWrapper | Mode::Miss => loop_get(&cache, keys, operations),
+                _ => loop_get(&cache, keys, operations),
             };
             (window.close().0, checksum)
         }
@@ -315,9 +384,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "load-async-closure-direct" => Mode::LoadAsyncClosureDirect,
         "load-wrapper" => Mode::LoadWrapper,
         "miss" => Mode::Miss,
+        "miss-weighed" => Mode::MissWeighed,
+        "zipf-weighed" => Mode::ZipfWeighed,
         other => return Err(format!(
             "unknown mode {other}: use get, load, load-struct, load-direct, load-struct-direct, \
-                 load-async-closure-direct, load-wrapper or miss"
+                 load-async-closure-direct, load-wrapper, miss, miss-weighed or zipf-weighed"
         )
         .into()),
     };

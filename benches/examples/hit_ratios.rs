@@ -9,8 +9,12 @@
 //! Traces are read from `../shared/data/traces/` beside the repository (`READTHROUGH_TRACES`
 //! overrides the folder); a missing one is skipped with a message. Every request is counted;
 //! the Zipf rows count after a warm-up of 1M requests, as the `compare` bench does. The
-//! `weighted` row replays the `compare` bench's weighted workload (bodies of 16 B to 64 KiB
-//! under a 64 MiB weigher bound) with the same seeds.
+//! `weighted` rows replay the `compare` bench's weighted workload (bodies of 16 B to 64 KiB
+//! under a 64 MiB weigher bound) with the same seeds: the request hit ratio, and the byte hit
+//! ratio (bytes answered from the cache over bytes requested) that the bench reports first.
+//!
+//! `SEED=n` sets the first of the hasher's fixed seeds (default 1), `NO_BELADY=1` skips the
+//! optimal column (most of the run time).
 
 use readthrough_benches::belady::belady_hit_ratio;
 use readthrough_benches::block_trace::read_block_trace;
@@ -23,6 +27,23 @@ use readthrough_core::{Cache, NoTimer};
 const ZIPF_UNIVERSE: usize = 1_000_000;
 const ZIPF_REQUESTS: usize = 5_000_000;
 const ZIPF_WARMUP: usize = 1_000_000;
+
+/// The first of the hasher's seeds (`SEED`, default 1).
+fn seed() -> u64 {
+    std::env::var("SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Belady's hit ratio, unless `NO_BELADY` is set (then NaN, printed as such).
+fn optimal(requests: &[u64], capacity: usize, warmup: usize) -> f64 {
+    if std::env::var_os("NO_BELADY").is_some() {
+        f64::NAN
+    } else {
+        belady_hit_ratio(requests, capacity, warmup)
+    }
+}
 
 fn main() {
     let wanted: Vec<String> = std::env::args().skip(1).map(|a| a.to_lowercase()).collect();
@@ -46,7 +67,7 @@ fn main() {
         };
         for &capacity in trace.capacities {
             let ours = replay(&requests, capacity, 0);
-            let best = belady_hit_ratio(&requests, capacity, 0);
+            let best = optimal(&requests, capacity, 0);
             println!(
                 "| {name} | {capacity} | {:.2} | {:.2} |",
                 ours * 100.0,
@@ -55,10 +76,14 @@ fn main() {
         }
     }
     if selected("weighted") {
-        let (ratio, entries) = replay_weighted(&Sizes::full());
+        let (ratio, byte_ratio, entries) = replay_weighted(&Sizes::full());
         println!(
-            "| weighted (64 MiB, {entries} entries at the end) | bytes | {:.2} | |",
+            "| weighted (64 MiB, {entries} entries at the end), requests | bytes | {:.2} | |",
             ratio * 100.0
+        );
+        println!(
+            "| weighted (64 MiB), bytes | bytes | {:.2} | |",
+            byte_ratio * 100.0
         );
     }
     if selected("zipf") {
@@ -69,7 +94,7 @@ fn main() {
             for percent in [1, 10] {
                 let capacity = ZIPF_UNIVERSE * percent / 100;
                 let ours = replay(&requests, capacity, ZIPF_WARMUP);
-                let best = belady_hit_ratio(&requests, capacity, ZIPF_WARMUP);
+                let best = optimal(&requests, capacity, ZIPF_WARMUP);
                 println!(
                     "| Zipf {exponent} | {percent}% | {:.2} | {:.2} |",
                     ours * 100.0,
@@ -87,7 +112,7 @@ fn main() {
 fn replay(requests: &[u64], capacity: usize, warmup: usize) -> f64 {
     let cache: Cache<u64, u64, (), NoTimer, ahash::RandomState> = Cache::builder()
         .capacity(capacity)
-        .hasher(ahash::RandomState::with_seeds(1, 2, 3, 4))
+        .hasher(ahash::RandomState::with_seeds(seed(), 2, 3, 4))
         .build()
         .expect("a valid capacity");
     let mut hits = 0u64;
@@ -102,27 +127,35 @@ fn replay(requests: &[u64], capacity: usize, warmup: usize) -> f64 {
 }
 
 /// The `compare` bench's weighted workload (the same keys, body sizes and warm-up) replayed on
-/// readthrough with a weigher: the hit ratio counted after the warm-up, and the entries held
-/// at the end.
-fn replay_weighted(sizes: &Sizes) -> (f64, usize) {
+/// readthrough with a weigher: the request and byte hit ratios counted after the warm-up, and
+/// the entries held at the end.
+fn replay_weighted(sizes: &Sizes) -> (f64, f64, usize) {
     let body_sizes = body_sizes(sizes.weighted_keys, 4);
     let requests = Zipf::new(sizes.weighted_keys, 0.99)
         .expect("a valid Zipf")
         .keys(sizes.weighted_requests, 3);
     let cache: Cache<u64, u32, (), NoTimer, ahash::RandomState, _, _> = Cache::builder()
         .capacity(sizes.weighted_capacity)
-        .hasher(ahash::RandomState::with_seeds(1, 2, 3, 4))
+        .hasher(ahash::RandomState::with_seeds(seed(), 2, 3, 4))
         .weigher(|_: &u64, size: &u32| *size as usize)
         .build()
         .expect("a valid capacity");
-    let mut hits = 0u64;
+    let (mut hits, mut bytes, mut bytes_hit) = (0u64, 0u64, 0u64);
     for (index, &key) in requests.iter().enumerate() {
+        let counted = index >= sizes.weighted_warmup;
+        let size = u64::from(body_sizes[key as usize]);
+        bytes += if counted { size } else { 0 };
         if cache.get(&key).is_some() {
-            hits += u64::from(index >= sizes.weighted_warmup);
+            hits += u64::from(counted);
+            bytes_hit += if counted { size } else { 0 };
         } else {
             cache.insert(key, body_sizes[key as usize]);
         }
     }
     let counted = (requests.len() - sizes.weighted_warmup).max(1);
-    (hits as f64 / counted as f64, cache.len())
+    (
+        hits as f64 / counted as f64,
+        bytes_hit as f64 / bytes.max(1) as f64,
+        cache.len(),
+    )
 }

@@ -29,9 +29,13 @@ const MAX_DEFAULT_SHARDS: usize = 4;
 /// single shard (`cargo run --release -p readthrough-benches --example hit_ratios`).
 const ENTRIES_PER_DEFAULT_SHARD: usize = 256;
 
-/// With a weigher, weight per shard below which the default adds no further shard: 1 MiB
-/// when weights are bytes, so that by default entries up to 1 MiB can be stored.
-const WEIGHT_PER_DEFAULT_SHARD: usize = 1 << 20;
+/// With a weigher, weight per shard below which the default adds no further shard: 8 MiB
+/// when weights are bytes, so that by default entries up to 8 MiB can be stored. Each shard
+/// bounds its own weight, and after an eviction leaves on average about half an evicted entry
+/// unused: on the weighted benchmark (16 B to 64 KiB bodies, 64 MiB) 64 shards of 1 MiB held
+/// 64.45 MiB and 8 of 8 MiB 65.45 MiB, and the byte hit ratio rose from 77.82% to 78.25%
+/// (`cargo run --release -p readthrough-benches --example weighted_lab`).
+const WEIGHT_PER_DEFAULT_SHARD: usize = 8 << 20;
 
 /// The most shards a cache can have. More would not spread the load any better on any
 /// machine, and each shard costs a lock and its tables.
@@ -151,7 +155,7 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
     }
 
     /// How many independently locked shards to use (default: one per 256 entries, or with a
-    /// weigher one per 2²⁰ units of weight (1 MiB), at most 64 with `std` and 4 without). More
+    /// weigher one per 2²³ units of weight (8 MiB), at most 64 with `std` and 4 without). More
     /// shards mean less contention and more fixed overhead; with a weigher, an entry heavier
     /// than one shard's share of the capacity is not stored.
     /// At most [`MAX_SHARDS`], and at most one per unit of capacity.

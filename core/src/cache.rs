@@ -408,7 +408,7 @@ where
             None => T::NEVER,
         };
         let expired = |deadline| self.timer.overdue(deadline).is_some();
-        match store.insert(
+        match store.insert::<W>(
             hash,
             key,
             value,

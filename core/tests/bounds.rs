@@ -132,6 +132,47 @@ fn zero_weight_entries_count_as_one() {
 }
 
 #[test]
+fn keys_of_every_weight_coming_back_from_the_ghost_keep_the_bound() {
+    // Weights from 0 to past the whole capacity, each key asked for again after others pushed
+    // it out: the weighed admission test sums the weights and sketch counts of up to 16
+    // main-queue entries near u32::MAX each, and must neither overflow nor break the bound.
+    let capacity = u32::MAX as usize;
+    let cache = Cache::<u64, usize>::builder()
+        .capacity(capacity)
+        .shards(1)
+        .weigher(|_: &u64, weight: &usize| *weight)
+        .build()
+        .unwrap();
+    let weights = [
+        0,
+        1,
+        capacity / 3,
+        capacity / 17,
+        capacity - 1,
+        capacity,
+        capacity + 1,
+    ];
+    for round in 0..40u64 {
+        for (index, &weight) in weights.iter().enumerate() {
+            let key = (round % 4) * 10 + index as u64;
+            if cache.get(&key).is_none() {
+                cache.insert(key, weight);
+            }
+            assert!(
+                cache.weight() <= capacity,
+                "weight {} in round {round}",
+                cache.weight()
+            );
+        }
+    }
+    assert!(
+        cache.get(&6).is_none() && cache.get(&16).is_none(),
+        "heavier than the cache"
+    );
+    assert!(cache.stats().oversized > 0);
+}
+
+#[test]
 fn configurations_that_used_to_abort_are_refused() {
     assert_eq!(
         Cache::<u8, u8>::builder()

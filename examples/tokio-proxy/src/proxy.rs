@@ -39,7 +39,8 @@ pub struct ProxyConfig {
     /// The origin server.
     pub origin: SocketAddr,
     /// Most bytes of responses (status, content type and body) and their keys kept at once. A
-    /// response larger than a shard's share (1/64 of this by default) is served but not kept.
+    /// response larger than a shard's share (by default one shard per 8 MiB, at most 64: 1/8 of
+    /// the default 64 MiB) is served but not kept.
     pub capacity_bytes: usize,
     /// How long a cached response is served before the origin is asked again.
     pub ttl: Duration,
