@@ -130,12 +130,8 @@ fn a_weighted_scan_does_not_flush_the_hot_set() {
     );
 }
 
-/// A byte-bounded cache of one shard with a fixed hasher (the same sketch counters, so the
-/// same outcome, on every run), and a read-through of a `weight`-byte body for `key` that
-/// counts its loader's calls.
-fn fixed_byte_cache(
-    capacity: usize,
-) -> Cache<
+/// A cache bounded by its values' lengths, with a fixed hasher.
+type FixedByteCache = Cache<
     u64,
     Vec<u8>,
     std::convert::Infallible,
@@ -143,7 +139,12 @@ fn fixed_byte_cache(
     FixedState,
     DefaultLock,
     Weighted<BodyLen>,
-> {
+>;
+
+/// A byte-bounded cache of one shard with a fixed hasher (the same sketch counters, so the
+/// same outcome, on every run), and a read-through of a `weight`-byte body for `key` that
+/// counts its loader's calls.
+fn fixed_byte_cache(capacity: usize) -> FixedByteCache {
     Cache::builder()
         .capacity(capacity)
         .shards(1)
@@ -153,26 +154,21 @@ fn fixed_byte_cache(
         .unwrap()
 }
 
-fn read(
-    cache: &Cache<
-        u64,
-        Vec<u8>,
-        std::convert::Infallible,
-        NoTimer,
-        FixedState,
-        DefaultLock,
-        Weighted<BodyLen>,
-    >,
-    key: u64,
-    weight: usize,
-    loads: &Calls,
-) -> Status {
+fn read(cache: &FixedByteCache, key: u64, weight: usize, loads: &Calls) -> Status {
     block_on(cache.get_or_load(&key, |_: &u64| {
         loads.record();
         async move { Ok(vec![0; weight]) }
     }))
     .unwrap()
     .status
+}
+
+/// `count` 200-byte keys never asked for before (numbered on from `fresh`), once each.
+fn pass_new_keys(cache: &FixedByteCache, fresh: &mut u64, count: usize) {
+    for _ in 0..count {
+        *fresh += 1;
+        read(cache, *fresh, 200, &Calls::default());
+    }
 }
 
 #[test]
@@ -196,10 +192,7 @@ fn a_heavy_key_asked_for_often_wins_its_bytes_from_light_keys_asked_for_rarely()
         for key in (1 + round % 10..500).step_by(10) {
             read(&cache, key, 200, &light);
         }
-        for _ in 0..80 {
-            fresh += 1;
-            read(&cache, fresh, 200, &Calls::default());
-        }
+        pass_new_keys(&cache, &mut fresh, 80);
     }
     // Measured: 2 loads, the last 100 requests all hits. With a heavy returner sent back
     // through the small queue (the rule before): 280 loads, no hit.
@@ -237,10 +230,7 @@ fn a_heavy_key_asked_for_rarely_does_not_push_out_light_keys_asked_for_often() {
         for key in 1..451 {
             read(&cache, key, 200, &light);
         }
-        for _ in 0..20 {
-            fresh += 1;
-            read(&cache, fresh, 200, &Calls::default());
-        }
+        pass_new_keys(&cache, &mut fresh, 20);
     }
     let light_loads = light.count() - light_before;
     // Measured: 5,200 light loads (each arrival of the heavy key still evicts 150 light keys
