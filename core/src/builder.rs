@@ -24,10 +24,15 @@ const MAX_DEFAULT_SHARDS: usize = 64;
 const MAX_DEFAULT_SHARDS: usize = 4;
 
 /// Entries per shard below which the default adds no further shard. Each shard evicts on its
-/// own, so small shards cost hit ratio: on the OLTP trace at 750 to 2,000 entries, one shard
-/// per 64 entries lost 0.6 to 0.8 points against one per 256, which is within 0.1 point of a
-/// single shard (`cargo run --release -p readthrough-benches --example hit_ratios`).
-const ENTRIES_PER_DEFAULT_SHARD: usize = 256;
+/// own (its queues, ghost and frequency sketch see only its part of the requests), so small
+/// shards cost hit ratio: on the OLTP trace at 750 to 2,000 entries, one shard per 64 entries
+/// lost 0.6 to 0.8 points against one per 256; one per 1,024 against one per 256, over five
+/// hasher seeds (`SEED=1..5 NO_BELADY=1 cargo run --release -p readthrough-benches --example
+/// hit_ratios`): Zipf at 1% of the keys +0.15 to +0.28, P2 8,192 and 32,768 +0.09 to +0.27,
+/// OLTP 750 to 2,000 up to +0.19, P6 32,768 +0.08 to +0.15, the worst cell -0.04. Caches of
+/// 65,536 entries or more keep 64 shards (with `std`); reads do not contend on a shard's lock
+/// (`ReadMostlyLock`), writes do, which is the price of fewer shards in a small cache.
+const ENTRIES_PER_DEFAULT_SHARD: usize = 1024;
 
 /// With a weigher, weight per shard below which the default adds no further shard: 8 MiB
 /// when weights are bytes, so that by default entries up to 8 MiB can be stored. Each shard
@@ -154,7 +159,7 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
         self
     }
 
-    /// How many independently locked shards to use (default: one per 256 entries, or with a
+    /// How many independently locked shards to use (default: one per 1,024 entries, or with a
     /// weigher one per 2²³ units of weight (8 MiB), at most 64 with `std` and 4 without). More
     /// shards mean less contention and more fixed overhead; with a weigher, an entry heavier
     /// than one shard's share of the capacity is not stored.
