@@ -10,8 +10,16 @@
 //! order, so a shard's reader count and hit count (made one after the other) are neighbours,
 //! and reused when their counter is dropped.
 //!
-//! Memory: one block of the table holds `COLUMNS` columns for every row: 4 KiB per row, as many
-//! rows as thread slots (2 to 16); blocks are added as columns run out and kept for reuse.
+//! A block has two rows per thread slot. The first half are *own rows*: a thread whose index is
+//! below the slot count is the only one writing its own row's cells of a counter, and counts
+//! there with a plain load and store, where a shared cell needs a locked read-modify-write (on
+//! a 2-core VM, the hit counter's `fetch_add` was about a fifth of a plain `get`'s time). Threads
+//! past the slot count use the second half, the *shared rows*, one per slot (by mask), with
+//! read-modify-writes. A lock's reader counts are read-modify-written in any case (the writer
+//! waits for them to reach zero), so a lock's column uses only the first half, by mask.
+//!
+//! Memory: one block of the table holds `COLUMNS` columns for every row: 4 KiB per row, two rows
+//! per thread slot (4 to 32 rows); blocks are added as columns run out and kept for reuse.
 
 use crate::sync::AtomicUsize;
 
@@ -37,6 +45,14 @@ pub(crate) struct SlotColumn {
 #[repr(align(128))]
 struct Padded(AtomicUsize);
 
+/// A counter's cell for the calling thread.
+pub(crate) enum Stripe<'a> {
+    /// In the thread's own row: no other thread writes it.
+    Own(&'a AtomicUsize),
+    /// In a shared row: other threads may write it too.
+    Shared(&'a AtomicUsize),
+}
+
 impl SlotColumn {
     /// A column of zeros.
     pub(crate) fn new() -> Self {
@@ -52,46 +68,69 @@ impl SlotColumn {
         }
         #[cfg(loom)]
         SlotColumn {
-            cells: (0..rows).map(|_| Padded(AtomicUsize::new(0))).collect(),
+            cells: (0..2 * rows).map(|_| Padded(AtomicUsize::new(0))).collect(),
             mask: rows - 1,
         }
     }
 
-    /// The calling thread's cell.
+    /// The calling thread's cell among the own rows, by mask: a lock's reader count.
     #[inline]
     pub(crate) fn mine(&self) -> &AtomicUsize {
         self.cell(crate::thread_slot::thread_index() & self.mask)
     }
 
-    /// Row `row`'s cell; `row <= mask`.
+    /// The calling thread's cell of a counter: in its own row if its index has one, else in a
+    /// shared row.
+    #[inline]
+    pub(crate) fn stripe(&self) -> Stripe<'_> {
+        let index = crate::thread_slot::thread_index();
+        if index <= self.mask {
+            Stripe::Own(self.cell(index))
+        } else {
+            Stripe::Shared(self.cell(self.mask + 1 + (index & self.mask)))
+        }
+    }
+
+    /// Row `row`'s cell; `row < 2 * (mask + 1)`.
     #[inline]
     fn cell(&self, row: usize) -> &AtomicUsize {
-        debug_assert!(row <= self.mask);
+        debug_assert!(row <= 2 * self.mask + 1);
         // SAFETY: `first` points into the block's rows, which live as long as the process, and
-        // was derived from the slice of all of them; `row <= mask < rows`, so the cell `row`
-        // rows on is in the slice (the rows lie back to back, `COLUMNS` cells each).
+        // was derived from the slice of all of them; the block has `2 * (mask + 1)` rows, so
+        // the cell `row` rows on is in the slice (the rows lie back to back, `COLUMNS` cells
+        // each).
         #[cfg(not(loom))]
         return unsafe { &*self.first.as_ptr().add(row * table::COLUMNS) };
         #[cfg(loom)]
         return &self.cells[row].0;
     }
 
-    /// Every row's cell: a pointer stepped by a row's length, read from the column once (a
-    /// writer's scan of the slots, on every miss: a load, a test, a step and a count per slot).
-    #[cfg(not(loom))]
+    /// The own rows' cells, which hold a lock's reader counts: a pointer stepped by a row's
+    /// length, read from the column once (a writer's scan of the slots, on every miss: a load,
+    /// a test, a step and a count per slot).
     #[inline]
     pub(crate) fn cells(&self) -> impl Iterator<Item = &AtomicUsize> {
+        self.first_rows(self.mask + 1)
+    }
+
+    /// Every row's cell, own and shared: the parts of a counter.
+    pub(crate) fn all_cells(&self) -> impl Iterator<Item = &AtomicUsize> {
+        self.first_rows(2 * (self.mask + 1))
+    }
+
+    #[cfg(not(loom))]
+    #[inline]
+    fn first_rows(&self, rows: usize) -> impl Iterator<Item = &AtomicUsize> {
         Cells {
             next: self.first.as_ptr(),
-            left: self.mask + 1,
+            left: rows,
             column: core::marker::PhantomData,
         }
     }
 
-    /// Every row's cell.
     #[cfg(loom)]
-    pub(crate) fn cells(&self) -> impl Iterator<Item = &AtomicUsize> {
-        (0..=self.mask).map(|row| self.cell(row))
+    fn first_rows(&self, rows: usize) -> impl Iterator<Item = &AtomicUsize> {
+        (0..rows).map(|row| self.cell(row))
     }
 }
 
@@ -118,8 +157,8 @@ impl<'a> Iterator for Cells<'a> {
         // Wrapping: the step past the last row leaves the rows, and that address is not read.
         self.next = cell.wrapping_add(table::COLUMNS);
         // SAFETY: `cell` is the cell of row `rows - 1 - left` (`left` counted down from
-        // `rows`), derived as in `cell` from the slice of all rows, which lives as long as the
-        // process.
+        // `rows`, at most the block's row count), derived as in `cell` from the slice of all
+        // rows, which lives as long as the process.
         Some(unsafe { &*cell })
     }
 }
@@ -154,7 +193,7 @@ mod table {
     const _: () =
         assert!(core::mem::size_of::<Row>() == COLUMNS * core::mem::size_of::<AtomicUsize>());
 
-    /// One thread slot's cells of a block, on lines of its own.
+    /// One row's cells of a block (a thread slot's own or shared row), on lines of its own.
     #[repr(align(128))]
     pub(super) struct Row(pub(super) [AtomicUsize; COLUMNS]);
 
@@ -177,14 +216,16 @@ mod table {
         free: Vec::new(),
     });
 
-    pub(super) fn take_column(rows: usize) -> (&'static Block, (u32, u32)) {
+    /// A free column of a block with two rows per thread slot (`slots` of them), the own rows
+    /// first.
+    pub(super) fn take_column(slots: usize) -> (&'static Block, (u32, u32)) {
         let mut table = TABLE.lock().unwrap_or_else(PoisonError::into_inner);
         let home = match table.free.pop() {
             Some(home) => home,
             None => {
                 if table.next == COLUMNS {
                     let block: &'static Block = Box::leak(Box::new(Block {
-                        rows: (0..rows)
+                        rows: (0..2 * slots)
                             .map(|_| Row(core::array::from_fn(|_| AtomicUsize::new(0))))
                             .collect(),
                     }));

@@ -6,17 +6,27 @@
 //! and, while there are no more of them than slots, distinct slots. Two threads on one slot are
 //! still correct (a slot is a counter, not an owner); they only share its cache line.
 //!
+//! No two live threads hold the same index, and a thread gives its index up before another
+//! can take it, so a thread whose index is below the slot count is the only writer of that
+//! row of a counter (`slot_column`'s own rows): it may count there with a load and a store
+//! instead of a locked read-modify-write.
+//!
 //! [`ReadMostlyLock`]: crate::ReadMostlyLock
 
 use core::cell::Cell;
 
-/// Most slots per shard. Each slot costs a shard 8 bytes per lock and per hit counter (cells
-/// of `slot_column`'s table), so a shard costs up to 2 × 16 × 8 B = 256 B there; past 16
-/// cores, threads share slots.
+/// Most slots per shard. Each slot costs a shard 16 bytes per lock and per hit counter (cells
+/// of `slot_column`'s table, in an own row and a shared row), so a shard costs up to
+/// 2 × 2 × 16 × 8 B = 512 B there; past 16 cores, threads share slots.
 #[cfg_attr(loom, allow(dead_code))]
 const MAX_SLOTS: usize = 16;
 
 const UNASSIGNED: usize = usize::MAX;
+
+/// The index of a thread that gave its index back while exiting: past every slot count, so
+/// the destructors that still run on the thread count in shared rows.
+#[cfg(not(loom))]
+const GIVEN_BACK: usize = usize::MAX - 1;
 
 #[cfg(not(loom))]
 std::thread_local! {
@@ -72,8 +82,8 @@ fn assign() -> usize {
     index
 }
 
-/// Gives the thread's index back when the thread exits. The thread keeps using the index in
-/// destructors that run after this one, sharing its slot with the next owner: still correct.
+/// Gives the thread's index back when the thread exits. Destructors that run after this one
+/// use [`GIVEN_BACK`] from then on: the next owner of the index writes its rows alone.
 #[cfg(not(loom))]
 struct Lease(Cell<usize>);
 
@@ -81,6 +91,10 @@ struct Lease(Cell<usize>);
 impl Drop for Lease {
     fn drop(&mut self) {
         if self.0.get() != UNASSIGNED {
+            // `INDEX` has no destructor, so it is still there; the index changes before it is
+            // given back, and the leases' mutex orders this thread's last own-row stores before
+            // the next owner's first.
+            let _ = INDEX.try_with(|index| index.set(GIVEN_BACK));
             leases::give_back(self.0.get());
         }
     }
