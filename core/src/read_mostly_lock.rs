@@ -1,7 +1,7 @@
 //! A shard lock whose readers write only cache lines of their own thread.
 
 use crate::lock::RawLock;
-use crate::slot_column::SlotColumn;
+use crate::slot_column::{SlotColumn, Stripe};
 use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 
 /// A read-write lock for read-mostly shards ("big reader" lock): the default with `std`.
@@ -9,9 +9,11 @@ use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 /// A read-write lock counts its readers in one word, so every shared acquire and release is an
 /// atomic read-modify-write of one cache line, which two cores reading the same shard pass back
 /// and forth. This lock gives each shard one reader count per thread slot and each thread a
-/// slot of its own (the smallest index free when it first reads, given back when it exits): a
+/// slot of its own (the smallest index free when it first reads, given back when it exits;
+/// twice as many slots as the machine has cores, and one that the threads past those share): a
 /// reader increments its slot's count and checks the writer flag, so readers on different cores
-/// share no line that either writes. The counts live in a process-wide table whose rows belong
+/// share no line that either writes, and leaves with a plain store (its slot has no other
+/// writer), so a read costs one locked instruction, where a read-write lock's costs two. The counts live in a process-wide table whose rows belong
 /// to slots: a thread's counts for every shard lie side by side in its row, so reading many
 /// shards keeps few lines in the core's cache, and no two rows share a line.
 ///
@@ -24,12 +26,11 @@ use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 /// competes for the flag with them as an equal (a test-and-set, not a queue). Waiting threads
 /// spin and yield rather than park: the sections this lock guards are a hash probe and a clone
 /// (reads) or an insert with its eviction (writes), never a wait. A write costs a look at every
-/// slot (a shard has as many slots as the machine has threads, rounded up to a power of two, at
-/// most 16).
+/// slot (twice as many own slots as the machine has threads, at most 32, and the shared one).
 ///
 /// Memory: the lock itself is 32 bytes; its counts take 8 bytes per slot in the table (a
-/// 64-shard cache on a 16-thread machine: 8 KiB, and as much for the striped hit counter). The
-/// table grows by blocks of 512 counts per slot (4 KiB per slot) and keeps them for reuse.
+/// 64-shard cache on a 16-thread machine: 33 slots, 16.5 KiB, and as much for the striped hit
+/// counter). The table grows by blocks of 512 counts per slot (4 KiB per slot) and keeps them for reuse.
 ///
 /// ```
 /// use readthrough_core::{Cache, ReadMostlyLock};
@@ -63,7 +64,7 @@ const BACK_OUTS: u32 = 2;
 impl core::fmt::Debug for ReadMostlyLock {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ReadMostlyLock")
-            .field("slots", &self.slots.cells().count())
+            .field("slots", &self.slots.slots())
             .field("writer", &self.writer.load(Ordering::Relaxed))
             .finish()
     }
@@ -78,11 +79,13 @@ impl ReadMostlyLock {
         // load sees the flag raised, or the writer's load of this slot sees the increment and
         // waits.
         //
-        // Every access to a slot is SeqCst, also the decrements, where Release would do under
-        // C++20's rules: Miri's weak-memory emulation predates them (rust-lang/miri#2301) and
-        // reports overlapping readers and writers when a slot mixes Release decrements with
-        // SeqCst loads. On x86 every read-modify-write is a locked instruction whatever its
-        // ordering, so the readers pay nothing for it.
+        // The increments and the backing out are SeqCst read-modify-writes; leaving is a
+        // Release store in an own slot (no locked instruction: `Leave`) and a Release
+        // decrement in the shared one. (An earlier version made every decrement SeqCst because
+        // Miri, whose weak-memory emulation predates C++20's rules (rust-lang/miri#2301),
+        // reported overlapping readers and writers for Release decrements; with the
+        // own-slot stores Miri passes `tests/read_mostly_lock.rs` under several seeds, and
+        // loom checks the orderings as written.)
         slot.fetch_add(1, Ordering::SeqCst);
         loom_sees_seq_cst();
         if self.writer.load(Ordering::SeqCst) {
@@ -248,12 +251,21 @@ fn lock_ignoring_poison(mutex: &loom::sync::Mutex<()>) -> loom::sync::MutexGuard
 }
 
 /// Leaves the read side, also when the reader's closure unwinds.
-struct Leave<'a>(&'a AtomicUsize);
+struct Leave<'a>(Stripe<'a>);
 
 impl Drop for Leave<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        match self.0 {
+            // Only this thread writes its own row: a store, no locked instruction.
+            Stripe::Own(slot) => slot.store(
+                slot.load(Ordering::Relaxed).wrapping_sub(1),
+                Ordering::Release,
+            ),
+            Stripe::Shared(slot) => {
+                slot.fetch_sub(1, Ordering::Release);
+            }
+        }
     }
 }
 
@@ -284,8 +296,11 @@ impl Drop for Lower<'_> {
 //   comes before the raising there, it read a lowered flag; the increment comes before that
 //   load, the raising before the writer's load of the slot, so that load sees the increment
 //   (or a later value of the slot, which counts this reader until its decrement) and the writer
-//   waits until it reads a count that includes the decrement; the decrement is SeqCst, so the
-//   reader's section happens before the writer's. If the load comes after the raising, it
+//   waits until it reads a count that includes the decrement. The decrement is a Release
+//   read-modify-write (shared slot) or a Release store (own slot, which only its thread
+//   writes, so the count the writer reads there was stored by that thread after the section),
+//   and the writer's load is Acquire, so the reader's section happens before the writer's.
+//   If the load comes after the raising, it
 //   reads the flag raised, and the reader backs out before running anything, or a later
 //   lowering, which the holder makes after its section and the load reads with Acquire: the
 //   reader's section starts after the holder's.
@@ -313,9 +328,9 @@ unsafe impl RawLock for ReadMostlyLock {
 
     #[inline]
     fn read<R>(&self, f: impl FnOnce() -> R) -> R {
-        let slot = self.slots.mine();
-        self.enter(slot);
-        let _leave = Leave(slot);
+        let stripe = self.slots.stripe();
+        self.enter(stripe.cell());
+        let _leave = Leave(stripe);
         f()
     }
 

@@ -10,16 +10,18 @@
 //! order, so a shard's reader count and hit count (made one after the other) are neighbours,
 //! and reused when their counter is dropped.
 //!
-//! A block has two rows per thread slot. The first half are *own rows*: a thread whose index is
-//! below the slot count is the only one writing its own row's cells of a counter, and counts
-//! there with a plain load and store, where a shared cell needs a locked read-modify-write (on
-//! a 2-core VM, the hit counter's `fetch_add` was about a fifth of a plain `get`'s time). Threads
-//! past the slot count use the second half, the *shared rows*, one per slot (by mask), with
-//! read-modify-writes. A lock's reader counts are read-modify-written in any case (the writer
-//! waits for them to reach zero), so a lock's column uses only the first half, by mask.
+//! A block has a row per thread slot, the *own rows*, and one *shared row* after them. A thread
+//! whose index is below the slot count is the only one writing its own row's cells, and may
+//! change them with a plain load and store where a shared cell needs a locked
+//! read-modify-write (on a 2-core VM, the hit counter's `fetch_add` was about a fifth of a plain
+//! `get`'s time, and so was a reader's decrement of the lock's count). The other threads use the
+//! shared row, with read-modify-writes. The hit counter counts with a store in an own row; a
+//! reader of a `ReadMostlyLock` counts itself in with a read-modify-write in any row (it must be
+//! ordered before its look at the writer flag) and out with a store in an own row.
 //!
-//! Memory: one block of the table holds `COLUMNS` columns for every row: 4 KiB per row, two rows
-//! per thread slot (4 to 32 rows); blocks are added as columns run out and kept for reuse.
+//! Memory: one block of the table holds `COLUMNS` columns for every row: 4 KiB per row, one more
+//! row than thread slots (5 rows on 2 cores, at most 33); blocks are added as columns run out
+//! and kept for reuse.
 
 use crate::sync::AtomicUsize;
 
@@ -37,15 +39,16 @@ pub(crate) struct SlotColumn {
     /// column's own.
     #[cfg(loom)]
     cells: alloc::boxed::Box<[Padded]>,
-    /// Rows - 1: the row count is a power of two.
-    mask: usize,
+    /// Own rows: the shared row comes after them.
+    slots: usize,
 }
 
 #[cfg(loom)]
 #[repr(align(128))]
 struct Padded(AtomicUsize);
 
-/// A counter's cell for the calling thread.
+/// A thread's cell of a column.
+#[derive(Clone, Copy)]
 pub(crate) enum Stripe<'a> {
     /// In the thread's own row: no other thread writes it.
     Own(&'a AtomicUsize),
@@ -53,51 +56,59 @@ pub(crate) enum Stripe<'a> {
     Shared(&'a AtomicUsize),
 }
 
+impl<'a> Stripe<'a> {
+    /// The cell, own or shared.
+    #[inline]
+    pub(crate) fn cell(self) -> &'a AtomicUsize {
+        match self {
+            Stripe::Own(cell) | Stripe::Shared(cell) => cell,
+        }
+    }
+}
+
 impl SlotColumn {
     /// A column of zeros.
     pub(crate) fn new() -> Self {
-        let rows = crate::thread_slot::slot_count();
+        let slots = crate::thread_slot::slot_count();
         #[cfg(not(loom))]
         {
-            let (block, home) = table::take_column(rows);
+            let (block, home) = table::take_column(slots);
             SlotColumn {
                 first: table::first_cell(block, home.1),
                 home,
-                mask: rows - 1,
+                slots,
             }
         }
         #[cfg(loom)]
         SlotColumn {
-            cells: (0..2 * rows).map(|_| Padded(AtomicUsize::new(0))).collect(),
-            mask: rows - 1,
+            cells: (0..=slots).map(|_| Padded(AtomicUsize::new(0))).collect(),
+            slots,
         }
     }
 
-    /// The calling thread's cell among the own rows, by mask: a lock's reader count.
-    #[inline]
-    pub(crate) fn mine(&self) -> &AtomicUsize {
-        self.cell(crate::thread_slot::thread_index() & self.mask)
-    }
-
-    /// The calling thread's cell of a counter: in its own row if its index has one, else in a
-    /// shared row.
+    /// The calling thread's cell: in its own row if its index has one, else in the shared row.
     #[inline]
     pub(crate) fn stripe(&self) -> Stripe<'_> {
         let index = crate::thread_slot::thread_index();
-        if index <= self.mask {
+        if index < self.slots {
             Stripe::Own(self.cell(index))
         } else {
-            Stripe::Shared(self.cell(self.mask + 1 + (index & self.mask)))
+            Stripe::Shared(self.cell(self.slots))
         }
     }
 
-    /// Row `row`'s cell; `row < 2 * (mask + 1)`.
+    /// The number of own rows (thread slots).
+    pub(crate) fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// Row `row`'s cell; `row <= slots`.
     #[inline]
     fn cell(&self, row: usize) -> &AtomicUsize {
-        debug_assert!(row <= 2 * self.mask + 1);
+        debug_assert!(row <= self.slots);
         // SAFETY: `first` points into the block's rows, which live as long as the process, and
-        // was derived from the slice of all of them; the block has `2 * (mask + 1)` rows, so
-        // the cell `row` rows on is in the slice (the rows lie back to back, `COLUMNS` cells
+        // was derived from the slice of all of them; the block has `slots + 1` rows, so the
+        // cell `row` rows on is in the slice (the rows lie back to back, `COLUMNS` cells
         // each).
         #[cfg(not(loom))]
         return unsafe { &*self.first.as_ptr().add(row * table::COLUMNS) };
@@ -105,32 +116,23 @@ impl SlotColumn {
         return &self.cells[row].0;
     }
 
-    /// The own rows' cells, which hold a lock's reader counts: a pointer stepped by a row's
-    /// length, read from the column once (a writer's scan of the slots, on every miss: a load,
-    /// a test, a step and a count per slot).
-    #[inline]
-    pub(crate) fn cells(&self) -> impl Iterator<Item = &AtomicUsize> {
-        self.first_rows(self.mask + 1)
-    }
-
-    /// Every row's cell, own and shared: the parts of a counter.
-    pub(crate) fn all_cells(&self) -> impl Iterator<Item = &AtomicUsize> {
-        self.first_rows(2 * (self.mask + 1))
-    }
-
+    /// Every row's cell, own and shared: the parts of a count, or the readers to wait for. A
+    /// pointer stepped by a row's length, read from the column once (a writer's scan of the
+    /// slots, on every miss: a load, a test, a step and a count per row).
     #[cfg(not(loom))]
     #[inline]
-    fn first_rows(&self, rows: usize) -> impl Iterator<Item = &AtomicUsize> {
+    pub(crate) fn cells(&self) -> impl Iterator<Item = &AtomicUsize> {
         Cells {
             next: self.first.as_ptr(),
-            left: rows,
+            left: self.slots + 1,
             column: core::marker::PhantomData,
         }
     }
 
+    /// Every row's cell, own and shared.
     #[cfg(loom)]
-    fn first_rows(&self, rows: usize) -> impl Iterator<Item = &AtomicUsize> {
-        (0..rows).map(|row| self.cell(row))
+    pub(crate) fn cells(&self) -> impl Iterator<Item = &AtomicUsize> {
+        (0..=self.slots).map(|row| self.cell(row))
     }
 }
 
@@ -157,7 +159,7 @@ impl<'a> Iterator for Cells<'a> {
         // Wrapping: the step past the last row leaves the rows, and that address is not read.
         self.next = cell.wrapping_add(table::COLUMNS);
         // SAFETY: `cell` is the cell of row `rows - 1 - left` (`left` counted down from
-        // `rows`, at most the block's row count), derived as in `cell` from the slice of all
+        // `rows`), derived as in `cell` from the slice of all
         // rows, which lives as long as the process.
         Some(unsafe { &*cell })
     }
@@ -193,7 +195,8 @@ mod table {
     const _: () =
         assert!(core::mem::size_of::<Row>() == COLUMNS * core::mem::size_of::<AtomicUsize>());
 
-    /// One row's cells of a block (a thread slot's own or shared row), on lines of its own.
+    /// One row's cells of a block (a thread slot's own row or the shared row), on lines of its
+    /// own.
     #[repr(align(128))]
     pub(super) struct Row(pub(super) [AtomicUsize; COLUMNS]);
 
@@ -216,8 +219,7 @@ mod table {
         free: Vec::new(),
     });
 
-    /// A free column of a block with two rows per thread slot (`slots` of them), the own rows
-    /// first.
+    /// A free column of a block with a row per thread slot (`slots` of them) and the shared row.
     pub(super) fn take_column(slots: usize) -> (&'static Block, (u32, u32)) {
         let mut table = TABLE.lock().unwrap_or_else(PoisonError::into_inner);
         let home = match table.free.pop() {
@@ -225,7 +227,7 @@ mod table {
             None => {
                 if table.next == COLUMNS {
                     let block: &'static Block = Box::leak(Box::new(Block {
-                        rows: (0..2 * slots)
+                        rows: (0..=slots)
                             .map(|_| Row(core::array::from_fn(|_| AtomicUsize::new(0))))
                             .collect(),
                     }));
@@ -277,7 +279,8 @@ mod tests {
     #[test]
     fn columns_are_neighbours_start_at_zero_and_are_reused() {
         let first = SlotColumn::new();
-        first.mine().fetch_add(5, Ordering::Relaxed);
+        first.stripe().cell().fetch_add(5, Ordering::Relaxed);
+        assert_eq!(first.cells().count(), first.slots() + 1);
         let total = |column: &SlotColumn| {
             column
                 .cells()

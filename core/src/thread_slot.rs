@@ -1,25 +1,24 @@
-//! Which of a shard's per-thread slots (reader counts of a [`ReadMostlyLock`], stripes of the
+//! Which of a shard's per-thread slots (reader counts of a [`ReadMostlyLock`], parts of the
 //! hit counter) the calling thread uses.
 //!
 //! Each thread that reads a cache takes a small index, the smallest free one, on its first read
-//! and gives it back when it exits, so that the live threads of a pool hold distinct indices
-//! and, while there are no more of them than slots, distinct slots. Two threads on one slot are
-//! still correct (a slot is a counter, not an owner); they only share its cache line.
+//! and gives it back when it exits, so that the live threads of a pool hold distinct indices.
+//! A thread whose index is below the slot count has a slot of its own; the others share one
+//! more slot, with read-modify-writes (a slot is then a counter, not an owner).
 //!
 //! No two live threads hold the same index, and a thread gives its index up before another
-//! can take it, so a thread whose index is below the slot count is the only writer of that
-//! row of a counter (`slot_column`'s own rows): it may count there with a load and a store
-//! instead of a locked read-modify-write.
+//! can take it, so a thread with a slot of its own is its only writer: it may count there with
+//! a load and a store instead of a locked read-modify-write.
 //!
 //! [`ReadMostlyLock`]: crate::ReadMostlyLock
 
 use core::cell::Cell;
 
-/// Most slots per shard. Each slot costs a shard 16 bytes per lock and per hit counter (cells
-/// of `slot_column`'s table, in an own row and a shared row), so a shard costs up to
-/// 2 × 2 × 16 × 8 B = 512 B there; past 16 cores, threads share slots.
+/// Most own slots per shard. Each slot costs a shard 8 bytes per lock and per hit counter
+/// (cells of `slot_column`'s table), so a shard costs up to 2 × 33 × 8 B = 528 B there (with
+/// the shared slot); past 32 threads, the rest share one slot.
 #[cfg_attr(loom, allow(dead_code))]
-const MAX_SLOTS: usize = 16;
+const MAX_SLOTS: usize = 32;
 
 const UNASSIGNED: usize = usize::MAX;
 
@@ -36,16 +35,17 @@ std::thread_local! {
     static LEASE: Lease = const { Lease(Cell::new(UNASSIGNED)) };
 }
 
-/// The slot index of the calling thread, to be masked with a slot count.
+/// The index of the calling thread: unique among live threads, the smallest free when taken.
 #[inline]
 pub(crate) fn thread_index() -> usize {
     let index = INDEX.with(Cell::get);
     if index != UNASSIGNED { index } else { assign() }
 }
 
-/// How many slots a shard gets: the machine's parallelism rounded up to a power of two (so a
-/// slot is chosen with a mask), at most [`MAX_SLOTS`]. Asked once per process: on Linux the
-/// answer reads cgroup files.
+/// How many threads get a slot of their own in each shard (indices below this), the others
+/// sharing one more: twice the machine's parallelism, for a pool of one thread per core and as
+/// many others (the thread that started the pool, threads that block), at most [`MAX_SLOTS`].
+/// Asked once per process: on Linux the answer reads cgroup files.
 #[cfg(not(loom))]
 pub(crate) fn slot_count() -> usize {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -54,8 +54,8 @@ pub(crate) fn slot_count() -> usize {
         0 => {
             let slots = std::thread::available_parallelism()
                 .map_or(1, usize::from)
-                .min(MAX_SLOTS)
-                .next_power_of_two();
+                .saturating_mul(2)
+                .min(MAX_SLOTS);
             SLOTS.store(slots, Ordering::Relaxed);
             slots
         }
@@ -63,8 +63,7 @@ pub(crate) fn slot_count() -> usize {
     }
 }
 
-/// Two slots under loom: enough for the model's threads to use different slots, few enough to
-/// keep the model small.
+/// Two own slots under loom: a model's third thread uses the shared one.
 #[cfg(loom)]
 pub(crate) fn slot_count() -> usize {
     2
@@ -172,9 +171,9 @@ mod tests {
     }
 
     #[test]
-    fn slot_count_is_a_power_of_two_within_the_cap() {
+    fn slot_count_is_within_the_cap() {
         let slots = slot_count();
-        assert!(slots.is_power_of_two() && slots <= MAX_SLOTS);
+        assert!((2..=MAX_SLOTS).contains(&slots));
         assert_eq!(slot_count(), slots);
     }
 }
