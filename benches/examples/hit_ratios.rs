@@ -13,12 +13,19 @@
 //! under a 64 MiB weigher bound) with the same seeds: the request hit ratio, and the byte hit
 //! ratio (bytes answered from the cache over bytes requested) that the bench reports first.
 //!
+//! The `synthetic` rows are workloads beyond the traces, to check that an idea works for the
+//! reason it is meant to and not only on the traces: a Zipf(0.9) working set that moves every
+//! 400,000 requests (recency after a change), a loop over 1.5 times the capacity interleaved
+//! with Zipf(0.99) requests (a pattern LRU loses entirely), and Zipf(0.99) requests with a scan
+//! of 10,000 new keys every 50,000 (one-time keys that must not flush the hot set).
+//!
 //! `SEED=n` sets the first of the hasher's fixed seeds (default 1), `NO_BELADY=1` skips the
 //! optimal column (most of the run time).
 
 use readthrough_benches::belady::belady_hit_ratio;
 use readthrough_benches::block_trace::read_block_trace;
 use readthrough_benches::body::body_sizes;
+use readthrough_benches::rng::SplitMix64;
 use readthrough_benches::sizes::Sizes;
 use readthrough_benches::traces::{TRACES, traces_folder};
 use readthrough_benches::zipf::Zipf;
@@ -86,6 +93,19 @@ fn main() {
             byte_ratio * 100.0
         );
     }
+    if selected("synthetic") {
+        for (name, requests, capacities) in synthetic() {
+            for capacity in capacities {
+                let ours = replay(&requests, capacity, 0);
+                let best = optimal(&requests, capacity, 0);
+                println!(
+                    "| {name} | {capacity} | {:.2} | {:.2} |",
+                    ours * 100.0,
+                    best * 100.0
+                );
+            }
+        }
+    }
     if selected("zipf") {
         for exponent in [0.99, 0.8] {
             let requests = Zipf::new(ZIPF_UNIVERSE, exponent)
@@ -103,6 +123,55 @@ fn main() {
             }
         }
     }
+}
+
+/// The synthetic workloads (see the module docs): name, requests, capacities.
+fn synthetic() -> Vec<(&'static str, Vec<u64>, Vec<usize>)> {
+    const KEYS: usize = 100_000;
+    let zipf = |exponent, count, seed| {
+        Zipf::new(KEYS, exponent)
+            .expect("a valid Zipf")
+            .keys(count, seed)
+    };
+    // Ten phases; each moves the working set by 30,000 keys.
+    let moving: Vec<u64> = zipf(0.9, 4_000_000, 5)
+        .chunks(400_000)
+        .enumerate()
+        .flat_map(|(phase, keys)| keys.iter().map(move |&key| key + phase as u64 * 30_000))
+        .collect();
+    // Loop keys live far above the Zipf keys; a coin picks which comes next.
+    let looped = |capacity: usize| {
+        let length = capacity as u64 * 3 / 2;
+        let mut coin = SplitMix64::new(6);
+        let mut next = 0;
+        zipf(0.99, 2_000_000, 7)
+            .into_iter()
+            .flat_map(|key| {
+                let step = if coin.next_u64() & 1 == 0 {
+                    next = (next + 1) % length;
+                    Some((1 << 40) + next)
+                } else {
+                    None
+                };
+                step.into_iter().chain([key])
+            })
+            .collect::<Vec<u64>>()
+    };
+    let mut scans = Vec::with_capacity(12_000_000);
+    let mut fresh = 1u64 << 41;
+    for (index, key) in zipf(0.99, 4_000_000, 8).into_iter().enumerate() {
+        if index % 50_000 == 0 {
+            scans.extend(fresh..fresh + 10_000);
+            fresh += 10_000;
+        }
+        scans.push(key);
+    }
+    vec![
+        ("synthetic: moving Zipf 0.9", moving, vec![2_000, 10_000]),
+        ("synthetic: loop + Zipf 0.99", looped(5_000), vec![5_000]),
+        ("synthetic: loop + Zipf 0.99", looped(20_000), vec![20_000]),
+        ("synthetic: Zipf 0.99 + scans", scans, vec![2_000, 10_000]),
+    ]
 }
 
 /// readthrough as the `compare` bench builds it (its default shards, ahash), replayed with a

@@ -937,7 +937,12 @@ impl Ghost {
             Departure::FromMain => FROM_MAIN,
             Departure::TurnedAway => TURNED_AWAY,
         };
-        ((hash >> 33) as u32 & FINGERPRINT_HASH_MASK | 1) | how
+        Self::hash_bits(hash) | how
+    }
+
+    /// The fingerprint's hash bits: never 0.
+    fn hash_bits(hash: u64) -> u32 {
+        (hash >> 33) as u32 & FINGERPRINT_HASH_MASK | 1
     }
 
     /// The place for `hash`, from its low 32 bits scaled to the table (no power-of-two
@@ -958,13 +963,15 @@ impl Ghost {
     fn take(&mut self, hash: u64) -> Option<Departure> {
         let place = self.place(hash);
         let slot = self.fingerprints.get_mut(place)?;
-        let departure = [
-            Departure::FromSmall,
-            Departure::FromMain,
-            Departure::TurnedAway,
-        ]
-        .into_iter()
-        .find(|&departure| *slot == Self::fingerprint(hash, departure))?;
+        if *slot & FINGERPRINT_HASH_MASK != Self::hash_bits(hash) {
+            return None;
+        }
+        let departure = match *slot & !FINGERPRINT_HASH_MASK {
+            0 => Departure::FromSmall,
+            FROM_MAIN => Departure::FromMain,
+            TURNED_AWAY => Departure::TurnedAway,
+            _ => return None,
+        };
         *slot = 0;
         Some(departure)
     }
