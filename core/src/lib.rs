@@ -97,9 +97,13 @@
 //! once-read keys flushes only the probation queue. The probation queue's share of the weight
 //! adapts, as ARC's target does, to which queue's evicted keys come back (from 1% to 90%; it
 //! starts at 5%), and a key that a small frequency sketch (4 bytes per entry, fed on misses and
-//! when eviction passes an entry) has seen often does not count as a reason to grow it. With a
-//! weigher, a key back from the ghost that weighs over twice the mean entry goes through
-//! probation again. A read bumps a two-bit counter with a relaxed atomic store under the
+//! when eviction passes an entry) has seen often does not count as a reason to grow it. A key
+//! read only once in probation moves on to the main queue only if the sketch has seen it more
+//! often than the main-queue entries it would push out (TinyLFU's admission); the test grows
+//! more lenient each time a key it turned away comes back, and stricter each time a key the
+//! main queue evicted comes back. With a weigher, a key back from the ghost goes to the main
+//! queue only if the sketch has seen it, weight for weight, at least as often as the entries it
+//! would push out; otherwise it goes through probation again. A read bumps a two-bit counter with a relaxed atomic store under the
 //! shard's shared lock: reads never take a write lock, and the sketch is never touched on a hit.
 //!
 //! Every entry that leaves (evicted, expired, replaced, removed, invalidated, cleared) can be
