@@ -73,13 +73,7 @@ fn main() {
             }
         };
         for &capacity in trace.capacities {
-            let ours = replay(&requests, capacity, 0);
-            let best = optimal(&requests, capacity, 0);
-            println!(
-                "| {name} | {capacity} | {:.2} | {:.2} |",
-                ours * 100.0,
-                best * 100.0
-            );
+            row(name, &capacity, &requests, capacity, 0);
         }
     }
     if selected("weighted") {
@@ -96,13 +90,7 @@ fn main() {
     if selected("synthetic") {
         for (name, requests, capacities) in synthetic() {
             for capacity in capacities {
-                let ours = replay(&requests, capacity, 0);
-                let best = optimal(&requests, capacity, 0);
-                println!(
-                    "| {name} | {capacity} | {:.2} | {:.2} |",
-                    ours * 100.0,
-                    best * 100.0
-                );
+                row(name, &capacity, &requests, capacity, 0);
             }
         }
     }
@@ -113,16 +101,29 @@ fn main() {
                 .keys(ZIPF_REQUESTS, 2);
             for percent in [1, 10] {
                 let capacity = ZIPF_UNIVERSE * percent / 100;
-                let ours = replay(&requests, capacity, ZIPF_WARMUP);
-                let best = optimal(&requests, capacity, ZIPF_WARMUP);
-                println!(
-                    "| Zipf {exponent} | {percent}% | {:.2} | {:.2} |",
-                    ours * 100.0,
-                    best * 100.0
+                let name = format!("Zipf {exponent}");
+                row(
+                    &name,
+                    &format!("{percent}%"),
+                    &requests,
+                    capacity,
+                    ZIPF_WARMUP,
                 );
             }
         }
     }
+}
+
+/// Replays `requests` at `capacity` and prints the row: readthrough's hit ratio and Belady's,
+/// counted after `warmup` requests.
+fn row(name: &str, size: &dyn std::fmt::Display, requests: &[u64], capacity: usize, warmup: usize) {
+    let ours = replay(requests, capacity, warmup);
+    let best = optimal(requests, capacity, warmup);
+    println!(
+        "| {name} | {size} | {:.2} | {:.2} |",
+        ours * 100.0,
+        best * 100.0
+    );
 }
 
 /// The synthetic workloads (see the module docs): name, requests, capacities.
