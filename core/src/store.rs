@@ -655,13 +655,14 @@ impl<K, V, X: Copy> Store<K, V, X> {
     /// Whether a key read once in the small queue may move on to the main queue: whether the
     /// sketch has seen it, plus the door's leniency, more often than the main-queue entries
     /// next in line to leave (weight for weight, as in [`Store::worth_its_weight`]). Strictly
-    /// more often: on the benchmark traces ties let in enough one-time keys to cost OLTP 0.2 to
-    /// 0.5 points. Keys read twice or more in the small queue pass without asking.
+    /// more often: letting ties in cost OLTP up to 0.5 points (at 250 entries, with a door of
+    /// fixed strictness). Keys read twice or more in the small queue pass without asking.
     ///
     /// Measured on `hit_ratios` (five hasher seeds, against no door): OLTP +0.1 to +1.3
     /// points (most at 250 entries), P2 +0.7 to +0.9 at 8,192 and 32,768 entries, P6 within
-    /// +0.2 except 131,072 entries (-0.13 to -0.18), Zipf and the weighted workload within
-    /// 0.04. A fixed door (no leniency) gained more on OLTP and P2 but cost P6 at 131,072
+    /// +0.2 except 131,072 entries (-0.13 to -0.19), Zipf within 0.01, the weighted workload's
+    /// byte hit ratio within 0.03, a moving Zipf working set (`hit_ratios synthetic`) -0.03 to
+    /// -0.27. A fixed door (no leniency) gained more on OLTP and P2 but cost P6 at 131,072
     /// entries 0.7 to 0.8 points: there a new working set must get past the old one's counts.
     fn passes_door(&self, hash: u64, weight: u32) -> bool {
         let (displaced, seen) = self.next_main_victims(weight);
