@@ -101,7 +101,8 @@
 //! read only once in probation moves on to the main queue only if the sketch has seen it more
 //! often than the main-queue entries it would push out (TinyLFU's admission); the test grows
 //! more lenient each time a key it turned away comes back, and stricter each time a key the
-//! main queue evicted comes back. With a weigher, a key back from the ghost goes to the main
+//! main queue evicted comes back; such a key goes straight back to the main queue only if it
+//! passes the same test, else through probation again. With a weigher, a key back from the ghost goes to the main
 //! queue only if the sketch has seen it, weight for weight, at least as often as the entries it
 //! would push out; otherwise it goes through probation again. A read bumps a two-bit counter with a relaxed atomic store under the
 //! shard's shared lock: reads never take a write lock, and the sketch is never touched on a hit.
