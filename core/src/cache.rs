@@ -9,6 +9,7 @@ use core::time::Duration;
 use crate::hasher::DefaultHashBuilder;
 
 use crate::builder::Builder;
+use crate::duel::{Duel, Role};
 use crate::error::BuildError;
 use crate::leaving::Leaving;
 use crate::listener::{Listener, NoListener, RemovalCause};
@@ -104,6 +105,8 @@ pub struct Cache<
     pub(crate) weigher: W,
     pub(crate) listener: N,
     capacity: usize,
+    /// The shards' duel of regimes (see [`Duel`]).
+    duel: Duel,
 }
 
 /// What a read of the store found.
@@ -147,6 +150,7 @@ impl<K: Hash + Eq, V, E> Cache<K, V, E> {
 /// The parts a [`Builder`] assembles a cache from.
 pub(crate) struct Parts<K, V, E, T: Clock, S, L, W, N> {
     pub(crate) shards: Shards<K, V, E, T, L>,
+    pub(crate) duel: Duel,
     pub(crate) capacity: usize,
     pub(crate) hasher: S,
     pub(crate) timer: T,
@@ -165,6 +169,7 @@ impl<K, V, E, T: Clock, S, L, W, N> Cache<K, V, E, T, S, L, W, N> {
             weigher: parts.weigher,
             listener: parts.listener,
             capacity: parts.capacity,
+            duel: parts.duel,
         }
     }
 
@@ -408,6 +413,7 @@ where
             None => T::NEVER,
         };
         let expired = |deadline| self.timer.overdue(deadline).is_some();
+        store.set_regime(self.duel.regime(store.role()));
         match store.insert::<W>(
             hash,
             key,
@@ -417,7 +423,13 @@ where
             &expired,
             &mut stored.leaving,
         ) {
-            Inserted::Stored { evicted } => stored.evicted = evicted,
+            Inserted::Added { evicted } => {
+                if let Role::Leads { .. } = store.role() {
+                    self.duel.count_miss(store.regime());
+                }
+                stored.evicted = evicted;
+            }
+            Inserted::Replaced { evicted } => stored.evicted = evicted,
             Inserted::Rejected(key, value) => {
                 stored.rejected = Some((key, value));
                 stored.oversized = true;

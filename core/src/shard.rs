@@ -1,5 +1,6 @@
 //! A shard: a lock around one store and one in-flight table, plus its counters.
 
+use crate::duel::Role;
 use crate::flight::Flight;
 use crate::flight_table::FlightTable;
 use crate::lock::RawLock;
@@ -51,6 +52,8 @@ pub(crate) struct ShardSize {
     pub(crate) expected_entries: Option<usize>,
     /// Most errors remembered at once.
     pub(crate) remembered_errors: usize,
+    /// Its part in the duel of regimes.
+    pub(crate) role: Role,
 }
 
 /// The shard type of a cache whose clock is `T`.
@@ -109,7 +112,12 @@ impl<K, V, E, X: Copy, L: RawLock> Shard<K, V, E, X, L> {
             lock: L::new(),
             counters: Counters::default(),
             state: OwnLine(UnsafeCell::new(ShardState {
-                store: Store::new(size.capacity, size.reserve, size.expected_entries)?,
+                store: Store::new(
+                    size.capacity,
+                    size.reserve,
+                    size.expected_entries,
+                    size.role,
+                )?,
                 flights: FlightTable::default(),
                 remembered: Remembered::new(size.remembered_errors),
                 spare_flight: None,

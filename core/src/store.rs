@@ -17,6 +17,12 @@
 //! the main queue evicted that comes back goes through the same door: straight back to the
 //! main queue if the sketch has seen it often enough, else to the small queue.
 //!
+//! That is the recency regime. A store can also play the frequency regime (TinyLFU's own):
+//! a small queue of 1%, every key leaving it (read or not) moves on only if the sketch has seen
+//! it more often than the main-queue entries that would really leave for it, and the ghost is
+//! not asked. Which one a store plays is its cache's duel's call (see `duel.rs`): frequency
+//! wins where keys come back too far apart for the ghost to remember them.
+//!
 //! A read only bumps a two-bit frequency counter with a relaxed atomic store, so it runs under
 //! the shard's shared lock and never allocates. A removed entry leaves its slot vacant in its
 //! queue, and the next new key takes that place; a vacant slot that eviction pops is free.
@@ -39,6 +45,7 @@ use core::mem;
 use core::num::NonZeroU32;
 use hashbrown::HashTable;
 
+use crate::duel::{Regime, Role};
 use crate::leaving::{Leaving, Spill};
 use crate::listener::RemovalCause;
 use crate::sketch::Sketch;
@@ -202,8 +209,10 @@ enum Vacancy {
 
 /// What an insert did.
 pub(crate) enum Inserted<K, V> {
-    /// Stored; this many entries were evicted to make room.
-    Stored { evicted: usize },
+    /// Stored a key the store did not hold (a miss); this many entries were evicted for it.
+    Added { evicted: usize },
+    /// Replaced the value of a key the store held; this many entries were evicted for it.
+    Replaced { evicted: usize },
     /// Heavier than the whole store: handed back, not stored (any older value was removed).
     Rejected(K, V),
 }
@@ -243,6 +252,10 @@ pub(crate) struct Store<K, V, X> {
     /// Set at the first eviction since the store was created or cleared. From then on the
     /// small queue's overflow leaves it by eviction, through the frequency test.
     filled: bool,
+    /// How keys get into the main queue now (see [`Regime`]).
+    regime: Regime,
+    /// The store's part in its cache's duel of regimes.
+    role: Role,
 }
 
 impl<K, V, X: Copy> Store<K, V, X> {
@@ -253,6 +266,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
         capacity: usize,
         entries: usize,
         expected_entries: Option<usize>,
+        role: Role,
     ) -> Result<Self, ReserveError> {
         let small_capacity = (capacity / SMALL_SHARE).max(1);
         let entries = entries.min(capacity);
@@ -278,6 +292,8 @@ impl<K, V, X: Copy> Store<K, V, X> {
             reserved: entries,
             spare: Vec::new(),
             filled: false,
+            regime: Regime::Recency,
+            role,
         };
         if entries > 0 {
             store.reserve(entries).map_err(|_| ReserveError)?;
@@ -316,6 +332,18 @@ impl<K, V, X: Copy> Store<K, V, X> {
 
     pub(crate) fn weight(&self) -> usize {
         self.weight
+    }
+
+    pub(crate) fn role(&self) -> Role {
+        self.role
+    }
+
+    pub(crate) fn regime(&self) -> Regime {
+        self.regime
+    }
+
+    pub(crate) fn set_regime(&mut self, regime: Regime) {
+        self.regime = regime;
     }
 
     /// The slot of `key`, whose store hash (not its full hash) is `hash`.
@@ -406,7 +434,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
             }
             leaving.push(old_key, old_value, replaced_cause(expired(old_deadline)));
             let evicted = self.evict_while_over(0, expired, leaving);
-            return Inserted::Stored { evicted };
+            return Inserted::Replaced { evicted };
         }
 
         self.sketch.add(hash, 1);
@@ -433,10 +461,13 @@ impl<K, V, X: Copy> Store<K, V, X> {
         let queue = place.unwrap_or_else(|| {
             // In a weighed store a key back from the small queue's ghost must be worth the
             // main-queue entries it would push out; one that is not is taken as new.
+            // The frequency regime asks the sketch, not the ghost (which still forgets the key,
+            // so that it is current if the store turns to recency).
             let returned = self.ghost.take(hash).filter(|&departure| {
-                W::UNIT
-                    || departure == Departure::FromMain
-                    || self.worth_its_weight(hash, weight.get())
+                self.regime == Regime::Recency
+                    && (W::UNIT
+                        || departure == Departure::FromMain
+                        || self.worth_its_weight(hash, weight.get()))
             });
             match returned {
                 Some(Departure::FromSmall) => {
@@ -494,7 +525,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
         );
         self.ghost.fit(self.len() / GHOST_SHARE);
         self.sketch.fit(self.len());
-        Inserted::Stored { evicted }
+        Inserted::Added { evicted }
     }
 
     /// Makes sure the table can take one more key without growing past what the store can
@@ -686,6 +717,51 @@ impl<K, V, X: Copy> Store<K, V, X> {
         candidate * displaced > seen
     }
 
+    /// The frequency regime's door: whether the sketch has seen a key leaving the small queue
+    /// more often than the main-queue entries that would leave for it, weight for weight. Those
+    /// are the ones the main queue's hand would evict next, not the head of the queue: the hand
+    /// is moved on past entries read since their last pass first.
+    fn outranks_victims(&mut self, hash: u64, weight: u32) -> bool {
+        self.pass_read_main_entries();
+        let (displaced, seen) = self.next_main_victims(weight);
+        displaced == 0 || u64::from(self.sketch.estimate(hash)) * displaced > seen
+    }
+
+    /// Gives the main-queue entries at the head that were read since their last pass that
+    /// pass now (as eviction would), until an unread one is at the head.
+    fn pass_read_main_entries(&mut self) {
+        // Each entry passes at most `MAX_FREQUENCY` times before it is unread: a bound, not a
+        // count to reach.
+        for _ in 0..self.main.len() * (usize::from(MAX_FREQUENCY) + 1) {
+            let Some(&index) = self.main.front() else {
+                return;
+            };
+            match &self.slots[index as usize] {
+                Slot::Occupied(entry) if entry.frequency() == 0 => return,
+                Slot::Occupied(entry) => {
+                    let frequency = entry.frequency();
+                    entry.set_frequency(frequency - 1);
+                    self.sketch.add(entry.hash(), frequency);
+                    self.main.rotate_left(1);
+                }
+                // A vacant place leaves its queue; the slot stays in `vacant`.
+                _ => {
+                    self.main.pop_front();
+                    self.slots[index as usize] = Slot::Vacant(Vacancy::Free);
+                }
+            }
+        }
+    }
+
+    /// The small queue's share of the weight now: adapted in the recency regime, 1% in the
+    /// frequency regime (as Caffeine's window).
+    fn small_share(&self) -> usize {
+        match self.regime {
+            Regime::Recency => self.small_capacity,
+            Regime::Frequency => percent_of(self.capacity, LEAST_SMALL_PERCENT).max(1),
+        }
+    }
+
     /// The weight of the main-queue entries next in line to leave, as many as `weight`
     /// displaces (at most [`MOST_WEIGHED_VICTIMS`]), and the sum of their sketch estimates
     /// times their weights.
@@ -711,7 +787,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
     /// queue's overflow to main there (untested by the frequency test) let one-hit entries
     /// crowd main (hit ratio 73.0% instead of 76.6% on the weighted benchmark).
     fn make_room_in_small(&mut self) {
-        while self.small_weight > self.small_capacity
+        while self.small_weight > self.small_share()
             && let Some(index) = self.small.pop_front()
         {
             match &mut self.slots[index as usize] {
@@ -742,7 +818,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
     /// Evicts one entry; false when there is nothing left to evict.
     fn evict_one(&mut self, expired: &impl Fn(X) -> bool, leaving: &mut Leaving<K, V>) -> bool {
         loop {
-            let from_small = self.small_weight >= self.small_capacity || self.main.is_empty();
+            let from_small = self.small_weight >= self.small_share() || self.main.is_empty();
             let popped = if from_small {
                 self.small.pop_front().or_else(|| self.main.pop_front())
             } else {
@@ -764,11 +840,18 @@ impl<K, V, X: Copy> Store<K, V, X> {
             let hash = entry.hash();
             let (queue, weight) = (entry.queue(), entry.weight());
             self.sketch.add(hash, frequency);
-            let turned_away = queue == Queue::Small
-                && frequency == 1
-                && self.filled
-                && !self.passes_door(hash, weight);
-            if frequency > 0 && !turned_away {
+            let (moves_on, turned_away) = match self.regime {
+                _ if queue == Queue::Main || !self.filled => (frequency > 0, false),
+                Regime::Recency => {
+                    let turned_away = frequency == 1 && !self.passes_door(hash, weight);
+                    (frequency > 0 && !turned_away, turned_away)
+                }
+                Regime::Frequency => {
+                    let admitted = self.outranks_victims(hash, weight);
+                    (admitted, !admitted)
+                }
+            };
+            if moves_on {
                 let Slot::Occupied(entry) = &self.slots[index as usize] else {
                     continue;
                 };
@@ -1061,7 +1144,7 @@ mod tests {
     /// `reads` times in the small queue, then pushed out of it by new keys. Where
     /// `main_is_popular`, the sketch has seen every key of the main queue 5 more times.
     fn door_test(reads: usize, main_is_popular: bool) -> Store<u64, u64, ()> {
-        let mut store = Store::new(40, 40, Some(40)).unwrap();
+        let mut store = Store::new(40, 40, Some(40), Role::Follows).unwrap();
         for key in 0..41 {
             put(&mut store, mixed(key), key);
         }
@@ -1146,12 +1229,67 @@ mod tests {
         assert_eq!(in_main(&store, evicted), Some(true));
     }
 
+    /// A store of 40 full of keys 0..40 in `regime`, with key 100 added, seen `seen` more times
+    /// by the sketch but never read, then pushed out of the small queue by new keys. The first
+    /// `read_popular` keys in line to leave the main queue are read and seen 8 more times.
+    fn regime_test(regime: Regime, seen: u8, read_popular: usize) -> Store<u64, u64, ()> {
+        let mut store = Store::new(40, 40, Some(40), Role::Follows).unwrap();
+        for key in 0..41 {
+            put(&mut store, mixed(key), key);
+        }
+        store.set_regime(regime);
+        let head: Vec<u32> = store.main.iter().take(read_popular).copied().collect();
+        for index in head {
+            if let Slot::Occupied(entry) = &store.slots[index as usize] {
+                store.sketch.add(entry.hash(), 8);
+                entry.touch();
+            }
+        }
+        put(&mut store, mixed(100), 100);
+        store.sketch.add(store_hash(mixed(100)), seen);
+        for key in 101..111 {
+            put(&mut store, mixed(key), key);
+        }
+        store
+    }
+
+    #[test]
+    fn in_the_frequency_regime_an_unread_key_moves_on_if_seen_more_than_main_victims() {
+        let store = regime_test(Regime::Frequency, 4, 0);
+        assert_eq!(in_main(&store, 100), Some(true));
+        let store = regime_test(Regime::Frequency, 0, 0);
+        assert_eq!(in_main(&store, 100), None, "seen no more than the victims");
+        let store = regime_test(Regime::Recency, 4, 0);
+        assert_eq!(in_main(&store, 100), None, "recency evicts unread keys");
+    }
+
+    #[test]
+    fn the_frequency_regime_weighs_a_key_against_the_entries_that_would_really_leave() {
+        // Read since their last pass, the popular head of the main queue gets another pass:
+        // the victims are the unread keys behind it, which the key outranks.
+        let store = regime_test(Regime::Frequency, 4, MOST_WEIGHED_VICTIMS);
+        assert_eq!(in_main(&store, 100), Some(true));
+    }
+
+    #[test]
+    fn in_the_frequency_regime_a_key_back_from_the_ghost_starts_in_the_small_queue() {
+        for (regime, to_main) in [(Regime::Recency, true), (Regime::Frequency, false)] {
+            let mut store = door_test(0, false);
+            store.set_regime(regime);
+            let hash = store_hash(mixed(200));
+            store.ghost.record(hash, Departure::FromSmall);
+            put(&mut store, mixed(200), 200);
+            assert_eq!(in_main(&store, 200), Some(to_main), "{regime:?}");
+            assert!(store.ghost.take(hash).is_none(), "the ghost forgot it");
+        }
+    }
+
     #[test]
     #[cfg_attr(miri, ignore = "80k inserts are slow under miri")]
     fn looking_up_absent_keys_compares_almost_no_keys() {
         static COMPARISONS: AtomicUsize = AtomicUsize::new(0);
         let capacity = 20_000;
-        let mut store = Store::new(capacity, capacity, Some(capacity)).unwrap();
+        let mut store = Store::new(capacity, capacity, Some(capacity), Role::Follows).unwrap();
         // Twice the capacity: the second half evicts, leaving the table with tombstones.
         for key in 0..2 * capacity as u64 {
             put(&mut store, mixed(key), Counted(key, &COMPARISONS));
@@ -1171,7 +1309,7 @@ mod tests {
     fn every_capacity_finds_what_it_holds() {
         let capacities = [1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65, 255, 256, 257];
         for capacity in capacities.into_iter().chain([u32::MAX as usize]) {
-            let mut store = Store::new(capacity, 0, None).unwrap();
+            let mut store = Store::new(capacity, 0, None, Role::Follows).unwrap();
             // Fewer under miri, where each insert is slow; still past every small capacity.
             let most = if cfg!(miri) { 40 } else { 300 };
             let keys = 3 * capacity.min(most) as u64;

@@ -24,6 +24,16 @@ use readthrough_core::{ManualTimer, Timer};
 #[allow(unused_imports)]
 pub use futures_lite::future::block_on;
 
+/// A xorshift sequence from `seed` (not 0): reproducible pseudo-random numbers for workloads.
+pub fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
 /// Polls `future` once with a waker that does nothing.
 pub fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(Waker::noop()))
