@@ -163,7 +163,9 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
     /// How many independently locked shards to use (default: one per 1,024 entries, or with a
     /// weigher one per 2²³ units of weight (8 MiB), at most 64 with `std` and 4 without). More
     /// shards mean less contention and more fixed overhead; with a weigher, an entry heavier
-    /// than one shard's share of the capacity is not stored.
+    /// than one shard's share of the capacity is not stored. Without a weigher, 16 shards or
+    /// more also let the cache pick its eviction regime per workload, two shards trying one
+    /// regime each (see the crate docs, "Eviction and bounds").
     /// At most [`MAX_SHARDS`], and at most one per unit of capacity.
     ///
     /// ```
