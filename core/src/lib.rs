@@ -116,8 +116,10 @@
 //! the regime that missed clearly less (by 2%) over the last pair of rounds. Misses alone
 //! decide, so a hit pays nothing for it. Frequency wins where keys come back too far apart
 //! for the ghost to remember them: on the P6 trace at 32,768 entries it gains about 2 points
-//! of hit ratio; elsewhere the followers stay in recency and the leader in frequency costs
-//! its shard's share of the difference (at most 0.2 points on the benchmark traces).
+//! of hit ratio (P3, another trace of the collection, 1.7); elsewhere the followers mostly
+//! stay in recency and the leader in frequency costs its shard's share of the difference
+//! (at most 0.2 points on the benchmark traces), but a pair of rounds that frequency wins by
+//! chance switches them for a while (P12 at 32,768 entries: -0.35).
 //!
 //! Every entry that leaves (evicted, expired, replaced, removed, invalidated, cleared) can be
 //! reported to a [`Listener`] set with [`Builder::listener`], with its key, value and
