@@ -138,7 +138,7 @@ impl Duel {
         if self.round == 0 {
             return;
         }
-        let played = self.played.fetch_add(1, Ordering::Relaxed) + 1;
+        let played = self.played.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         if played > self.round / 2 {
             self.misses[regime.index()].fetch_add(1, Ordering::Relaxed);
         }
