@@ -840,6 +840,9 @@ impl<K, V, X: Copy> Store<K, V, X> {
             let hash = entry.hash();
             let (queue, weight) = (entry.queue(), entry.weight());
             self.sketch.add(hash, frequency);
+            // Read since its last pass, a main-queue entry (or any entry before the store first
+            // fills) gets another. A small-queue entry moves on to main: in recency if read (once:
+            // through the door), in frequency, read or not, if it outranks main's victims.
             let (moves_on, turned_away) = match self.regime {
                 _ if queue == Queue::Main || !self.filled => (frequency > 0, false),
                 Regime::Recency => {
