@@ -58,7 +58,7 @@ const LEAST_DUELLING_SHARDS: usize = 16;
 /// A round lasts this many leaders' misses per entry a shard holds: each leader misses about
 /// eight times what it holds, the first four uncounted while it turns over. On `hit_ratios`
 /// (five seeds, P6 at 32,768 entries): rounds of 16 per entry +1.95 to +2.15 points against
-/// recency alone, 32 per entry +0.70 to +0.78; 8 per entry counting whole rounds +0.10 to +1.9.
+/// recency alone, 32 per entry +0.70 to +0.78; 8 per entry counting whole rounds +0.18 to +1.93.
 const ROUND_PER_ENTRY: u32 = 16;
 
 /// How much fewer misses (in thousandths) a regime must have over a pair of rounds to become
