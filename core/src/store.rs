@@ -727,8 +727,9 @@ impl<K, V, X: Copy> Store<K, V, X> {
         displaced == 0 || u64::from(self.sketch.estimate(hash)) * displaced > seen
     }
 
-    /// Gives the main-queue entries at the head that were read since their last pass that
-    /// pass now (as eviction would), until an unread one is at the head.
+    /// Gives the main-queue entries at the head that were read since their last pass another
+    /// pass (their hits into the sketch, one hit less, to the back of the queue), until an
+    /// unread one is at the head: the one eviction from main takes.
     fn pass_read_main_entries(&mut self) {
         // Each entry passes at most `MAX_FREQUENCY` times before it is unread: a bound, not a
         // count to reach.
@@ -819,10 +820,12 @@ impl<K, V, X: Copy> Store<K, V, X> {
     fn evict_one(&mut self, expired: &impl Fn(X) -> bool, leaving: &mut Leaving<K, V>) -> bool {
         loop {
             let from_small = self.small_weight >= self.small_share() || self.main.is_empty();
-            let popped = if from_small {
-                self.small.pop_front().or_else(|| self.main.pop_front())
-            } else {
-                self.main.pop_front()
+            let popped = match from_small.then(|| self.small.pop_front()).flatten() {
+                Some(index) => Some(index),
+                None => {
+                    self.pass_read_main_entries();
+                    self.main.pop_front()
+                }
             };
             let Some(index) = popped else {
                 return false;
@@ -840,11 +843,13 @@ impl<K, V, X: Copy> Store<K, V, X> {
             let hash = entry.hash();
             let (queue, weight) = (entry.queue(), entry.weight());
             self.sketch.add(hash, frequency);
-            // Read since its last pass, a main-queue entry (or any entry before the store first
-            // fills) gets another. A small-queue entry moves on to main: in recency if read (once:
-            // through the door), in frequency, read or not, if it outranks main's victims.
+            // A main-queue entry here is unread: the read ones got another pass above. A
+            // small-queue entry moves on to main: before the store first fills if read, then in
+            // recency if read (once: through the door), in frequency, read or not, if it
+            // outranks main's victims.
             let (moves_on, turned_away) = match self.regime {
-                _ if queue == Queue::Main || !self.filled => (frequency > 0, false),
+                _ if queue == Queue::Main => (false, false),
+                _ if !self.filled => (frequency > 0, false),
                 Regime::Recency => {
                     let turned_away = frequency == 1 && !self.passes_door(hash, weight);
                     (frequency > 0 && !turned_away, turned_away)
@@ -858,13 +863,9 @@ impl<K, V, X: Copy> Store<K, V, X> {
                 let Slot::Occupied(entry) = &self.slots[index as usize] else {
                     continue;
                 };
-                if queue == Queue::Small {
-                    entry.set_frequency(0);
-                    entry.move_to_main();
-                    self.small_weight -= weight as usize;
-                } else {
-                    entry.set_frequency(frequency - 1);
-                }
+                entry.set_frequency(0);
+                entry.move_to_main();
+                self.small_weight -= weight as usize;
                 push_within(&mut self.main, index, self.capacity);
                 continue;
             }
