@@ -4,17 +4,17 @@
 #[cfg(all(loom, feature = "std"))]
 pub(crate) use loom::sync::atomic::AtomicBool;
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
 #[cfg(all(not(loom), feature = "portable-atomic", feature = "std"))]
 pub(crate) use portable_atomic::AtomicBool;
 #[cfg(all(not(loom), feature = "portable-atomic"))]
-pub(crate) use portable_atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
+pub(crate) use portable_atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
 #[cfg(all(not(loom), not(feature = "portable-atomic"), feature = "std"))]
 pub(crate) use core::sync::atomic::AtomicBool;
 #[cfg(all(not(loom), not(feature = "portable-atomic")))]
-pub(crate) use core::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
+pub(crate) use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
 /// The reference-counted pointer that shares load errors: `alloc::sync::Arc`, or
 /// `portable_atomic_util::Arc` with the `portable-atomic` feature (targets without CAS).
