@@ -10,7 +10,7 @@
 //! swapped still holds what the other regime kept, which favours the regime that builds its
 //! content fastest (recency): only the second half of each round's misses count. Even so one
 //! pair's verdict is noisy (on P6 at 32,768 entries frequency misses 3% less in the whole
-//! cache, and from -2% to +9% less in single pairs), so the followers go by a running verdict:
+//! cache, and from -2% to +10% less in single pairs), so the followers go by a running verdict:
 //! each pair's, plus half the one before.
 
 use crate::sync::{AtomicI32, AtomicU8, AtomicU32, Ordering};
