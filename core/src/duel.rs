@@ -67,7 +67,7 @@ const ROUND_PER_ENTRY: u32 = 16;
 /// How much fewer misses (in thousandths of the leaders' mean) the running verdict must give a
 /// regime for it to become the followers' regime: two regimes that do about as well do not
 /// switch them on noise. One pair clearly won switches them (the verdict starts at 0); a regime
-/// that wins by a little pair after pair (1.5%: 15, then 22) does after a few; one pair lost
+/// that wins by a little pair after pair (1.5%: 15, then 22) does on the second; one pair lost
 /// after a long lead does not switch them back at once. On `hit_ratios` (five seeds, P6 at
 /// 32,768 entries) a verdict from each pair alone (switching on 2% fewer misses) gave the
 /// followers to recency for a pair or two on two seeds of five, costing 0.5 to 0.6 points;
