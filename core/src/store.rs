@@ -820,13 +820,15 @@ impl<K, V, X: Copy> Store<K, V, X> {
     fn evict_one(&mut self, expired: &impl Fn(X) -> bool, leaving: &mut Leaving<K, V>) -> bool {
         loop {
             let from_small = self.small_weight >= self.small_share() || self.main.is_empty();
-            let popped = match from_small.then(|| self.small.pop_front()).flatten() {
-                Some(index) => Some(index),
-                None => {
+            // Main may hold only vacant places: the pass drops them, and then small must give.
+            let popped = from_small
+                .then(|| self.small.pop_front())
+                .flatten()
+                .or_else(|| {
                     self.pass_read_main_entries();
                     self.main.pop_front()
-                }
-            };
+                })
+                .or_else(|| self.small.pop_front());
             let Some(index) = popped else {
                 return false;
             };
@@ -1085,7 +1087,7 @@ impl Ghost {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::weigher::Unweighted;
+    use crate::weigher::{Unweighted, Weighted};
     use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
     #[test]
@@ -1176,6 +1178,44 @@ mod tests {
             Slot::Occupied(entry) => Some(entry.queue() == Queue::Main),
             _ => None,
         }
+    }
+
+    /// Found by `bounds_hold_after_every_operation`: a main queue of removed entries' places
+    /// only, a small queue under its share, a heavy insert. The main queue's places are dropped
+    /// on the way; the small queue must then give up its entries, or the store stays over.
+    #[test]
+    fn a_main_queue_of_vacant_places_does_not_stop_eviction_from_the_small_queue() {
+        type ByValue = Weighted<fn(&u64, &u64) -> usize>;
+        fn put_weighing(store: &mut Store<u64, u64, ()>, key: u64, weight: usize) -> usize {
+            let mut leaving = Leaving::new();
+            match store.insert::<ByValue>(mixed(key), key, 0, weight, (), &|()| false, &mut leaving)
+            {
+                Inserted::Added { evicted } => evicted,
+                _ => panic!("key {key} not added"),
+            }
+        }
+        let mut store = Store::new(100, 100, None, Role::Follows).unwrap();
+        for key in 0..4 {
+            put_weighing(&mut store, key, 20);
+        }
+        put_weighing(&mut store, 10, 2);
+        put_weighing(&mut store, 11, 2);
+        assert_eq!(
+            (in_main(&store, 0), in_main(&store, 10)),
+            (Some(true), Some(false))
+        );
+        for key in 0..4 {
+            assert!(store.remove(mixed(key), &key).is_some());
+        }
+        assert!(store.small_weight < store.small_share() && !store.main.is_empty());
+
+        assert_eq!(
+            put_weighing(&mut store, 20, 99),
+            2,
+            "both small entries evicted"
+        );
+        assert_eq!(store.weight(), 99);
+        assert_eq!((in_main(&store, 10), in_main(&store, 11)), (None, None));
     }
 
     #[test]
