@@ -13,7 +13,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -24,8 +24,8 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use readthrough_core::{
-    Answer, Builder, Cache, DefaultHashBuilder, DefaultLock, Error, Listener, ManualTimer,
-    RefreshAhead, RemovalCause, Spawn, Unweighted, Weigh, WithSpawn,
+    Answer, Builder, Cache, DefaultLock, Error, Listener, ManualTimer, RefreshAhead, RemovalCause,
+    Spawn, Unweighted, Weigh, WithSpawn,
 };
 
 // ---------------------------------------------------------------- injected panics
@@ -201,7 +201,11 @@ impl Queue {
 
 type Clock = WithSpawn<ManualTimer, Queue>;
 
-type FuzzCache<W> = Cache<Key, Value, Failure, Clock, DefaultHashBuilder, DefaultLock, W, Checking>;
+/// A key hasher with fixed keys: the default one is seeded per process, so a crash's input
+/// would not replay the same shards, sketch counters and ghost places in another process.
+type FixedHasher = BuildHasherDefault<DefaultHasher>;
+
+type FuzzCache<W> = Cache<Key, Value, Failure, Clock, FixedHasher, DefaultLock, W, Checking>;
 
 // ---------------------------------------------------------------- input
 
@@ -346,8 +350,9 @@ fn configure(
     shards: usize,
     timer: &ManualTimer,
     queue: &Queue,
-) -> Builder<Key, Value, Failure, Clock, DefaultHashBuilder, DefaultLock, Unweighted, Checking> {
+) -> Builder<Key, Value, Failure, Clock, FixedHasher, DefaultLock, Unweighted, Checking> {
     let mut builder = Cache::builder()
+        .hasher(FixedHasher::default())
         .capacity(capacity)
         .shards(shards)
         .timer(WithSpawn::new(timer.clone(), queue.clone()))
