@@ -200,6 +200,7 @@ mod fail_safe;
 mod fleet_lock;
 mod flight;
 mod flight_table;
+mod ghost;
 mod hasher;
 mod hit_or_load;
 mod lead;

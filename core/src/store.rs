@@ -3,7 +3,7 @@
 //! Entries live in a slab (`slots`); the table maps keys to slot numbers, and two FIFO queues of
 //! slot numbers order them for eviction (S3-FIFO: Yang et al., SOSP 2023). New keys enter the
 //! small queue; a key read while there moves to the main queue when it reaches the head, the
-//! others are evicted and remembered in the ghost filter, so that they go straight to the main
+//! others are evicted and remembered in the ghost filter (`ghost.rs`), so that they go straight to the main
 //! queue if they come back. Main-queue entries read since their last pass get another pass.
 //! One scan of cold keys therefore flushes only the small queue, not the hot working set. The
 //! queues are sized by weight: the small queue starts with a twentieth of the capacity's weight.
@@ -46,6 +46,7 @@ use core::num::NonZeroU32;
 use hashbrown::HashTable;
 
 use crate::duel::{Regime, Role};
+use crate::ghost::{Departure, Ghost};
 use crate::leaving::{Leaving, Spill};
 use crate::listener::RemovalCause;
 use crate::sketch::Sketch;
@@ -119,17 +120,6 @@ const MOST_WEIGHED_VICTIMS: usize = 16;
 enum Queue {
     Small,
     Main,
-}
-
-/// How a key the ghost remembers left the store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Departure {
-    /// Evicted from the small queue unread.
-    FromSmall,
-    /// Evicted from the main queue.
-    FromMain,
-    /// Read in the small queue, but turned away at the door to the main queue.
-    TurnedAway,
 }
 
 /// How far the door's leniency goes: past the sketch's largest count, every key passes.
@@ -323,7 +313,9 @@ impl<K, V, X: Copy> Store<K, V, X> {
             .map_err(|_| ReserveError)?;
         self.sketch.fit(entries);
         self.sketch.reserve()?;
-        self.ghost.reserve(entries / GHOST_SHARE)
+        self.ghost
+            .reserve(entries / GHOST_SHARE)
+            .map_err(|_| ReserveError)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -881,7 +873,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
                 Queue::Small => self.ghosts_from_small += 1,
                 Queue::Main => self.ghosts_from_main += 1,
             }
-            if self.ghosts_from_small + self.ghosts_from_main > self.ghost.places {
+            if self.ghosts_from_small + self.ghosts_from_main > self.ghost.places() {
                 self.ghosts_from_small /= 2;
                 self.ghosts_from_main /= 2;
             }
@@ -989,99 +981,6 @@ fn push_within(queue: &mut VecDeque<u32>, index: u32, limit: usize) {
         queue.reserve_exact(more);
     }
     queue.push_back(index);
-}
-
-/// The fingerprint bit of a key the main queue evicted.
-const FROM_MAIN: u32 = 1 << 31;
-/// The fingerprint bit of a key turned away at the door to the main queue.
-const TURNED_AWAY: u32 = 1 << 30;
-/// The fingerprint's bits of the key's hash, below the two of its departure.
-const FINGERPRINT_HASH_MASK: u32 = TURNED_AWAY - 1;
-
-/// Recently evicted keys, from either queue, as 32-bit fingerprints in a direct-mapped table: a
-/// newer key that maps to the same place overwrites an older one, which bounds the memory (4
-/// bytes per place, half a place per entry) and forgets the oldest keys first on average.
-struct Ghost {
-    fingerprints: Vec<u32>,
-    places: usize,
-}
-
-impl Ghost {
-    fn new(places: usize) -> Self {
-        Ghost {
-            fingerprints: Vec::new(),
-            places,
-        }
-    }
-
-    fn reserve(&mut self, places: usize) -> Result<(), ReserveError> {
-        self.fit(places);
-        self.fingerprints
-            .try_reserve_exact(self.places)
-            .map_err(|_| ReserveError)?;
-        self.fingerprints.resize(self.places, 0);
-        Ok(())
-    }
-
-    /// Grows the filter (forgetting what it held) when a store holds more entries than its
-    /// size was meant for: only stores with a weigher, whose entry count is not known.
-    fn fit(&mut self, places: usize) {
-        if places > self.places {
-            self.places = places.max(self.places * 2);
-            self.fingerprints.clear();
-        }
-    }
-
-    /// The key's 30-bit fingerprint (never 0, the empty place) with how it left in the top
-    /// two bits.
-    fn fingerprint(hash: u64, departure: Departure) -> u32 {
-        let how = match departure {
-            Departure::FromSmall => 0,
-            Departure::FromMain => FROM_MAIN,
-            Departure::TurnedAway => TURNED_AWAY,
-        };
-        Self::hash_bits(hash) | how
-    }
-
-    /// The fingerprint's hash bits: never 0.
-    fn hash_bits(hash: u64) -> u32 {
-        (hash >> 33) as u32 & FINGERPRINT_HASH_MASK | 1
-    }
-
-    /// The place for `hash`, from its low 32 bits scaled to the table (no power-of-two
-    /// rounding, so the ghost's size follows the capacity exactly).
-    fn place(&self, hash: u64) -> usize {
-        ((u64::from(hash as u32) * self.places as u64) >> 32) as usize
-    }
-
-    fn record(&mut self, hash: u64, departure: Departure) {
-        if self.fingerprints.len() != self.places {
-            self.fingerprints.resize(self.places, 0);
-        }
-        let place = self.place(hash);
-        self.fingerprints[place] = Self::fingerprint(hash, departure);
-    }
-
-    /// Forgets `hash` if the ghost remembers it, and tells how it left.
-    fn take(&mut self, hash: u64) -> Option<Departure> {
-        let place = self.place(hash);
-        let slot = self.fingerprints.get_mut(place)?;
-        if *slot & FINGERPRINT_HASH_MASK != Self::hash_bits(hash) {
-            return None;
-        }
-        let departure = match *slot & !FINGERPRINT_HASH_MASK {
-            0 => Departure::FromSmall,
-            FROM_MAIN => Departure::FromMain,
-            TURNED_AWAY => Departure::TurnedAway,
-            _ => return None,
-        };
-        *slot = 0;
-        Some(departure)
-    }
-
-    fn clear(&mut self) {
-        self.fingerprints.iter_mut().for_each(|slot| *slot = 0);
-    }
 }
 
 #[cfg(test)]
