@@ -1,7 +1,7 @@
 //! Which of the store's two ways into the main queue a cache's shards use: picked by set dueling
 //! (Qureshi, Jaleel, Patt, Steely and Emer, "Adaptive Insertion Policies for High Performance
-//! Caching", ISCA 2007). Two shards lead, one in each regime; the others follow whichever regime
-//! lately missed less. Leaders see alike shares of the keys (the hash spreads them), so their
+//! Caching", ISCA 2007). Two shards lead, one in each regime (four, two in each, in a cache of 32
+//! shards or more); the others follow whichever regime lately missed less. Leaders see alike shares of the keys (the hash spreads them), so their
 //! misses compare the regimes on the workload the cache has now, with no shadow cache and
 //! nothing counted on a hit. Alike is not the same: one shard's keys can miss a little more
 //! than another's whatever the regime (on P6 at 32,768 entries in 32 shards, hit ratios spread
@@ -48,7 +48,7 @@ impl Regime {
 /// A shard's part in the duel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Role {
-    /// One of the two leaders: the first starts in recency, the second in frequency.
+    /// One of a pair of leaders: the first starts in recency, the second in frequency.
     Leads { second: bool },
     /// In the regime the leaders last found better.
     Follows,
@@ -58,8 +58,20 @@ pub(crate) enum Role {
 /// and a leader in the worse regime costs the whole cache its share of the difference.
 const LEAST_DUELLING_SHARDS: usize = 16;
 
-/// A round lasts this many leaders' misses per entry a shard holds: each leader misses about
-/// eight times what it holds, the first four uncounted while it turns over. On `hit_ratios`
+/// A cache has a pair of leaders per [`LEAST_DUELLING_SHARDS`] shards, up to this many pairs.
+/// Two leaders of 32 shards do not always hold keys that show what the cache would gain: on
+/// `hit_ratios`, P6 at 32,768 entries (32 shards), on two hasher seeds of six the leaders' first
+/// pairs of rounds differed by 1% or less where the whole cache in frequency misses 3% less,
+/// and the followers found frequency late (28.7 against 29.8 to 29.9 on the other seeds). Two
+/// pairs (rounds twice as long, so each leader plays as long): P6 32,768 +0.34 on average over
+/// the six seeds (-0.12 to +1.19), P6 131,072 -0.06 (a second leader in the worse regime), the
+/// loop of 20,000 entries -0.05, P12 (another trace of the collection) within 0.04; but P3 at
+/// 32,768 -0.60 on average (-2.25 to +0.25): a trace too short for the longer rounds (three
+/// pairs of them in all) to find frequency in time.
+const MOST_LEADER_PAIRS: usize = 2;
+
+/// A round lasts this many leaders' misses per entry a shard holds, per pair of leaders: each
+/// leader misses about eight times what it holds, the first four uncounted while it turns over. On `hit_ratios`
 /// (five seeds, P6 at 32,768 entries): rounds of 16 per entry +1.95 to +2.15 points against
 /// recency alone, 32 per entry +0.70 to +0.78; 8 per entry counting whole rounds +0.18 to +1.93.
 const ROUND_PER_ENTRY: u32 = 16;
@@ -97,11 +109,14 @@ impl Duel {
     /// The duel of a cache of `shards` shards expected to hold `shard_entries` entries each
     /// (`None` with a weigher, which does not duel).
     pub(crate) fn new(shards: usize, shard_entries: Option<usize>) -> Self {
+        let pairs = leader_pairs(shards) as u32;
         let round = match shard_entries {
-            Some(entries) if shards >= LEAST_DUELLING_SHARDS => u32::try_from(entries)
-                .map_or(u32::MAX, |entries| {
-                    entries.saturating_mul(ROUND_PER_ENTRY).max(ROUND_PER_ENTRY)
-                }),
+            Some(entries) if pairs > 0 => u32::try_from(entries).map_or(u32::MAX, |entries| {
+                entries
+                    .saturating_mul(ROUND_PER_ENTRY)
+                    .max(ROUND_PER_ENTRY)
+                    .saturating_mul(pairs)
+            }),
             _ => 0,
         };
         Duel {
@@ -118,9 +133,10 @@ impl Duel {
     /// The part of shard `index` of `shards` in a duel `new(shards, shard_entries)`.
     pub(crate) fn role(index: usize, shards: usize, shard_entries: Option<usize>) -> Role {
         match index {
-            _ if shards < LEAST_DUELLING_SHARDS || shard_entries.is_none() => Role::Follows,
-            0 => Role::Leads { second: false },
-            1 => Role::Leads { second: true },
+            _ if shard_entries.is_none() => Role::Follows,
+            _ if index < 2 * leader_pairs(shards) => Role::Leads {
+                second: index % 2 == 1,
+            },
             _ => Role::Follows,
         }
     }
@@ -144,7 +160,7 @@ impl Duel {
     }
 
     /// Counts a miss (a key added) of the leader playing `regime` if the round is in its
-    /// second half, and ends the round on its last miss. The two leaders count under their own
+    /// second half, and ends the round on its last miss. The leaders count under their own
     /// shards' locks, so a count of one can land in the round the other just ended: a rare
     /// miss counted late, no harm.
     pub(crate) fn count_miss(&self, regime: Regime) {
@@ -184,6 +200,11 @@ impl Duel {
                 .store(followed.other().index() as u8, Ordering::Relaxed);
         }
     }
+}
+
+/// How many pairs of shards lead in a cache of `shards` shards (0: it does not duel).
+fn leader_pairs(shards: usize) -> usize {
+    (shards / LEAST_DUELLING_SHARDS).min(MOST_LEADER_PAIRS)
 }
 
 #[cfg(test)]
@@ -230,6 +251,23 @@ mod tests {
         assert_eq!(Duel::new(SHARDS - 1, Some(100)).round, 0);
         assert_eq!(Duel::new(SHARDS, None).round, 0);
         assert_eq!(Duel::new(SHARDS, Some(100)).round, 100 * ROUND_PER_ENTRY);
+    }
+
+    #[test]
+    fn caches_of_32_shards_or_more_have_two_pairs_of_leaders_and_rounds_twice_as_long() {
+        for shards in [2 * SHARDS, 4 * SHARDS, 1024] {
+            let roles: alloc::vec::Vec<Role> = (0..6)
+                .map(|index| Duel::role(index, shards, Some(100)))
+                .collect();
+            let [first, second] = leaders();
+            assert_eq!(
+                roles,
+                [first, second, first, second, Role::Follows, Role::Follows],
+                "{shards} shards"
+            );
+            let round = 2 * 100 * ROUND_PER_ENTRY;
+            assert_eq!(Duel::new(shards, Some(100)).round, round);
+        }
     }
 
     #[test]
