@@ -152,17 +152,7 @@ impl Ghost {
         let index = self.set(hash);
         let set = &mut self.sets.get_mut(index)?.0;
         let bits = Self::hash_bits(hash);
-        // Every place compared, no early exit: a branch-free loop the compiler vectorises.
-        let matches = set
-            .iter()
-            .enumerate()
-            .fold(0u32, |matches, (place, &print)| {
-                matches | u32::from(print & HASH_MASK == bits) << place
-            });
-        if matches == 0 {
-            return None;
-        }
-        let place = matches.trailing_zeros() as usize;
+        let place = set.iter().position(|&print| print & HASH_MASK == bits)?;
         let print = set[place];
         if place < ORDERED {
             for place in place..ORDERED - 1 {

@@ -3,8 +3,9 @@
 //! Entries live in a slab (`slots`); the table maps keys to slot numbers, and two FIFO queues of
 //! slot numbers order them for eviction (S3-FIFO: Yang et al., SOSP 2023). New keys enter the
 //! small queue; a key read while there moves to the main queue when it reaches the head, the
-//! others are evicted and remembered in the ghost filter (`ghost.rs`), so that they go straight to the main
-//! queue if they come back. Main-queue entries read since their last pass get another pass.
+//! others are evicted and remembered in the ghost filter (`ghost.rs`), so that they go straight
+//! to the main queue if they come back. Main-queue entries read since their last pass get
+//! another pass.
 //! One scan of cold keys therefore flushes only the small queue, not the hot working set. The
 //! queues are sized by weight: the small queue starts with a twentieth of the capacity's weight.
 //!
