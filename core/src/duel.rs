@@ -1,11 +1,12 @@
 //! Which of the store's two ways into the main queue a cache's shards use: picked by set dueling
 //! (Qureshi, Jaleel, Patt, Steely and Emer, "Adaptive Insertion Policies for High Performance
 //! Caching", ISCA 2007). Two shards lead, one in each regime (four, two in each, in a cache of 32
-//! shards or more); the others follow whichever regime lately missed less. Leaders see alike shares of the keys (the hash spreads them), so their
-//! misses compare the regimes on the workload the cache has now, with no shadow cache and
-//! nothing counted on a hit. Alike is not the same: one shard's keys can miss a little more
-//! than another's whatever the regime (on P6 at 32,768 entries in 32 shards, hit ratios spread
-//! over 1.5 points in one regime), so the leaders swap regimes every round, and a verdict
+//! shards or more); the others follow whichever regime lately missed less. Leaders see alike
+//! shares of the keys (the hash spreads them), so their misses compare the regimes on the
+//! workload the cache has now, with no shadow cache and nothing counted on a hit. Alike is not
+//! the same: one shard's keys can miss a little more than another's whatever the regime (on P6
+//! at 32,768 entries in 32 shards, hit ratios spread over 1.5 points in one regime), so the
+//! leaders swap regimes every round, and a verdict
 //! weighs a pair of rounds, in which each leader played each regime once. A leader that just
 //! swapped still holds what the other regime kept, which favours the regime that builds its
 //! content fastest (recency): only the second half of each round's misses count. Even so one
@@ -71,9 +72,10 @@ const LEAST_DUELLING_SHARDS: usize = 16;
 const MOST_LEADER_PAIRS: usize = 2;
 
 /// A round lasts this many leaders' misses per entry a shard holds, per pair of leaders: each
-/// leader misses about eight times what it holds, the first four uncounted while it turns over. On `hit_ratios`
-/// (five seeds, P6 at 32,768 entries): rounds of 16 per entry +1.95 to +2.15 points against
-/// recency alone, 32 per entry +0.70 to +0.78; 8 per entry counting whole rounds +0.18 to +1.93.
+/// leader misses about eight times what it holds, the first four uncounted while it turns
+/// over. On `hit_ratios` (five seeds, P6 at 32,768 entries): rounds of 16 per entry +1.95 to
+/// +2.15 points against recency alone, 32 per entry +0.70 to +0.78; 8 per entry counting whole
+/// rounds +0.18 to +1.93.
 const ROUND_PER_ENTRY: u32 = 16;
 
 /// How much fewer misses (in thousandths of the leaders' mean) the running verdict must give a
