@@ -26,8 +26,9 @@
 //! cells +0.14 and +0.21) but lose P2 at 8,192 1.24 points and the loops 0.8 to 1.3; one ordered
 //! place gains about half as much and loses a little less.
 
-use alloc::collections::TryReserveError;
 use alloc::vec::Vec;
+
+use crate::store::ReserveError;
 
 /// How a key the ghost remembers left the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,10 +88,12 @@ impl Ghost {
     }
 
     /// Allocates room for `places` keys now.
-    pub(crate) fn reserve(&mut self, places: usize) -> Result<(), TryReserveError> {
+    pub(crate) fn reserve(&mut self, places: usize) -> Result<(), ReserveError> {
         self.fit(places);
         let sets = self.places / WAYS;
-        self.sets.try_reserve_exact(sets)?;
+        self.sets
+            .try_reserve_exact(sets)
+            .map_err(|_| ReserveError)?;
         self.sets.resize(sets, Set::default());
         Ok(())
     }

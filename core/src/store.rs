@@ -314,9 +314,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
             .map_err(|_| ReserveError)?;
         self.sketch.fit(entries);
         self.sketch.reserve()?;
-        self.ghost
-            .reserve(entries / GHOST_SHARE)
-            .map_err(|_| ReserveError)
+        self.ghost.reserve(entries / GHOST_SHARE)
     }
 
     pub(crate) fn len(&self) -> usize {
