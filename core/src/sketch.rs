@@ -30,13 +30,16 @@ const MAX_COUNT: u64 = 15;
 /// Increments between two halvings, per entry the store holds.
 const SAMPLE_PER_ENTRY: usize = 10;
 
-/// The table's size per entry the store holds: 4 bytes (eight 4-bit counters). Counters shared
-/// by too many keys make every key look frequent, which vetoes the small queue's growth where
-/// it would help: on the benchmark traces (with the former one-word layout) 2 bytes cost OLTP 2
-/// to 3.6 points of hit ratio and 3 bytes 0.6 to 1.1 points against 4; 4 bytes cost P2 at 8,192
-/// entries 0.3 and Zipf(0.8) at 1% 0.2 against 3, and 6 bytes gained OLTP at most 0.4 more
-/// while losing P2 another 0.7.
-const BITS_PER_ENTRY: usize = 32;
+/// The table's size per entry the store holds: 8 bytes (sixteen 4-bit counters), as
+/// Caffeine's. Counters shared by too many keys make every key look frequent, which vetoes the
+/// small queue's growth where it would help: on the benchmark traces (with the former one-word
+/// layout) 2 bytes cost OLTP 2 to 3.6 points of hit ratio and 3 bytes 0.6 to 1.1 points
+/// against 4. From 4 to 8 bytes (with the store's `FREQUENT_RETURNER` lowered from 4 to 3, as
+/// estimates no longer run a count high; five hasher seeds of `hit_ratios`): OLTP +0.02 to
+/// +0.13 points, P2 32,768 and 131,072 +0.17 and +0.20, P6 32,768 +0.17 and 131,072 +0.11, P3
+/// 131,072 +0.50, but P2 8,192 -0.24 and a loop of 20,000 keys -0.22. 12 bytes: OLTP up to
+/// +0.35, P2 8,192 -0.66. Heap per `u64` entry once a cache has evicted: 45 to 49 bytes.
+const BITS_PER_ENTRY: usize = 64;
 
 /// Each nibble's low three bits: a word shifted right by one and masked halves every counter.
 const HALVE_MASK: u64 = 0x7777_7777_7777_7777;
@@ -206,9 +209,9 @@ mod tests {
     }
 
     #[test]
-    fn the_table_takes_four_bytes_per_entry() {
-        assert_eq!(Sketch::new(1 << 20).size * 8, 4 << 20);
-        assert_eq!(Sketch::new(5).size, 2);
+    fn the_table_takes_eight_bytes_per_entry() {
+        assert_eq!(Sketch::new(1 << 20).size * 8, 8 << 20);
+        assert_eq!(Sketch::new(5).size, 5);
         assert_eq!(Sketch::new(1).size, 1);
     }
 
@@ -216,7 +219,7 @@ mod tests {
     fn a_table_smaller_than_a_block_wraps_around() {
         let mut sketch = Sketch::new(4);
         sketch.start(4);
-        assert_eq!(sketch.words.len(), 2);
+        assert_eq!(sketch.words.len(), 4);
         for key in [0, u64::MAX, 0x1234_5678_9ABC_DEF0] {
             sketch.add(key, 2);
             assert!(sketch.estimate(key) >= 2);
