@@ -96,7 +96,7 @@
 //! probation queue, a main queue, and a ghost filter of recently evicted keys. A scan of
 //! once-read keys flushes only the probation queue. The probation queue's share of the weight
 //! adapts, as ARC's target does, to which queue's evicted keys come back (from 1% to 90%; it
-//! starts at 5%), and a key that a small frequency sketch (4 bytes per entry, fed on misses and
+//! starts at 5%), and a key that a small frequency sketch (8 bytes per entry, fed on misses and
 //! when eviction passes an entry) has seen often does not count as a reason to grow it. A key
 //! read only once in probation moves on to the main queue only if the sketch has seen it more
 //! often than the main-queue entries it would push out (TinyLFU's admission); the test grows
@@ -161,8 +161,8 @@
 //! hashes collide stay distinct. Beside its key, value and deadline an entry takes 8 bytes (its
 //! weight, and one word holding 29 bits of its hash, its queue and its frequency), and the store
 //! adds per entry its table of slot numbers (about 6 to 11 bytes), the eviction queues (4), the
-//! ghost (2) and the frequency sketch (4, allocated at a shard's first eviction): 42 bytes per
-//! `u64` entry in all, 45 once the cache has evicted (`BENCH_SECTIONS=heap` in `benches/`).
+//! ghost (2) and the frequency sketch (8, allocated at a shard's first eviction): 43 bytes per
+//! `u64` entry in all, 49 once the cache has evicted (`BENCH_SECTIONS=heap` in `benches/`).
 //! [`Builder::preallocate`] reserves every table up front, with fallible allocation, so that
 //! a warm cache never allocates on insert or eviction; with a weigher, an insert that evicts
 //! more than two entries reuses the list an earlier one allocated for them.
