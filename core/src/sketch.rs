@@ -3,7 +3,7 @@
 //! Each key has four counters in one block of eight words (64 bytes), picked from its hash: its
 //! `i`-th counter is one of the sixteen in word `2i` or `2i + 1` of the block (Caffeine's
 //! layout), so counting a key or estimating it touches one or two cache lines. A table of
-//! fewer than eight words (a store of under 16 entries) is one block that wraps around. Its
+//! fewer than eight words (a store of under 8 entries) is one block that wraps around. Its
 //! estimate is the smallest of them (collisions only ever add). After about ten increments per
 //! entry the store holds, every counter is halved, so old popularity fades (TinyLFU: Einziger,
 //! Friedman and Manes, ACM ToS 2017). Blocks are picked by multiply-shift rather than masking, so the table
