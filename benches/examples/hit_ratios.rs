@@ -20,7 +20,8 @@
 //! of 10,000 new keys every 50,000 (one-time keys that must not flush the hot set).
 //!
 //! `SEED=n` sets the first of the hasher's fixed seeds (default 1), `NO_BELADY=1` skips the
-//! optimal column (most of the run time).
+//! optimal column (most of the run time), and `CAPACITIES=16384,24576` replays the traces at
+//! those sizes instead of the (to check an idea off the sizes it was tuned on).
 
 use readthrough_benches::belady::belady_hit_ratio;
 use readthrough_benches::block_trace::read_block_trace;
@@ -56,6 +57,20 @@ fn main() {
     let wanted: Vec<String> = std::env::args().skip(1).map(|a| a.to_lowercase()).collect();
     let selected =
         |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == &name.to_lowercase());
+    let capacities = match std::env::var("CAPACITIES") {
+        Ok(list) => match list
+            .split(',')
+            .map(str::parse)
+            .collect::<Result<Vec<usize>, _>>()
+        {
+            Ok(capacities) if capacities.iter().all(|&capacity| capacity > 0) => Some(capacities),
+            _ => {
+                eprintln!("CAPACITIES: expected sizes above 0 separated by commas, got {list:?}");
+                std::process::exit(2);
+            }
+        },
+        Err(_) => None,
+    };
     let folder = traces_folder();
     println!("| workload | capacity | readthrough % | Belady % |");
     println!("|---|---:|---:|---:|");
@@ -72,7 +87,10 @@ fn main() {
                 continue;
             }
         };
-        for &capacity in trace.capacities {
+        for capacity in capacities
+            .clone()
+            .unwrap_or_else(|| trace.capacities.to_vec())
+        {
             row(name, &capacity, &requests, capacity, 0);
         }
     }

@@ -398,19 +398,20 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
             .try_reserve_exact(shards)
             .map_err(|_| BuildError::Allocation)?;
         let shard_entries = (!weighted).then(|| capacity / shards);
+        let duel = Duel::new(shards, shard_entries);
         for index in 0..shards {
             let size = ShardSize {
                 capacity: share(capacity, shards, index),
                 reserve: share(reserve, shards, index),
                 expected_entries: (!weighted).then(|| share(capacity, shards, index)),
                 remembered_errors: share(remembered_errors, shards, index),
-                role: Duel::role(index, shards, shard_entries),
+                role: duel.role(index),
             };
             built.push(Shard::new(size).map_err(|_| BuildError::Allocation)?);
         }
         Ok(Cache::from_parts(Parts {
             shards: built.into_boxed_slice(),
-            duel: Duel::new(shards, shard_entries),
+            duel,
             capacity,
             hasher: self.hasher,
             timer: self.timer,

@@ -46,6 +46,8 @@ pub(crate) struct Stored<K, V> {
     /// The value was rejected for its weight (not for a zero TTL).
     pub(crate) oversized: bool,
     pub(crate) evicted: usize,
+    /// A key was added (a miss) to a store in this part of the duel.
+    pub(crate) added: Option<Role>,
 }
 
 impl<K, V> Stored<K, V> {
@@ -57,6 +59,7 @@ impl<K, V> Stored<K, V> {
             rejected: None,
             oversized: false,
             evicted: 0,
+            added: None,
         }
     }
 }
@@ -424,9 +427,7 @@ where
             &mut stored.leaving,
         ) {
             Inserted::Added { evicted } => {
-                if let Role::Leads { .. } = store.role() {
-                    self.duel.count_miss(store.regime());
-                }
+                stored.added = Some(store.role());
                 stored.evicted = evicted;
             }
             Inserted::Replaced { evicted } => stored.evicted = evicted,
@@ -448,8 +449,18 @@ where
             rejected,
             oversized,
             evicted,
+            added,
         } = stored;
         bump_by(&shard.counters.evictions, evicted);
+        if let Some(role) = added
+            && self.duel.count_miss(role, &shard.counters.added)
+        {
+            self.duel.end_round(
+                self.shards
+                    .iter()
+                    .map(|shard| shard.counters.added.swap(0, crate::sync::Ordering::Relaxed)),
+            );
+        }
         if oversized {
             bump(&shard.counters.oversized);
         }

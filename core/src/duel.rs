@@ -1,20 +1,23 @@
 //! Which of the store's two ways into the main queue a cache's shards use: picked by set dueling
 //! (Qureshi, Jaleel, Patt, Steely and Emer, "Adaptive Insertion Policies for High Performance
-//! Caching", ISCA 2007). Two shards lead, one in each regime (four, two in each, in a cache of 32
-//! shards or more); the others follow whichever regime lately missed less. Leaders see alike
-//! shares of the keys (the hash spreads them), so their misses compare the regimes on the
-//! workload the cache has now, with no shadow cache and nothing counted on a hit. Alike is not
-//! the same: one shard's keys can miss a little more than another's whatever the regime (on P6
-//! at 32,768 entries in 32 shards, hit ratios spread over 1.5 points in one regime), so the
-//! leaders swap regimes every round, and a verdict
-//! weighs a pair of rounds, in which each leader played each regime once. A leader that just
-//! swapped still holds what the other regime kept, which favours the regime that builds its
-//! content fastest (recency): only the second half of each round's misses count. Even so one
-//! pair's verdict is noisy (on P6 at 32,768 entries frequency misses 3% less in the whole
-//! cache, and from -2% to +10% less in single pairs), so the followers go by a running verdict:
-//! each pair's, plus half the one before.
+//! Caching", ISCA 2007), with the followers themselves as the baseline. Most shards follow one
+//! regime; one leader (two in a cache of 32 shards or more) challenges it, playing the other.
+//! Shards see alike shares of the keys (the hash spreads them), so the challenger's misses
+//! against the followers' mean per shard compare the regimes on the workload the cache has now,
+//! with no shadow cache and nothing counted on a hit. When the challenger misses clearly less,
+//! the followers take its regime, and a leader then challenges with the one they left.
+//!
+//! Why a leader that stays in its regime for many rounds: a regime that counts (frequency)
+//! builds its content slowly, and a leader that swapped regimes every round, as an earlier duel
+//! did, judged it before it had built anything: on P3 of the trace collection at 32,768 entries
+//! frequency held misses 5% less, and that duel's pairs of rounds gave -4% to +6%, so the
+//! followers stayed in recency. Why two leaders per challenger taking turns: alike is not the
+//! same, one shard's keys can miss a little more than the others' whatever the regime (on P6 at
+//! 32,768 entries in 32 shards, hit ratios spread over 1.5 points in one regime); turns spread
+//! a leader's luck over both regimes' verdicts. While a leader is between regimes (after a turn,
+//! or after the followers switched) its misses say little: those rounds go unjudged.
 
-use crate::sync::{AtomicI32, AtomicU8, AtomicU32, Ordering};
+use crate::sync::{AtomicI32, AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
 /// How keys get into a store's main queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,13 +34,6 @@ pub(crate) enum Regime {
 }
 
 impl Regime {
-    fn index(self) -> usize {
-        match self {
-            Regime::Recency => 0,
-            Regime::Frequency => 1,
-        }
-    }
-
     fn other(self) -> Regime {
         match self {
             Regime::Recency => Regime::Frequency,
@@ -49,60 +45,57 @@ impl Regime {
 /// A shard's part in the duel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Role {
-    /// One of a pair of leaders: the first starts in recency, the second in frequency.
+    /// One of a pair of leaders, which take turns challenging the followers' regime (the first
+    /// challenges first); the one not challenging plays the followers' regime.
     Leads { second: bool },
-    /// In the regime the leaders last found better.
+    /// In the regime the challengers last lost to.
     Follows,
 }
 
-/// Fewer shards than this do not duel: each leader would hold too large a share of the cache,
-/// and a leader in the worse regime costs the whole cache its share of the difference.
+/// Fewer shards than this do not duel: a challenger would hold too large a share of the cache,
+/// and a challenger in the worse regime costs the whole cache its share of the difference.
 const LEAST_DUELLING_SHARDS: usize = 16;
 
 /// A cache has a pair of leaders per [`LEAST_DUELLING_SHARDS`] shards, up to this many pairs.
-/// Two leaders of 32 shards do not always hold keys that show what the cache would gain: on
-/// `hit_ratios`, P6 at 32,768 entries (32 shards), on two hasher seeds of six the leaders' first
-/// pairs of rounds differed by 1% or less where the whole cache in frequency misses 3% less,
-/// and the followers found frequency late (28.7 against 29.8 to 29.9 on the other seeds). Two
-/// pairs (rounds twice as long, so each leader plays as long): P6 32,768 +0.34 on average over
-/// the six seeds (-0.12 to +1.19), P6 131,072 -0.06 (a second leader in the worse regime), the
-/// loop of 20,000 entries -0.05, P12 (another trace of the collection) within 0.04; but P3 at
-/// 32,768 -0.60 on average (-2.25 to +0.25): a trace too short for the longer rounds (three
-/// pairs of them in all) to find frequency in time.
+/// Two challengers of 32 shards average over twice the keys; a third would cost another
+/// shard's share in the worse regime.
 const MOST_LEADER_PAIRS: usize = 2;
 
-/// A round lasts this many leaders' misses per entry a shard holds, per pair of leaders: each
-/// leader misses about eight times what it holds, the first four uncounted while it turns
-/// over. On `hit_ratios` (five seeds, P6 at 32,768 entries): rounds of 16 per entry +1.95 to
-/// +2.15 points against recency alone, 32 per entry +0.70 to +0.78; 8 per entry counting whole
-/// rounds +0.18 to +1.93.
+/// A round lasts this many challengers' misses per entry a shard holds, per challenger: each
+/// challenger misses about sixteen times what it holds, and its content turns over.
 const ROUND_PER_ENTRY: u32 = 16;
 
-/// How much fewer misses (in thousandths of the leaders' mean) the running verdict must give a
-/// regime for it to become the followers' regime: two regimes that do about as well do not
-/// switch them on noise. One pair clearly won switches them (the verdict starts at 0); a regime
-/// that wins by a little pair after pair (1.5%: 15, then 22) does on the second; one pair lost
-/// after a long lead does not switch them back at once. On `hit_ratios` (five seeds, P6 at
-/// 32,768 entries) a verdict from each pair alone (switching on 2% fewer misses) gave the
-/// followers to recency for a pair or two on two seeds of five, costing 0.5 to 0.6 points;
-/// the running verdict kept them in frequency on all five. 4% (alone per pair) did as well on
-/// P6 and a little worse on the loop of `hit_ratios synthetic`.
-const MARGIN_PER_MILLE: i32 = 20;
+/// How much fewer misses (in thousandths of the mean of the two sides' means per shard) the running verdict must give the
+/// challengers' regime for the followers to take it: regimes that do about as well do not
+/// switch them on noise. The running verdict is each round's gap plus half the verdict before,
+/// so one round clearly won switches them, and a small lead round after round does too.
+const MARGIN_PER_MILLE: i32 = 10;
+
+/// Rounds unjudged after the followers switch: every shard is between regimes.
+const UNJUDGED_AFTER_SWITCH: u8 = 6;
+
+/// Rounds a leader challenges before the other leader of its pair takes its turn.
+const ROUNDS_PER_TURN: u32 = 12;
+
+/// Rounds unjudged after a turn: the new challenger is between regimes.
+const UNJUDGED_AFTER_TURN: u8 = 2;
 
 pub(crate) struct Duel {
-    /// Misses of the leader in each regime (`Regime::index`) in this round's second half.
-    misses: [AtomicU32; 2],
-    /// The first round's misses of the pair being played.
-    first_round: [AtomicU32; 2],
-    /// Leaders' misses this round, to the round's end.
+    /// Challengers' misses this round, to the round's end.
     played: AtomicU32,
-    /// Rounds played: its low bit is 1 while the leaders play each other's starting regime.
-    rounds: AtomicU32,
-    /// The followers' regime (`Regime::index`).
+    /// Whether the second leader of each pair challenges now (1) or the first (0).
+    turn: AtomicU8,
+    /// Rounds played in this turn.
+    rounds_in_turn: AtomicU32,
+    /// Rounds left unjudged.
+    unjudged: AtomicU8,
+    /// The followers' regime: 0 recency, 1 frequency.
     followed: AtomicU8,
-    /// The running verdict: how many thousandths fewer misses frequency had than recency in
-    /// the last pair, plus half the verdict before it.
+    /// The running verdict: how many thousandths fewer misses per shard the challengers had
+    /// than the followers in the last round judged, plus half the verdict before it.
     verdict: AtomicI32,
+    /// Leaders: the first `leaders` shards.
+    leaders: usize,
     /// Misses per round; 0 when the cache does not duel.
     round: u32,
 }
@@ -111,95 +104,127 @@ impl Duel {
     /// The duel of a cache of `shards` shards expected to hold `shard_entries` entries each
     /// (`None` with a weigher, which does not duel).
     pub(crate) fn new(shards: usize, shard_entries: Option<usize>) -> Self {
-        let pairs = leader_pairs(shards) as u32;
+        let pairs = match shard_entries {
+            Some(_) => leader_pairs(shards),
+            None => 0,
+        };
         let round = match shard_entries {
             Some(entries) if pairs > 0 => u32::try_from(entries).map_or(u32::MAX, |entries| {
                 entries
                     .saturating_mul(ROUND_PER_ENTRY)
                     .max(ROUND_PER_ENTRY)
-                    .saturating_mul(pairs)
+                    .saturating_mul(pairs as u32)
             }),
             _ => 0,
         };
         Duel {
-            misses: [AtomicU32::new(0), AtomicU32::new(0)],
-            first_round: [AtomicU32::new(0), AtomicU32::new(0)],
             played: AtomicU32::new(0),
-            rounds: AtomicU32::new(0),
+            turn: AtomicU8::new(0),
+            rounds_in_turn: AtomicU32::new(0),
+            unjudged: AtomicU8::new(0),
             followed: AtomicU8::new(0),
             verdict: AtomicI32::new(0),
+            leaders: 2 * pairs,
             round,
         }
     }
 
-    /// The part of shard `index` of `shards` in a duel `new(shards, shard_entries)`.
-    pub(crate) fn role(index: usize, shards: usize, shard_entries: Option<usize>) -> Role {
-        match index {
-            _ if shard_entries.is_none() => Role::Follows,
-            _ if index < 2 * leader_pairs(shards) => Role::Leads {
+    /// The part of shard `index`.
+    pub(crate) fn role(&self, index: usize) -> Role {
+        if index < self.leaders {
+            Role::Leads {
                 second: index % 2 == 1,
-            },
-            _ => Role::Follows,
+            }
+        } else {
+            Role::Follows
+        }
+    }
+
+    /// Whether a store in `role` plays the challengers' regime now.
+    fn challenges(&self, role: Role) -> bool {
+        match role {
+            Role::Follows => false,
+            Role::Leads { second } => second == (self.turn.load(Ordering::Relaxed) == 1),
         }
     }
 
     /// The regime a store in `role` plays now.
     pub(crate) fn regime(&self, role: Role) -> Regime {
-        match role {
-            Role::Follows => match self.followed.load(Ordering::Relaxed) {
-                0 => Regime::Recency,
-                _ => Regime::Frequency,
-            },
-            Role::Leads { second } => {
-                let swapped = self.rounds.load(Ordering::Relaxed) & 1 == 1;
-                if second != swapped {
-                    Regime::Frequency
-                } else {
-                    Regime::Recency
-                }
-            }
+        let followed = match self.followed.load(Ordering::Relaxed) {
+            0 => Regime::Recency,
+            _ => Regime::Frequency,
+        };
+        if self.challenges(role) {
+            followed.other()
+        } else {
+            followed
         }
     }
 
-    /// Counts a miss (a key added) of the leader playing `regime` if the round is in its
-    /// second half, and ends the round on its last miss. The leaders count under their own
-    /// shards' locks, so a count of one can land in the round the other just ended: a rare
-    /// miss counted late, no harm.
-    pub(crate) fn count_miss(&self, regime: Regime) {
+    /// Counts a miss (a key added) of a store in `role` into its shard's `added`; true when it
+    /// ended the round, and the caller should hand every shard's count to
+    /// [`end_round`](Self::end_round). Counted with no shard lock held.
+    pub(crate) fn count_miss(&self, role: Role, added: &AtomicUsize) -> bool {
         if self.round == 0 {
-            return;
+            return false;
+        }
+        added.fetch_add(1, Ordering::Relaxed);
+        if !self.challenges(role) {
+            return false;
         }
         let played = self.played.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
-        if played > self.round / 2 {
-            self.misses[regime.index()].fetch_add(1, Ordering::Relaxed);
-        }
         if played != self.round {
-            return;
+            return false;
         }
-        let misses = [0, 1].map(|index| self.misses[index].swap(0, Ordering::Relaxed));
         self.played.store(0, Ordering::Relaxed);
-        let rounds = self.rounds.fetch_add(1, Ordering::Relaxed);
-        if rounds & 1 == 0 {
-            for (first, misses) in self.first_round.iter().zip(misses) {
-                first.store(misses, Ordering::Relaxed);
-            }
-            return;
+        true
+    }
+
+    /// Judges the round that ended from `added`, every shard's misses in it (in shard order),
+    /// and moves the followers and the turns on. Only the caller that ended the round calls it,
+    /// so the rest of the state has one writer at a time; a miss counted a little late lands
+    /// in the next round, no harm.
+    pub(crate) fn end_round(&self, added: impl IntoIterator<Item = usize>) {
+        // Misses and shards: the followers' regime (followers and the leaders not
+        // challenging), then the challengers'.
+        let (mut misses, mut shards) = ([0u64; 2], [0u64; 2]);
+        for (index, added) in added.into_iter().enumerate() {
+            let side = usize::from(self.challenges(self.role(index)));
+            misses[side] += added as u64;
+            shards[side] += 1;
         }
-        let [recency, frequency] = [0, 1].map(|index| {
-            u64::from(self.first_round[index].load(Ordering::Relaxed)) + u64::from(misses[index])
-        });
-        // Both at most 2^32 (a round's misses): no overflow; the gap is within +-2000.
-        let gap = (recency as i64 - frequency as i64) * 2000 / (recency + frequency).max(1) as i64;
+        let unjudged = self.unjudged.load(Ordering::Relaxed);
+        if unjudged > 0 {
+            self.unjudged.store(unjudged - 1, Ordering::Relaxed);
+        } else {
+            self.judge(misses, shards);
+        }
+        if self.rounds_in_turn.fetch_add(1, Ordering::Relaxed) + 1 >= ROUNDS_PER_TURN {
+            self.rounds_in_turn.store(0, Ordering::Relaxed);
+            let turn = self.turn.load(Ordering::Relaxed);
+            self.turn.store(1 - turn, Ordering::Relaxed);
+            let unjudged = self.unjudged.load(Ordering::Relaxed);
+            self.unjudged
+                .store(unjudged.max(UNJUDGED_AFTER_TURN), Ordering::Relaxed);
+        }
+    }
+
+    fn judge(&self, misses: [u64; 2], shards: [u64; 2]) {
+        // Each side's misses scaled by the other side's shards: means per shard, compared
+        // without a division each. i128: no overflow whatever the counts.
+        let [followers, challengers] =
+            [0, 1].map(|side| i128::from(misses[side]) * i128::from(shards[1 - side]));
+        let gap = (followers - challengers) * 2000 / (followers + challengers).max(1);
+        // Within +-2000: the running verdict stays within +-4000.
         let verdict = self.verdict.load(Ordering::Relaxed) / 2 + gap as i32;
-        self.verdict.store(verdict, Ordering::Relaxed);
-        let followed = self.regime(Role::Follows);
-        let switch = match followed {
-            Regime::Recency => verdict > MARGIN_PER_MILLE,
-            Regime::Frequency => verdict < -MARGIN_PER_MILLE,
-        };
-        if switch {
-            self.followed
-                .store(followed.other().index() as u8, Ordering::Relaxed);
+        if verdict > MARGIN_PER_MILLE {
+            let followed = self.followed.load(Ordering::Relaxed);
+            self.followed.store(1 - followed, Ordering::Relaxed);
+            self.verdict.store(0, Ordering::Relaxed);
+            self.unjudged
+                .store(UNJUDGED_AFTER_SWITCH, Ordering::Relaxed);
+        } else {
+            self.verdict.store(verdict, Ordering::Relaxed);
         }
     }
 }
@@ -212,6 +237,7 @@ fn leader_pairs(shards: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
 
     const SHARDS: usize = LEAST_DUELLING_SHARDS;
 
@@ -219,130 +245,162 @@ mod tests {
         [Role::Leads { second: false }, Role::Leads { second: true }]
     }
 
-    /// Plays one round: the leader in recency misses `recency` times for every `frequency`
-    /// misses of the other, evenly spread, so that any part of the round keeps that ratio.
-    fn play_round(duel: &Duel, recency: u32, frequency: u32) {
-        let regimes = leaders().map(|role| duel.regime(role));
-        assert_ne!(regimes[0], regimes[1], "the leaders play both regimes");
-        let (recency, total) = (u64::from(recency), u64::from(recency + frequency));
-        for played in 0..u64::from(duel.round) {
-            let regime = if (played + 1) * recency / total > played * recency / total {
-                Regime::Recency
+    /// Ends a round of `duel` (of `shards` shards) in which each shard in the followers' regime
+    /// missed `followers` times and each challenger `challengers` times.
+    fn play_round(duel: &Duel, shards: usize, followers: usize, challengers: usize) {
+        duel.end_round((0..shards).map(|index| {
+            if duel.challenges(duel.role(index)) {
+                challengers
             } else {
-                Regime::Frequency
-            };
-            duel.count_miss(regime);
+                followers
+            }
+        }));
+    }
+
+    /// Plays rounds until none is left unjudged.
+    fn settle(duel: &Duel) {
+        while duel.unjudged.load(Ordering::Relaxed) > 0 {
+            play_round(duel, SHARDS, 1, 1);
         }
     }
 
     #[test]
     fn only_caches_of_many_unweighted_shards_duel() {
-        for index in 0..SHARDS {
-            assert_eq!(Duel::role(index, SHARDS - 1, Some(100)), Role::Follows);
-            assert_eq!(Duel::role(index, SHARDS, None), Role::Follows);
+        for (shards, entries) in [(SHARDS - 1, Some(100)), (SHARDS, None)] {
+            let duel = Duel::new(shards, entries);
+            assert_eq!(duel.round, 0);
+            for index in 0..shards {
+                assert_eq!(duel.role(index), Role::Follows);
+            }
         }
+        let duel = Duel::new(SHARDS, Some(100));
+        let roles: Vec<Role> = (0..4).map(|index| duel.role(index)).collect();
         assert_eq!(
-            Duel::role(0, SHARDS, Some(100)),
-            Role::Leads { second: false }
+            roles,
+            [leaders()[0], leaders()[1], Role::Follows, Role::Follows]
         );
-        assert_eq!(
-            Duel::role(1, SHARDS, Some(100)),
-            Role::Leads { second: true }
-        );
-        assert_eq!(Duel::role(2, SHARDS, Some(100)), Role::Follows);
-        assert_eq!(Duel::new(SHARDS - 1, Some(100)).round, 0);
-        assert_eq!(Duel::new(SHARDS, None).round, 0);
-        assert_eq!(Duel::new(SHARDS, Some(100)).round, 100 * ROUND_PER_ENTRY);
+        assert_eq!(duel.round, 100 * ROUND_PER_ENTRY);
     }
 
     #[test]
     fn caches_of_32_shards_or_more_have_two_pairs_of_leaders_and_rounds_twice_as_long() {
         for shards in [2 * SHARDS, 4 * SHARDS, 1024] {
-            let roles: alloc::vec::Vec<Role> = (0..6)
-                .map(|index| Duel::role(index, shards, Some(100)))
-                .collect();
+            let duel = Duel::new(shards, Some(100));
+            let roles: Vec<Role> = (0..6).map(|index| duel.role(index)).collect();
             let [first, second] = leaders();
             assert_eq!(
                 roles,
                 [first, second, first, second, Role::Follows, Role::Follows],
                 "{shards} shards"
             );
-            let round = 2 * 100 * ROUND_PER_ENTRY;
-            assert_eq!(Duel::new(shards, Some(100)).round, round);
+            assert_eq!(duel.round, 2 * 100 * ROUND_PER_ENTRY);
         }
     }
 
     #[test]
-    fn leaders_swap_regimes_every_round() {
+    fn a_round_ends_on_the_challengers_last_miss_and_every_miss_is_counted_in_its_shard() {
         let duel = Duel::new(SHARDS, Some(10));
-        assert_eq!(
-            leaders().map(|role| duel.regime(role)),
-            [Regime::Recency, Regime::Frequency]
-        );
-        play_round(&duel, 1, 1);
-        assert_eq!(
-            leaders().map(|role| duel.regime(role)),
-            [Regime::Frequency, Regime::Recency]
-        );
-        play_round(&duel, 1, 1);
-        assert_eq!(
-            leaders().map(|role| duel.regime(role)),
-            [Regime::Recency, Regime::Frequency]
-        );
-    }
-
-    /// Plays a pair of rounds with the same misses in both.
-    fn play_pair(duel: &Duel, recency: u32, frequency: u32) {
-        play_round(duel, recency, frequency);
-        play_round(duel, recency, frequency);
-    }
-
-    #[test]
-    fn followers_take_the_regime_that_missed_clearly_less_over_a_pair_of_rounds() {
-        let duel = Duel::new(SHARDS, Some(100));
-        assert_eq!(duel.regime(Role::Follows), Regime::Recency);
-        // Frequency misses 4 for recency's 5, but only in the first round of the pair: no
-        // verdict until the pair is over.
-        play_round(&duel, 5, 4);
-        assert_eq!(duel.regime(Role::Follows), Regime::Recency);
-        play_round(&duel, 5, 4);
-        assert_eq!(duel.regime(Role::Follows), Regime::Frequency);
-        // Even, then recency ahead by less than the margin: the followers stay.
-        play_pair(&duel, 1, 1);
-        play_pair(&duel, 1, 1);
-        play_pair(&duel, 1, 1);
-        play_pair(&duel, 200, 201);
-        assert_eq!(duel.regime(Role::Follows), Regime::Frequency);
-        play_pair(&duel, 4, 5);
-        assert_eq!(duel.regime(Role::Follows), Regime::Recency);
-    }
-
-    #[test]
-    fn a_small_lead_pair_after_pair_switches_the_followers_and_one_lost_pair_does_not() {
-        let duel = Duel::new(SHARDS, Some(1000));
-        // Frequency misses 1.5% less than recency (66 for 67): one pair is within the margin,
-        // two in a row are not.
-        play_pair(&duel, 67, 66);
-        assert_eq!(duel.regime(Role::Follows), Regime::Recency);
-        play_pair(&duel, 67, 66);
-        assert_eq!(duel.regime(Role::Follows), Regime::Frequency);
-        // A long clear lead, then one pair recency wins by 4%: the followers stay...
-        for _ in 0..4 {
-            play_pair(&duel, 21, 20);
+        let added: Vec<AtomicUsize> = (0..SHARDS).map(|_| AtomicUsize::new(0)).collect();
+        let [challenger, waiting] = leaders();
+        for _ in 1..duel.round {
+            assert!(!duel.count_miss(challenger, &added[0]));
         }
-        play_pair(&duel, 100, 104);
-        assert_eq!(duel.regime(Role::Follows), Regime::Frequency);
-        // ...and a second one switches them.
-        play_pair(&duel, 100, 104);
+        for _ in 0..1000 {
+            assert!(!duel.count_miss(waiting, &added[1]));
+            assert!(!duel.count_miss(Role::Follows, &added[2]));
+        }
+        assert!(
+            duel.count_miss(challenger, &added[0]),
+            "the round's last miss"
+        );
+        let counts: Vec<usize> = added
+            .iter()
+            .map(|added| added.load(Ordering::Relaxed))
+            .collect();
+        assert_eq!(counts[..3], [duel.round as usize, 1000, 1000]);
+        assert!(!duel.count_miss(challenger, &added[0]), "a new round");
+    }
+
+    #[test]
+    fn the_first_leader_challenges_the_followers_regime_and_the_leaders_take_turns() {
+        let duel = Duel::new(SHARDS, Some(10));
+        let regimes = |duel: &Duel| leaders().map(|role| duel.regime(role));
         assert_eq!(duel.regime(Role::Follows), Regime::Recency);
+        assert_eq!(regimes(&duel), [Regime::Frequency, Regime::Recency]);
+        for _ in 1..ROUNDS_PER_TURN {
+            play_round(&duel, SHARDS, 1, 1);
+        }
+        assert_eq!(regimes(&duel), [Regime::Frequency, Regime::Recency]);
+        play_round(&duel, SHARDS, 1, 1);
+        assert_eq!(regimes(&duel), [Regime::Recency, Regime::Frequency]);
+        assert_eq!(duel.unjudged.load(Ordering::Relaxed), UNJUDGED_AFTER_TURN);
+        for _ in 0..ROUNDS_PER_TURN {
+            play_round(&duel, SHARDS, 1, 1);
+        }
+        assert_eq!(regimes(&duel), [Regime::Frequency, Regime::Recency]);
+        assert_eq!(duel.regime(Role::Follows), Regime::Recency, "even rounds");
+    }
+
+    #[test]
+    fn followers_take_the_regime_of_a_challenger_that_missed_clearly_less() {
+        let duel = Duel::new(SHARDS, Some(100));
+        // The challenger misses 2% less than the mean follower: over the margin.
+        play_round(&duel, SHARDS, 1010, 990);
+        assert_eq!(duel.regime(Role::Follows), Regime::Frequency);
+        // Now the first leader challenges with recency; the second plays frequency.
+        assert_eq!(
+            leaders().map(|role| duel.regime(role)),
+            [Regime::Recency, Regime::Frequency]
+        );
+        // Rounds after the switch go unjudged, however clear.
+        for _ in 0..UNJUDGED_AFTER_SWITCH {
+            play_round(&duel, SHARDS, 2, 1);
+        }
+        assert_eq!(duel.regime(Role::Follows), Regime::Frequency);
+        // Then recency ahead by less than the margin, round after round: the followers stay.
+        for _ in 0..3 {
+            play_round(&duel, SHARDS, 1003, 1000);
+        }
+        assert_eq!(duel.regime(Role::Follows), Regime::Frequency);
+        play_round(&duel, SHARDS, 11, 10);
+        assert_eq!(duel.regime(Role::Follows), Regime::Recency);
+    }
+
+    #[test]
+    fn a_small_lead_round_after_round_switches_the_followers_and_losses_do_not() {
+        let duel = Duel::new(SHARDS, Some(100));
+        // The challenger misses 0.8% less (below the margin alone): the second round switches.
+        play_round(&duel, SHARDS, 1004, 996);
+        assert_eq!(duel.regime(Role::Follows), Regime::Recency);
+        play_round(&duel, SHARDS, 1004, 996);
+        assert_eq!(duel.regime(Role::Follows), Regime::Frequency);
+        settle(&duel);
+        // A challenger that misses more, however much, never switches the followers.
+        for _ in 0..3 * ROUNDS_PER_TURN {
+            play_round(&duel, SHARDS, 1, 3);
+        }
+        assert_eq!(duel.regime(Role::Follows), Regime::Frequency);
+    }
+
+    #[test]
+    fn misses_are_compared_per_shard() {
+        // 32 shards: two challengers, 30 shards in the followers' regime. The challengers'
+        // total is far below the followers', the mean per shard is what counts.
+        let duel = Duel::new(2 * SHARDS, Some(100));
+        play_round(&duel, 2 * SHARDS, 100, 101);
+        assert_eq!(duel.regime(Role::Follows), Regime::Recency);
+        play_round(&duel, 2 * SHARDS, 102, 100);
+        assert_eq!(duel.regime(Role::Follows), Regime::Frequency);
     }
 
     #[test]
     fn a_cache_that_does_not_duel_counts_nothing() {
         let duel = Duel::new(SHARDS - 1, Some(100));
+        let added = AtomicUsize::new(0);
         for _ in 0..10_000 {
-            duel.count_miss(Regime::Recency);
+            assert!(!duel.count_miss(Role::Follows, &added));
         }
+        assert_eq!(added.load(Ordering::Relaxed), 0);
         assert_eq!(duel.played.load(Ordering::Relaxed), 0);
         assert_eq!(duel.regime(Role::Follows), Regime::Recency);
     }

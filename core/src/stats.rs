@@ -31,6 +31,9 @@ pub(crate) struct Counters {
     pub(crate) fail_safe: AtomicUsize,
     /// Callers waiting now for another's load (a gauge).
     pub(crate) waiting: AtomicUsize,
+    /// Keys added since the duel's round began (counted only in a cache that duels; not a
+    /// statistic: the duel reads and resets it).
+    pub(crate) added: AtomicUsize,
 }
 
 impl Counters {

@@ -332,10 +332,6 @@ impl<K, V, X: Copy> Store<K, V, X> {
         self.role
     }
 
-    pub(crate) fn regime(&self) -> Regime {
-        self.regime
-    }
-
     pub(crate) fn set_regime(&mut self, regime: Regime) {
         self.regime = regime;
     }
