@@ -164,8 +164,8 @@ impl<K, V, E, T, S, L, W, N> Builder<K, V, E, T, S, L, W, N> {
     /// weigher one per 2²³ units of weight (8 MiB), at most 64 with `std` and 4 without). More
     /// shards mean less contention and more fixed overhead; with a weigher, an entry heavier
     /// than one shard's share of the capacity is not stored. Without a weigher, 16 shards or
-    /// more also let the cache pick its eviction regime per workload, two shards trying one
-    /// regime each (see the crate docs, "Eviction and bounds").
+    /// more also let the cache pick its eviction regime per workload, one or two shards trying
+    /// the regime the others do not play (see the crate docs, "Eviction and bounds").
     /// At most [`MAX_SHARDS`], and at most one per unit of capacity.
     ///
     /// ```

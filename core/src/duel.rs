@@ -184,6 +184,7 @@ impl Duel {
     /// and moves the followers and the turns on. Only the caller that ended the round calls it,
     /// so the rest of the state has one writer at a time; a miss counted a little late lands
     /// in the next round, no harm.
+    #[cold]
     pub(crate) fn end_round(&self, added: impl IntoIterator<Item = usize>) {
         // Misses and shards: the followers' regime (followers and the leaders not
         // challenging), then the challengers'.
