@@ -211,13 +211,17 @@ impl Duel {
     }
 
     fn judge(&self, misses: [u64; 2], shards: [u64; 2]) {
-        // Each side's misses scaled by the other side's shards: means per shard, compared
-        // without a division each. i128: no overflow whatever the counts.
+        // Each side's misses times the other side's shards: the means per shard, compared
+        // without a division each. Scaled down to 19 bits, so that the rest is 32-bit
+        // arithmetic (MCUs divide 64-bit numbers in software, which costs flash).
         let [followers, challengers] =
-            [0, 1].map(|side| i128::from(misses[side]) * i128::from(shards[1 - side]));
+            [0, 1].map(|side| misses[side].saturating_mul(shards[1 - side]));
+        let shift = 45u32.saturating_sub(followers.max(challengers).leading_zeros());
+        let [followers, challengers] =
+            [followers, challengers].map(|scaled| (scaled >> shift) as i32);
         let gap = (followers - challengers) * 2000 / (followers + challengers).max(1);
         // Within +-2000: the running verdict stays within +-4000.
-        let verdict = self.verdict.load(Ordering::Relaxed) / 2 + gap as i32;
+        let verdict = self.verdict.load(Ordering::Relaxed) / 2 + gap;
         if verdict > MARGIN_PER_MILLE {
             let followed = self.followed.load(Ordering::Relaxed);
             self.followed.store(1 - followed, Ordering::Relaxed);

@@ -112,20 +112,18 @@
 //! picks, by set dueling (Qureshi et al., ISCA 2007), between that recency regime and
 //! TinyLFU's frequency regime (a probation queue of 1%, and every key leaving it moves on only
 //! if the sketch has seen it more often than the entries it would push out; the ghost is not
-//! asked). Two shards lead, one in each regime, swapping every round (four, two in each, in a
-//! cache of 32 shards or more); the other shards follow
-//! a running verdict (each pair of rounds' difference in misses, plus half the verdict
-//! before) and switch when it gives the other regime 2% fewer misses. Misses alone decide, so
-//! a hit pays nothing for it. Frequency wins where keys come back too far apart for the ghost
-//! to remember them: on the P6 trace at 32,768 entries it gains about 2.4 points of hit ratio;
-//! elsewhere the followers mostly stay in recency and the leader in frequency costs its
-//! shard's share of the difference (at most 0.2 points on the benchmark traces). The leaders
-//! see a regime's steady state only in part (each plays it for a round at a time), so a
-//! regime that gains slowly can lose the duel: on P3, another trace of the collection, at
-//! 32,768 entries frequency alone hits 18.0% and recency alone about 14.6%, but in that short
-//! trace (six pairs of rounds, three with two pairs of leaders) the followers stay in recency
-//! (14.7% to 15.9% over six hasher seeds); on P12 the duel costs up to 0.45 points against
-//! recency alone.
+//! asked). The shards follow one regime; one shard (two in a cache of 32 shards or more)
+//! challenges it in the other, and the followers take the challenger's regime when its misses
+//! per round fall clearly below their own mean per shard (a running verdict: each round's gap
+//! plus half the one before, past 1%). Two shards take turns as challenger, twelve rounds
+//! each, so that one shard's keys do not decide. Misses alone decide, so a hit pays nothing
+//! for it. Frequency wins where keys come back too far apart for the ghost to remember them:
+//! on the P6 trace at 32,768 entries it gains about 2.4 points of hit ratio, on P3 (another
+//! trace of the collection) about 2.8; elsewhere the followers mostly stay in recency and
+//! the challenger costs its shard's share of the difference. One challenger among 16 to 31
+//! shards is one shard's luck: where the regimes are within about 1% of misses of each other
+//! (P12 at 24,576 entries) its rounds can pass the margin by chance and switch the followers
+//! to the worse regime, costing up to 0.8 points there.
 //!
 //! Every entry that leaves (evicted, expired, replaced, removed, invalidated, cleared) can be
 //! reported to a [`Listener`] set with [`Builder::listener`], with its key, value and
