@@ -11,11 +11,19 @@
 //! builds its content slowly, and a leader that swapped regimes every round, as an earlier duel
 //! did, judged it before it had built anything: on P3 of the trace collection at 32,768 entries
 //! frequency held misses 5% less, and that duel's pairs of rounds gave -4% to +6%, so the
-//! followers stayed in recency. Why two leaders per challenger taking turns: alike is not the
+//! followers stayed in recency; this duel finds frequency there on every seed (17.7% against
+//! 15.0%; 18.0% held in frequency). Why the two leaders of a pair take turns: alike is not the
 //! same, one shard's keys can miss a little more than the others' whatever the regime (on P6 at
-//! 32,768 entries in 32 shards, hit ratios spread over 1.5 points in one regime); turns spread
-//! a leader's luck over both regimes' verdicts. While a leader is between regimes (after a turn,
-//! or after the followers switched) its misses say little: those rounds go unjudged.
+//! 32,768 entries in 32 shards, hit ratios spread over 1.5 points in one regime), and turns
+//! keep one shard's luck from deciding every verdict. While a leader is between regimes (after
+//! a turn, or after the followers switched) its misses say little: those rounds go unjudged.
+//!
+//! What it cannot do: one challenger (16 to 31 shards) is one shard's keys, and on a bursty
+//! trace one shard's misses per round stray by several percent from the followers' mean (on P12
+//! at 24,576 entries, -5% to +9% per round where recency held misses 1.5% less). Its verdicts
+//! then switch the followers on chance, and the cache loses up to 0.8 points there against
+//! the earlier duel. A wider margin keeps those caches still but finds frequency later where it
+//! does win (see [`MARGIN_PER_MILLE`]).
 
 use crate::sync::{AtomicI32, AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
@@ -57,27 +65,38 @@ pub(crate) enum Role {
 const LEAST_DUELLING_SHARDS: usize = 16;
 
 /// A cache has a pair of leaders per [`LEAST_DUELLING_SHARDS`] shards, up to this many pairs.
-/// Two challengers of 32 shards average over twice the keys; a third would cost another
-/// shard's share in the worse regime.
+/// Two challengers average over twice the keys; a third would cost another shard's share in
+/// the worse regime.
 const MOST_LEADER_PAIRS: usize = 2;
 
 /// A round lasts this many challengers' misses per entry a shard holds, per challenger: each
-/// challenger misses about sixteen times what it holds, and its content turns over.
+/// challenger misses about sixteen times what it holds, so its content turns over in a round.
+/// Rounds twice as long with one challenger (`hit_ratios`, `CAPACITIES=16384,24576`, five
+/// seeds): P6 24,576 +0.41, but P3 24,576 -1.21, P6 16,384 -0.28, P12 16,384 -0.27 (verdicts
+/// later in short traces).
 const ROUND_PER_ENTRY: u32 = 16;
 
-/// How much fewer misses (in thousandths of the mean of the two sides' means per shard) the running verdict must give the
-/// challengers' regime for the followers to take it: regimes that do about as well do not
-/// switch them on noise. The running verdict is each round's gap plus half the verdict before,
-/// so one round clearly won switches them, and a small lead round after round does too.
+/// How much fewer misses per shard (in thousandths of the two sides' mean) the running verdict
+/// must give the challengers' regime for the followers to take it: regimes that do about as
+/// well do not switch them on noise. The running verdict is each round's gap plus half the
+/// verdict before, so one round clearly won switches them, and a small lead round after round
+/// does too. Wider margins (`hit_ratios`, five seeds) keep a noisy single challenger from
+/// switching the followers, but find frequency later: with one challenger, 3% gave P12 24,576
+/// +0.48 but P3 24,576 -0.92, P3 16,384 -0.46, the loop of 20,000 keys -0.15 (5% and a slower
+/// verdict no better); with two, 2% gave P3 32,768 -0.38 and P6 65,536 -0.13.
 const MARGIN_PER_MILLE: i32 = 10;
 
-/// Rounds unjudged after the followers switch: every shard is between regimes.
+/// Rounds unjudged after the followers switch: every shard is between regimes. Three did as
+/// well on every cell from 32,768 to 131,072 entries (five seeds); six leave room for larger
+/// shards, whose content turns over no faster per round.
 const UNJUDGED_AFTER_SWITCH: u8 = 6;
 
-/// Rounds a leader challenges before the other leader of its pair takes its turn.
+/// Rounds a leader challenges before the other leader of its pair takes its turn. Turns of 24
+/// rounds: P6 32,768 -0.08 (five seeds); of 6 (a lab build, three seeds): P12 24,576 +0.33,
+/// but P3 16,384 -0.24, P6 16,384 -0.14, P6 32,768 -0.06.
 const ROUNDS_PER_TURN: u32 = 12;
 
-/// Rounds unjudged after a turn: the new challenger is between regimes.
+/// Rounds unjudged after a turn: the new challenger is between regimes. One: P6 32,768 -0.04.
 const UNJUDGED_AFTER_TURN: u8 = 2;
 
 pub(crate) struct Duel {

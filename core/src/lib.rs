@@ -115,15 +115,17 @@
 //! asked). The shards follow one regime; one shard (two in a cache of 32 shards or more)
 //! challenges it in the other, and the followers take the challenger's regime when its misses
 //! per round fall clearly below their own mean per shard (a running verdict: each round's gap
-//! plus half the one before, past 1%). Two shards take turns as challenger, twelve rounds
-//! each, so that one shard's keys do not decide. Misses alone decide, so a hit pays nothing
+//! plus half the one before, past 1%). The two shards of a pair take turns as challenger,
+//! twelve rounds each, so that one shard's keys do not decide. Misses alone decide, so a hit pays nothing
 //! for it. Frequency wins where keys come back too far apart for the ghost to remember them:
-//! on the P6 trace at 32,768 entries it gains about 2.4 points of hit ratio, on P3 (another
-//! trace of the collection) about 2.8; elsewhere the followers mostly stay in recency and
-//! the challenger costs its shard's share of the difference. One challenger among 16 to 31
-//! shards is one shard's luck: where the regimes are within about 1% of misses of each other
-//! (P12 at 24,576 entries) its rounds can pass the margin by chance and switch the followers
-//! to the worse regime, costing up to 0.8 points there.
+//! on the P6 trace at 32,768 entries it gains about 2.4 points of hit ratio; on P3 (another
+//! trace of the collection) the cache reaches 17.7% (15.0% with an earlier duel whose leaders
+//! swapped regimes every round, 18.0% held in frequency); elsewhere the followers
+//! mostly stay in recency and the challenger costs its shard's share of the difference. One
+//! challenger among 16 to 31 shards is one shard's luck: where the regimes are within about
+//! 1.5% of misses of each other and the trace is bursty (P12 at 24,576 entries) its rounds
+//! can pass the margin by chance and switch the followers to the worse regime, costing up to
+//! 0.8 points there.
 //!
 //! Every entry that leaves (evicted, expired, replaced, removed, invalidated, cleared) can be
 //! reported to a [`Listener`] set with [`Builder::listener`], with its key, value and
