@@ -201,8 +201,9 @@ impl Duel {
 
     /// Judges the round that ended from `added`, every shard's misses in it (in shard order),
     /// and moves the followers and the turns on. Only the caller that ended the round calls it,
-    /// so the rest of the state has one writer at a time; a miss counted a little late lands
-    /// in the next round, no harm.
+    /// so the rest of the state has one writer at a time (unless that caller is held up here
+    /// for a whole round's misses; then two verdicts race on relaxed atomics and one may be
+    /// lost, no harm); a miss counted a little late lands in the next round.
     #[cold]
     pub(crate) fn end_round(&self, added: impl IntoIterator<Item = usize>) {
         // Misses and shards: the followers' regime (followers and the leaders not
