@@ -116,12 +116,13 @@
 //! challenges it in the other, and the followers take the challenger's regime when its misses
 //! per round fall clearly below their own mean per shard (a running verdict: each round's gap
 //! plus half the one before, past 1%). The two shards of a pair take turns as challenger,
-//! twelve rounds each, so that one shard's keys do not decide. Misses alone decide, so a hit pays nothing
-//! for it. Frequency wins where keys come back too far apart for the ghost to remember them:
-//! on the P6 trace at 32,768 entries 30.0% against 27.5% in recency alone; on P3 (another
-//! trace of the collection) the cache reaches 17.7% (15.0% with an earlier duel whose leaders
-//! swapped regimes every round, 18.0% held in frequency); elsewhere the followers
-//! mostly stay in recency and the challenger costs its shard's share of the difference. One
+//! twelve rounds each, so that one shard's keys do not decide. Misses alone decide, so a hit
+//! pays nothing for it. Frequency wins where keys come back too far apart for the ghost to
+//! remember them: on the P6 trace at 32,768 entries the cache hits 30.0% against 27.5% in
+//! recency alone; on P3 (another trace of the collection) 17.7% (14.5% in recency alone, 18.75%
+//! held in frequency: the followers switch after the first round, and two shards of 32 go on
+//! challenging in recency); elsewhere the followers mostly stay in recency and the challenger
+//! costs its shard's share of the difference. One
 //! challenger among 16 to 31 shards is one shard's luck: where the regimes are within about
 //! 1.5% of misses of each other and the trace is bursty (P12 at 24,576 entries) its rounds
 //! can pass the margin by chance and switch the followers to the worse regime, costing up to
