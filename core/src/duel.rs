@@ -94,7 +94,7 @@ const UNJUDGED_AFTER_SWITCH: u8 = 6;
 /// Rounds a leader challenges before the other leader of its pair takes its turn. Turns of 24
 /// rounds: P6 32,768 -0.08 (five seeds); of 6 (a lab build, three seeds): P12 24,576 +0.33,
 /// but P3 16,384 -0.24, P6 16,384 -0.14, P6 32,768 -0.06.
-const ROUNDS_PER_TURN: u32 = 12;
+const ROUNDS_PER_TURN: u8 = 12;
 
 /// Rounds unjudged after a turn: the new challenger is between regimes. One: P6 32,768 -0.04.
 const UNJUDGED_AFTER_TURN: u8 = 2;
@@ -102,10 +102,9 @@ const UNJUDGED_AFTER_TURN: u8 = 2;
 pub(crate) struct Duel {
     /// Challengers' misses this round, to the round's end.
     played: AtomicU32,
-    /// Whether the second leader of each pair challenges now (1) or the first (0).
-    turn: AtomicU8,
-    /// Rounds played in this turn.
-    rounds_in_turn: AtomicU32,
+    /// Rounds played in this pair of turns (below `2 * ROUNDS_PER_TURN`): each pair's first
+    /// leader challenges in the first `ROUNDS_PER_TURN`, the second in the rest.
+    rounds_of_turns: AtomicU8,
     /// Rounds left unjudged.
     unjudged: AtomicU8,
     /// The followers' regime: 0 recency, 1 frequency.
@@ -138,8 +137,7 @@ impl Duel {
         };
         Duel {
             played: AtomicU32::new(0),
-            turn: AtomicU8::new(0),
-            rounds_in_turn: AtomicU32::new(0),
+            rounds_of_turns: AtomicU8::new(0),
             unjudged: AtomicU8::new(0),
             followed: AtomicU8::new(0),
             verdict: AtomicI32::new(0),
@@ -163,7 +161,9 @@ impl Duel {
     fn challenges(&self, role: Role) -> bool {
         match role {
             Role::Follows => false,
-            Role::Leads { second } => second == (self.turn.load(Ordering::Relaxed) == 1),
+            Role::Leads { second } => {
+                second == (self.rounds_of_turns.load(Ordering::Relaxed) >= ROUNDS_PER_TURN)
+            }
         }
     }
 
@@ -220,10 +220,9 @@ impl Duel {
         } else {
             self.judge(misses, shards);
         }
-        if self.rounds_in_turn.fetch_add(1, Ordering::Relaxed) + 1 >= ROUNDS_PER_TURN {
-            self.rounds_in_turn.store(0, Ordering::Relaxed);
-            let turn = self.turn.load(Ordering::Relaxed);
-            self.turn.store(1 - turn, Ordering::Relaxed);
+        let rounds = (self.rounds_of_turns.load(Ordering::Relaxed) + 1) % (2 * ROUNDS_PER_TURN);
+        self.rounds_of_turns.store(rounds, Ordering::Relaxed);
+        if rounds.is_multiple_of(ROUNDS_PER_TURN) {
             let unjudged = self.unjudged.load(Ordering::Relaxed);
             self.unjudged
                 .store(unjudged.max(UNJUDGED_AFTER_TURN), Ordering::Relaxed);
