@@ -9,6 +9,10 @@
 //! and older ones fade at random, which lets a few keys that come back long after they left still
 //! be recognised.
 //!
+//! The halves also tell the store how lately a key it recalls left: one held in an ordered
+//! place left among the last of its set, one held in a random place long before (see
+//! `ghost_places` in `store.rs` for what the store does with that).
+//!
 //! Both halves matter. A direct-mapped table (one place per set: every newer key overwrites
 //! one at random) forgets a fifth of the keys that come back within a fifth of its size. Sets
 //! kept wholly in order (first in, first out) remember exactly the latest evictions and nothing
@@ -29,6 +33,15 @@
 use alloc::vec::Vec;
 
 use crate::store::ReserveError;
+
+/// A key the ghost remembered: how it left the store, and whether lately.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Recalled {
+    pub(crate) departure: Departure,
+    /// Held in one of its set's ordered places: among the last keys to leave that set (about a
+    /// quarter of the ghost's size ago, or less). Otherwise it outlived them at random.
+    pub(crate) lately: bool,
+}
 
 /// How a key the ghost remembers left the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,14 +163,15 @@ impl Ghost {
         set[0] = Self::fingerprint(hash, departure);
     }
 
-    /// Forgets `hash` if the ghost remembers it, and tells how it left.
-    pub(crate) fn take(&mut self, hash: u64) -> Option<Departure> {
+    /// Forgets `hash` if the ghost remembers it, and tells how and how lately it left.
+    pub(crate) fn take(&mut self, hash: u64) -> Option<Recalled> {
         let index = self.set(hash);
         let set = &mut self.sets.get_mut(index)?.0;
         let bits = Self::hash_bits(hash);
         let place = set.iter().position(|&print| print & HASH_MASK == bits)?;
         let print = set[place];
-        if place < ORDERED {
+        let lately = place < ORDERED;
+        if lately {
             for place in place..ORDERED - 1 {
                 set[place] = set[place + 1];
             }
@@ -165,11 +179,12 @@ impl Ghost {
         } else {
             set[place] = 0;
         }
-        Some(match print & !HASH_MASK {
+        let departure = match print & !HASH_MASK {
             0 => Departure::FromSmall,
             FROM_MAIN => Departure::FromMain,
             _ => Departure::TurnedAway,
-        })
+        };
+        Some(Recalled { departure, lately })
     }
 
     pub(crate) fn clear(&mut self) {
@@ -212,9 +227,26 @@ mod tests {
         ] {
             let hash = mixed(key);
             ghost.record(hash, departure);
-            assert_eq!(ghost.take(hash), Some(departure));
+            let lately = true;
+            assert_eq!(ghost.take(hash), Some(Recalled { departure, lately }));
             assert_eq!(ghost.take(hash), None, "taken once");
         }
+    }
+
+    #[test]
+    fn a_key_that_outlived_the_latest_of_its_set_is_recalled_as_long_gone() {
+        let mut ghost = Ghost::new(WAYS);
+        let hashes = hashes(1 + ORDERED as u64);
+        ghost.record(hashes[0], Departure::FromMain);
+        for &hash in &hashes[1..] {
+            ghost.record(hash, Departure::FromSmall);
+        }
+        let recalled = |departure, lately| Some(Recalled { departure, lately });
+        assert_eq!(ghost.take(hashes[0]), recalled(Departure::FromMain, false));
+        assert_eq!(
+            ghost.take(hashes[ORDERED]),
+            recalled(Departure::FromSmall, true)
+        );
     }
 
     #[test]
@@ -266,7 +298,9 @@ mod tests {
         for &hash in &hashes[..3] {
             ghost.record(hash, Departure::FromSmall);
         }
-        assert_eq!(ghost.take(hashes[2]), Some(Departure::FromSmall));
+        let lately = true;
+        let departure = Departure::FromSmall;
+        assert_eq!(ghost.take(hashes[2]), Some(Recalled { departure, lately }));
         // The second latest moved up: the next record keeps it among the ordered places.
         ghost.record(hashes[3], Departure::FromMain);
         assert!(remembers(&ghost, hashes[1], 0..ORDERED));

@@ -102,7 +102,10 @@
 //! often than the main-queue entries it would push out (TinyLFU's admission); the test grows
 //! more lenient each time a key it turned away comes back, and stricter each time a key the
 //! main queue evicted comes back; such a key goes straight back to the main queue only if it
-//! passes the same test, else through probation again. With a weigher, a key back from the ghost goes to the main
+//! passes the same test, else through probation again. A key probation evicted goes straight
+//! to the main queue if it comes back while the ghost (three quarters of a store's worth of
+//! keys) still holds it among the latest it remembers, and only through that test if it comes
+//! back later. With a weigher, a key back from the ghost goes to the main
 //! queue only if the sketch has seen it, weight for weight, at least as often as the entries it
 //! would push out; otherwise it goes through probation again. A read bumps a two-bit counter with a relaxed atomic store under the
 //! shard's shared lock: reads never take a write lock, and the sketch is never touched on a hit.
@@ -162,8 +165,8 @@
 //! hashes collide stay distinct. Beside its key, value and deadline an entry takes 8 bytes (its
 //! weight, and one word holding 29 bits of its hash, its queue and its frequency), and the store
 //! adds per entry its table of slot numbers (about 6 to 11 bytes), the eviction queues (4), the
-//! ghost (2) and the frequency sketch (8, allocated at a shard's first eviction): 43 bytes per
-//! `u64` entry in all, 49 once the cache has evicted (`BENCH_SECTIONS=heap` in `benches/`).
+//! ghost (3) and the frequency sketch (8, allocated at a shard's first eviction): 44 bytes per
+//! `u64` entry in all, 50 once the cache has evicted (`BENCH_SECTIONS=heap` in `benches/`).
 //! [`Builder::preallocate`] reserves every table up front, with fallible allocation, so that
 //! a warm cache never allocates on insert or eviction; with a weigher, an insert that evicts
 //! more than two entries reuses the list an earlier one allocated for them.

@@ -4,8 +4,8 @@
 //! slot numbers order them for eviction (S3-FIFO: Yang et al., SOSP 2023). New keys enter the
 //! small queue; a key read while there moves to the main queue when it reaches the head, the
 //! others are evicted and remembered in the ghost filter (`ghost.rs`), so that they go straight
-//! to the main queue if they come back. Main-queue entries read since their last pass get
-//! another pass.
+//! to the main queue if they come back soon (later, only through the door below). Main-queue
+//! entries read since their last pass get another pass.
 //! One scan of cold keys therefore flushes only the small queue, not the hot working set. The
 //! queues are sized by weight: the small queue starts with a twentieth of the capacity's weight.
 //!
@@ -16,7 +16,9 @@
 //! door learns how strict to be from its regrets: a turned-away key that comes back makes it
 //! more lenient, a key the main queue evicted that comes back makes it stricter again. A key
 //! the main queue evicted that comes back goes through the same door: straight back to the
-//! main queue if the sketch has seen it often enough, else to the small queue.
+//! main queue if the sketch has seen it often enough, else to the small queue. So does a key
+//! the small queue evicted that comes back after the ghost's latest keys have moved on: the
+//! ghost still knows it, but only the sketch knows whether it comes back often.
 //!
 //! That is the recency regime. A store can also play the frequency regime (TinyLFU's own):
 //! a small queue of 1%, every key leaving it (read or not) moves on only if the sketch has seen
@@ -47,7 +49,7 @@ use core::num::NonZeroU32;
 use hashbrown::HashTable;
 
 use crate::duel::{Regime, Role};
-use crate::ghost::{Departure, Ghost};
+use crate::ghost::{Departure, Ghost, Recalled};
 use crate::leaving::{Leaving, Spill};
 use crate::listener::RemovalCause;
 use crate::sketch::Sketch;
@@ -108,8 +110,24 @@ const MOST_SMALL_PERCENT: usize = 90;
 /// to 0.5 (OLTP gained up to 0.6); with 8 bytes and 2, OLTP lost 3.5 to 5.2.
 const FREQUENT_RETURNER: u8 = 3;
 
-/// The ghost filter remembers about half a store's worth of evicted keys.
-const GHOST_SHARE: usize = 2;
+/// How many keys the ghost remembers: three quarters of a store's worth (3 bytes per entry).
+/// A key back from it that the small queue let go lately (one of the last keys to leave its
+/// set) goes straight to the main queue; one it let go long ago (kept since at random) goes
+/// there only through the door, as a key back from the main queue does: the ghost remembers
+/// it, but only the sketch can tell whether it comes back often. Against a ghost of half a
+/// store's worth that sends every such key straight on (`hit_ratios`, five seeds; P3 and P12
+/// are two more traces of the benchmark traces' collection): P6 8,192 +0.96, P2 8,192 +0.25,
+/// the 10% Zipf cells +0.17 and +0.30, a moving Zipf working set +0.14 and +0.16, P3 +0.10 to
+/// +0.27, P12 32,768 +0.17, OLTP 250 +0.12; OLTP 750 to 1,250 -0.08 to -0.13, a loop of 1.5
+/// times a cache of 5,000 entries -0.20, P12 524,288 -0.17, P6 131,072 -0.09, P2 and P6
+/// elsewhere within 0.05; off the grid (16,384, 24,576 and 65,536 entries) P3 65,536 +2.13,
+/// P12 24,576 +0.22, P2 16,384 +0.19, P2 65,536 -0.10, the rest -0.03 to +0.15. A larger
+/// ghost alone sends keys straight back from further away:
+/// with a whole store's worth P3 131,072 +1.54 but P2 131,072 -0.86 and the loop -4.9 (one
+/// seed); the door alone (half a store's worth): the loop +0.4 but P3 131,072 -1.4.
+fn ghost_places(entries: usize) -> usize {
+    entries - entries / 4
+}
 
 /// The ghost of a store whose entry count is not known up front starts this small and grows.
 const MIN_GHOST_PLACES: usize = 32;
@@ -265,7 +283,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
         let small_capacity = (capacity / SMALL_SHARE).max(1);
         let entries = entries.min(capacity);
         let ghost_places = expected_entries
-            .map_or(MIN_GHOST_PLACES, |entries| entries / GHOST_SHARE)
+            .map_or(MIN_GHOST_PLACES, ghost_places)
             .max(1);
         let mut store = Store {
             table: HashTable::new(),
@@ -317,7 +335,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
             .map_err(|_| ReserveError)?;
         self.sketch.fit(entries);
         self.sketch.reserve()?;
-        self.ghost.reserve(entries / GHOST_SHARE)
+        self.ghost.reserve(ghost_places(entries))
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -453,13 +471,13 @@ impl<K, V, X: Copy> Store<K, V, X> {
             // main-queue entries it would push out; one that is not is taken as new.
             // The frequency regime asks the sketch, not the ghost (which still forgets the key,
             // so that it is current if the store turns to recency).
-            let returned = self.ghost.take(hash).filter(|&departure| {
+            let returned = self.ghost.take(hash).filter(|recalled| {
                 self.regime == Regime::Recency
                     && (W::UNIT
-                        || departure == Departure::FromMain
+                        || recalled.departure == Departure::FromMain
                         || self.worth_its_weight(hash, weight.get()))
             });
-            match returned {
+            match returned.map(|recalled| recalled.departure) {
                 Some(Departure::FromSmall) => {
                     self.adapt_small_queue(hash, weight.get(), Queue::Small);
                 }
@@ -474,11 +492,22 @@ impl<K, V, X: Copy> Store<K, V, X> {
                 None => {}
             }
             // A key the main queue let go goes back to it only through the door (the sketch has
-            // seen it more often than the entries it would push out); otherwise it must show
+            // seen it more often than the entries it would push out), and so does one the small
+            // queue let go long ago (see `GHOST_PLACES_PER_ENTRY`); otherwise it must show
             // again in the small queue that it is hot.
             let to_main = match returned {
-                Some(Departure::FromSmall | Departure::TurnedAway) => true,
-                Some(Departure::FromMain) => self.passes_door(hash, weight.get()),
+                Some(Recalled {
+                    departure: Departure::FromSmall,
+                    lately: true,
+                })
+                | Some(Recalled {
+                    departure: Departure::TurnedAway,
+                    ..
+                }) => true,
+                Some(Recalled {
+                    departure: Departure::FromSmall | Departure::FromMain,
+                    ..
+                }) => self.passes_door(hash, weight.get()),
                 None => false,
             };
             if to_main {
@@ -513,7 +542,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
             buckets.bucket(index, hash),
             stored_hashes(slots, buckets),
         );
-        self.ghost.fit(self.len() / GHOST_SHARE);
+        self.ghost.fit(ghost_places(self.len()));
         self.sketch.fit(self.len());
         Inserted::Added { evicted }
     }

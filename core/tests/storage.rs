@@ -531,14 +531,16 @@ fn sequential_keys_fill_every_shard_whatever_the_seed() {
 #[test]
 #[cfg_attr(miri, ignore = "800k requests are slow under miri")]
 fn a_loop_a_little_larger_than_the_cache_is_kept_by_frequency_when_shards_duel() {
-    // Half the requests loop over 1.5 times the capacity, half are keys never seen again. A
+    // Half the requests loop over 2.5 times the capacity, half are keys never seen again. A
     // loop key comes back after more new keys than the cache holds: recency keeps few loop
-    // keys, frequency (which counts them) keeps the cache full of them. A cache of 16 shards
+    // keys, frequency (which counts them) keeps the cache full of them. (Over 1.5 times the
+    // capacity recency keeps them too since its ghost remembers three quarters of a store's
+    // worth of keys and sends those it let go long ago through the sketch's door: 0.324.) A cache of 16 shards
     // (one challenger) or 32 (two) duels and follows frequency; one of 8 does not duel. Fixed
     // hasher seeds, so that every run replays the same: which keys the leader shards get
     // decides how soon the followers find frequency, and with the process-seeded default
     // hasher an earlier duel found it late in about 3 runs in 100 (hit ratio 0.20 to 0.26).
-    // Seeds 0 to 39 here give 0.316 to 0.324 with 16 shards, 0.313 to 0.319 with 32.
+    // Seeds 0 to 39 here give 0.172 to 0.181 with 16 shards, 0.145 to 0.173 with 32.
     let hit_ratio = |shards: usize, seed: u64| {
         let cache: Cache<u64, u64, (), NoTimer, FixedState> = Cache::builder()
             .capacity(16 * 64)
@@ -551,7 +553,7 @@ fn a_loop_a_little_larger_than_the_cache_is_kept_by_frequency_when_shards_duel()
         for request in 0..400_000 {
             let key = if next().is_multiple_of(2) {
                 looped += 1;
-                looped % 1_536
+                looped % 2_560
             } else {
                 fresh += 1;
                 fresh
@@ -564,19 +566,19 @@ fn a_loop_a_little_larger_than_the_cache_is_kept_by_frequency_when_shards_duel()
         }
         hits as f64 / 200_000.0
     };
-    // Measured: 0.313 to 0.324 duelling, 0.201 not (at most 0.333: two thirds of the loop's
-    // half).
+    // Measured: 0.145 to 0.181 duelling, 0.097 to 0.103 not (at most 0.2: the cache holds
+    // 2/5 of the loop, which is half the requests).
     for seed in 0..3 {
         for shards in [16, 32] {
             let duelling = hit_ratio(shards, seed);
             assert!(
-                duelling >= 0.28,
+                duelling >= 0.13,
                 "seed {seed}, {shards} shards duelling: hit ratio {duelling:.3}"
             );
         }
         let alone = hit_ratio(8, seed);
         assert!(
-            alone <= 0.24,
+            alone <= 0.12,
             "seed {seed}, not duelling: hit ratio {alone:.3}"
         );
     }
