@@ -1199,6 +1199,38 @@ mod tests {
         assert_eq!(in_main(&store, evicted), Some(true));
     }
 
+    #[test]
+    fn a_key_the_small_queue_let_go_long_ago_comes_back_only_through_the_door() {
+        // Key 100 left the small queue unread; the main queue's keys are popular. Whichever
+        // place of the ghost the evictions after it left it in, it is put back as the latest.
+        let back = |long_ago: bool| {
+            let mut store = door_test(0, true);
+            assert_eq!(in_main(&store, 100), None);
+            let hash = store_hash(mixed(100));
+            store.ghost.take(hash);
+            store.ghost.record(hash, Departure::FromSmall);
+            if long_ago {
+                // Two more keys of its set leave (same set, other fingerprints): it outlives
+                // them in a random place.
+                for bit in [40, 41] {
+                    store.ghost.record(hash ^ (1 << bit), Departure::FromSmall);
+                }
+            }
+            put(&mut store, mixed(100), 100);
+            in_main(&store, 100)
+        };
+        assert_eq!(
+            back(false),
+            Some(true),
+            "lately: straight to the main queue"
+        );
+        assert_eq!(
+            back(true),
+            Some(false),
+            "long ago: the sketch has not seen it more than main's victims"
+        );
+    }
+
     /// A store of 40 full of keys 0..40 in `regime`, with key 100 added, seen `seen` more times
     /// by the sketch but never read, then pushed out of the small queue by new keys. The first
     /// `read_popular` keys in line to leave the main queue are read and seen 8 more times.
