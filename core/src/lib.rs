@@ -92,23 +92,24 @@
 //! share is answered but not stored (counted in [`Stats::oversized`]); a weight of 0 counts
 //! as 1.
 //!
-//! Each shard evicts with S3-FIFO (Yang et al., SOSP 2023), sized by weight: a small
-//! probation queue, a main queue, and a ghost filter of recently evicted keys. A scan of
-//! once-read keys flushes only the probation queue. The probation queue's share of the weight
-//! adapts, as ARC's target does, to which queue's evicted keys come back (from 1% to 90%; it
-//! starts at 5%), and a key that a small frequency sketch (8 bytes per entry, fed on misses and
-//! when eviction passes an entry) has seen often does not count as a reason to grow it. A key
-//! read only once in probation moves on to the main queue only if the sketch has seen it more
-//! often than the main-queue entries it would push out (TinyLFU's admission); the test grows
-//! more lenient each time a key it turned away comes back, and stricter each time a key the
-//! main queue evicted comes back; such a key goes straight back to the main queue only if it
-//! passes the same test, else through probation again. A key probation evicted goes straight
-//! to the main queue if it comes back while the ghost (three quarters of a store's worth of
-//! keys) still holds it among the latest it remembers, and only through that test if it comes
-//! back later. With a weigher, a key back from the ghost goes to the main
-//! queue only if the sketch has seen it, weight for weight, at least as often as the entries it
-//! would push out; otherwise it goes through probation again. A read bumps a two-bit counter with a relaxed atomic store under the
-//! shard's shared lock: reads never take a write lock, and the sketch is never touched on a hit.
+//! Each shard evicts with S3-FIFO (Yang et al., SOSP 2023), sized by weight: a small probation
+//! queue, a main queue, and a ghost filter of recently evicted keys. A scan of once-read keys
+//! flushes only the probation queue. The probation queue's share of the weight adapts, as ARC's
+//! target does, to which queue's evicted keys come back (from 1% to 90%; it starts at 5%), and
+//! a key that a small frequency sketch (8 bytes per entry, fed on misses and when eviction
+//! passes an entry) has seen often does not count as a reason to grow it. A key read only once
+//! in probation moves on to the main queue only if the sketch has seen it more often than the
+//! main-queue entries it would push out (TinyLFU's admission); the test grows more lenient each
+//! time a key it turned away comes back, and stricter each time a key the main queue evicted
+//! comes back; such a key goes straight back to the main queue only if it passes the same test,
+//! else through probation again. A key probation evicted goes straight to the main queue if it
+//! comes back while the ghost (three quarters of a store's worth of keys) still holds it among
+//! the latest it remembers, and only through that test if it comes back later. With a weigher,
+//! a key back from the ghost goes to the main queue only if the sketch has seen it, weight for
+//! weight, at least as often as the entries it would push out; otherwise it goes through
+//! probation again. A read bumps a two-bit counter with a relaxed atomic store under the
+//! shard's shared lock: reads never take a write lock, and the sketch is never touched on a
+//! hit.
 //!
 //! A cache of 16 shards or more without a weigher (by default with `std`, 16,384 entries or
 //! more; without `std` a cache has at most 4 shards unless told otherwise) also

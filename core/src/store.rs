@@ -110,21 +110,21 @@ const MOST_SMALL_PERCENT: usize = 90;
 /// to 0.5 (OLTP gained up to 0.6); with 8 bytes and 2, OLTP lost 3.5 to 5.2.
 const FREQUENT_RETURNER: u8 = 3;
 
-/// How many keys the ghost remembers: three quarters of a store's worth (3 bytes per entry).
-/// A key back from it that the small queue let go lately (one of the last keys to leave its
-/// set) goes straight to the main queue; one it let go long ago (kept since at random) goes
-/// there only through the door, as a key back from the main queue does: the ghost remembers
-/// it, but only the sketch can tell whether it comes back often. Against a ghost of half a
-/// store's worth that sends every such key straight on (`hit_ratios`, five seeds; P3 and P12
-/// are two more traces of the benchmark traces' collection): P6 8,192 +0.96, P2 8,192 +0.25,
-/// the 10% Zipf cells +0.17 and +0.30, a moving Zipf working set +0.14 and +0.16, P3 +0.10 to
-/// +0.27, P12 32,768 +0.17, OLTP 250 +0.12; OLTP 750 to 1,250 -0.08 to -0.13, a loop of 1.5
-/// times a cache of 5,000 entries -0.20, P12 524,288 -0.17, P6 131,072 -0.09, P2 and P6
-/// elsewhere within 0.05; off the grid (16,384, 24,576 and 65,536 entries) P3 65,536 +2.13,
-/// P12 24,576 +0.22, P2 16,384 +0.19, P2 65,536 -0.10, the rest -0.03 to +0.15. A larger
-/// ghost alone sends keys straight back from further away:
-/// with a whole store's worth P3 131,072 +1.54 but P2 131,072 -0.86 and the loop -4.9 (one
-/// seed); the door alone (half a store's worth): the loop +0.4 but P3 131,072 -1.4.
+/// How many keys the ghost remembers: three quarters of a store's worth (3 bytes per entry). A
+/// key back from it that the small queue let go lately (one of the last keys to leave its set)
+/// goes straight to the main queue; one it let go long ago (kept since at random) goes there
+/// only through the door, as a key back from the main queue does: the ghost remembers it, but
+/// only the sketch can tell whether it comes back often. Against a ghost of half a store's
+/// worth that sends every such key straight on (`hit_ratios`, five seeds; P3 and P12 are two
+/// more traces of the benchmark traces' collection): P6 8,192 +0.96, P2 8,192 +0.25, the 10%
+/// Zipf cells +0.17 and +0.30, a moving Zipf working set +0.14 and +0.16, P3 +0.10 to +0.27,
+/// P12 32,768 +0.17, OLTP 250 +0.12; OLTP 750 to 1,250 -0.08 to -0.13, a loop of 1.5 times a
+/// cache of 5,000 entries -0.20, P12 524,288 -0.17, P6 131,072 -0.09, P2 and P6 elsewhere
+/// within 0.05; off the grid (16,384, 24,576 and 65,536 entries) P3 65,536 +2.13, P12 24,576
+/// +0.22, P2 16,384 +0.19, P2 65,536 -0.10, the rest -0.03 to +0.15. A larger ghost alone sends
+/// keys straight back from further away: with a whole store's worth P3 131,072 +1.54 but P2
+/// 131,072 -0.86 and the loop -4.9 (one seed); the door alone (half a store's worth): the loop
+/// +0.4 but P3 131,072 -1.4.
 fn ghost_places(entries: usize) -> usize {
     entries - entries / 4
 }
