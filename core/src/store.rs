@@ -102,8 +102,8 @@ const SMALL_SHARE: usize = 20;
 /// 0.5%: Zipf workloads want a small queue of about 1%, and with the floor at 1% the adaptation
 /// sat above it (1.6% to 1.8% at the end of the 1% Zipf cells). Against 1% (`hit_ratios`, five
 /// seeds): Zipf(0.8) and Zipf(0.99) at 1% +0.04 and +0.03, the loops +0.09 and +0.06, P3 131,072
-/// +0.05, but OLTP 250 to 750 -0.03 to -0.05 and P12 524,288 -0.05; every other cell within
-/// 0.04. 0.2% (five seeds): Zipf 1% +0.05, but OLTP 500 -0.13, P12 524,288 -0.10.
+/// +0.05, but OLTP 250 to 750 and 1,750 -0.03 to -0.06 and P12 524,288 -0.05; every other cell
+/// within 0.04. 0.2% (five seeds): Zipf 1% +0.05, but OLTP 500 -0.13, P12 524,288 -0.10.
 const LEAST_SMALL_PER_MILLE: usize = 5;
 const MOST_SMALL_PER_MILLE: usize = 900;
 /// The frequency regime's small queue: 1%, as Caffeine's window. Held in frequency (seed 1),
