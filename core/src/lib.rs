@@ -112,25 +112,25 @@
 //! hit.
 //!
 //! A cache of 16 shards or more without a weigher (by default with `std`, 16,384 entries or
-//! more; without `std` a cache has at most 4 shards unless told otherwise) also
-//! picks, by set dueling (Qureshi et al., ISCA 2007), between that recency regime and
-//! TinyLFU's frequency regime (a probation queue of 1%, and every key leaving it moves on only
-//! if the sketch has seen it more often than the entries it would push out; the ghost is not
-//! asked). The shards follow one regime; one shard (two in a cache of 32 shards or more)
-//! challenges it in the other, and the followers take the challenger's regime when its misses
-//! per round fall clearly below their own mean per shard (a running verdict: each round's gap
-//! plus half the one before, past 1%). The two shards of a pair take turns as challenger,
-//! twelve rounds each, so that one shard's keys do not decide. Misses alone decide, so a hit
-//! pays nothing for it. Frequency wins where keys come back too far apart for the ghost to
-//! remember them: on the P6 trace at 32,768 entries the cache hits 30.0% against 28.5% in
-//! recency alone; on P3 (another trace of the collection) 18.1% (17.2% in recency alone, 18.75%
-//! held in frequency: the followers switch after the first round, and two shards of 32 go on
-//! challenging in recency; seed 1 of `hit_ratios`); elsewhere the followers mostly stay in recency and the challenger
-//! costs its shard's share of the difference. One
-//! challenger among 16 to 31 shards is one shard's luck: where the regimes are within about
-//! 1.5% of misses of each other and the trace is bursty (P12 at 24,576 entries) its rounds
-//! can pass the margin by chance and switch the followers to the worse regime, costing up to
-//! 0.8 points there.
+//! more; without `std` a cache has at most 4 shards unless told otherwise) also picks, by set
+//! dueling (Qureshi et al., ISCA 2007), between that recency regime and TinyLFU's frequency
+//! regime (a probation queue of 1%, and every key leaving it moves on only if the sketch has
+//! seen it more often than the entries it would push out; the ghost is not asked). The shards
+//! follow one regime; one shard (two in a cache of 32 shards or more) challenges it in the
+//! other, and the followers take the challenger's regime when its misses per round fall clearly
+//! below their own mean per shard (a running verdict: each round's gap plus half the one
+//! before, past 1%). The two shards of a pair take turns as challenger, twelve rounds each, so
+//! that one shard's keys do not decide. Misses alone decide, so a hit pays nothing for it.
+//! Frequency wins where keys come back too far apart for the ghost to remember them: on the P6
+//! trace at 32,768 entries the cache hits 30.0% against 28.5% in recency alone; on P3 (another
+//! trace of the collection) 18.1% (17.2% in recency alone, 18.75% held in frequency: the
+//! followers switch after the first round, and two shards of 32 go on challenging in recency;
+//! seed 1 of `hit_ratios`); elsewhere the followers mostly stay in recency and the challenger
+//! costs its shard's share of the difference. One challenger among 16 to 31 shards is one
+//! shard's luck: where the regimes are within about 1.5% of misses of each other and the trace
+//! is bursty (P12 at 24,576 entries) its rounds can pass the margin by chance and switch the
+//! followers to the worse regime, costing 0.5 to 0.8 points there (against recency held, two
+//! seeds).
 //!
 //! Every entry that leaves (evicted, expired, replaced, removed, invalidated, cleared) can be
 //! reported to a [`Listener`] set with [`Builder::listener`], with its key, value and
