@@ -92,7 +92,10 @@ fn main() -> ExitCode {
     let contenders = std::env::var("CONTENDERS").unwrap_or_else(|_| DEFAULT_CONTENDERS.into());
     let contenders: Vec<&str> = contenders.split(',').map(str::trim).collect();
     if let Some(other) = contenders.iter().find(|name| !KNOWN.contains(name)) {
-        return usage(&format!("unknown contender {other:?} (one of {})", KNOWN.join(", ")));
+        return usage(&format!(
+            "unknown contender {other:?} (one of {})",
+            KNOWN.join(", ")
+        ));
     }
     let mut columns = vec![("new keys", new_keys(&requests, window))];
     for &name in &contenders {
@@ -129,7 +132,10 @@ fn main() -> ExitCode {
         .iter()
         .map(|(_, counts)| {
             let missed: u64 = counts.iter().sum();
-            format!("{:.2}", 100.0 * (1.0 - missed as f64 / requests.len().max(1) as f64))
+            format!(
+                "{:.2}",
+                100.0 * (1.0 - missed as f64 / requests.len().max(1) as f64)
+            )
         })
         .collect();
     println!("| hit % | {} |", ratios.join(" | "));

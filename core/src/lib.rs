@@ -97,7 +97,8 @@
 //! flushes only the probation queue. The probation queue's share of the weight adapts, as ARC's
 //! target does, to which queue's evicted keys come back (from 0.5% to 90%; it starts at 5%), and
 //! a key that a small frequency sketch (8 bytes per entry, fed on misses and when eviction
-//! passes an entry) has seen often does not count as a reason to grow it. A key read only once
+//! passes an entry; its counts halve after 15 increments per entry, 10 in the frequency
+//! regime below) has seen often does not count as a reason to grow it. A key read only once
 //! in probation moves on to the main queue only if the sketch has seen it more often than the
 //! main-queue entries it would push out (TinyLFU's admission); the test grows more lenient each
 //! time a key it turned away comes back, and stricter each time a key the main queue evicted
@@ -122,8 +123,8 @@
 //! before, past 1%). The two shards of a pair take turns as challenger, twelve rounds each, so
 //! that one shard's keys do not decide. Misses alone decide, so a hit pays nothing for it.
 //! Frequency wins where keys come back too far apart for the ghost to remember them: on the P6
-//! trace at 32,768 entries the cache hits 30.0% against 28.5% in recency alone; on P3 (another
-//! trace of the collection) 18.1% (17.2% in recency alone, 18.75% held in frequency: the
+//! trace at 32,768 entries the cache hits 29.8% against 28.3% in recency alone; on P3 (another
+//! trace of the collection) 18.0% (17.3% in recency alone, 18.75% held in frequency: the
 //! followers switch after the first round, and two shards of 32 go on challenging in recency;
 //! seed 1 of `hit_ratios`); elsewhere the followers mostly stay in recency and the challenger
 //! costs its shard's share of the difference. One challenger among 16 to 31 shards is one

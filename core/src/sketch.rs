@@ -4,9 +4,10 @@
 //! `i`-th counter is one of the sixteen in word `2i` or `2i + 1` of the block (Caffeine's
 //! layout), so counting a key or estimating it touches one or two cache lines. A table of
 //! fewer than eight words (a store of under 8 entries) is one block that wraps around. Its
-//! estimate is the smallest of them (collisions only ever add). After about ten increments per
-//! entry the store holds, every counter is halved, so old popularity fades (TinyLFU: Einziger,
-//! Friedman and Manes, ACM ToS 2017). Blocks are picked by multiply-shift rather than masking, so the table
+//! estimate is the smallest of them (collisions only ever add). After a number of increments per
+//! entry the store holds (its memory, which the store sets: see `sketch_memory` in `store.rs`),
+//! every counter is halved, so old popularity fades (TinyLFU: Einziger, Friedman and Manes, ACM
+//! ToS 2017). Blocks are picked by multiply-shift rather than masking, so the table
 //! follows the store's size. No floats. The table is allocated with the store's other tables
 //! when they are reserved up front, else when the store first evicts (until then no key can
 //! come back from the ghost, so nothing asks the sketch), sized from the entries the store
@@ -26,9 +27,6 @@ use crate::store::ReserveError;
 
 /// The most a counter holds.
 const MAX_COUNT: u64 = 15;
-
-/// Increments between two halvings, per entry the store holds.
-const SAMPLE_PER_ENTRY: usize = 10;
 
 /// The table's size per entry the store holds: 8 bytes (sixteen 4-bit counters), as
 /// Caffeine's. Counters shared by too many keys make every key look frequent, which vetoes the
@@ -54,19 +52,34 @@ pub(crate) struct Sketch {
     /// `size % 8` unused).
     size: usize,
     increments: usize,
-    /// Increments between two halvings.
+    /// Increments between two halvings: `entries * memory`.
     sample: usize,
+    /// The entries it is sized for.
+    entries: usize,
+    /// Increments per entry between two halvings.
+    memory: usize,
 }
 
 impl Sketch {
-    /// A sketch for a store of `entries` entries, not yet allocated.
-    pub(crate) fn new(entries: usize) -> Self {
+    /// A sketch for a store of `entries` entries that halves its counters every `memory`
+    /// increments per entry, not yet allocated.
+    pub(crate) fn new(entries: usize, memory: usize) -> Self {
+        let entries = entries.max(1);
         Sketch {
             words: Vec::new(),
             size: Self::words_for(entries),
             increments: 0,
-            sample: entries.max(1) * SAMPLE_PER_ENTRY,
+            sample: entries.saturating_mul(memory.max(1)),
+            entries,
+            memory: memory.max(1),
         }
+    }
+
+    /// Halves the counters every `memory` increments per entry from now on (the next increment
+    /// halves them if that many have been counted since the last halving).
+    pub(crate) fn set_memory(&mut self, memory: usize) {
+        self.memory = memory.max(1);
+        self.sample = self.entries.saturating_mul(self.memory);
     }
 
     /// Allocates the table now, so that no later increment allocates.
@@ -82,7 +95,7 @@ impl Sketch {
     /// started already.
     pub(crate) fn start(&mut self, entries: usize) {
         if self.words.is_empty() {
-            *self = Sketch::new(entries);
+            *self = Sketch::new(entries, self.memory);
             self.words.resize(self.size, 0);
         }
     }
@@ -93,7 +106,7 @@ impl Sketch {
     #[inline]
     pub(crate) fn fit(&mut self, entries: usize) {
         if !self.words.is_empty() && Self::words_for(entries) > self.size * 2 {
-            *self = Sketch::new(entries);
+            *self = Sketch::new(entries, self.memory);
             self.words.resize(self.size, 0);
         }
     }
@@ -173,7 +186,7 @@ mod tests {
 
     #[test]
     fn counts_saturate_and_fade() {
-        let mut sketch = Sketch::new(64);
+        let mut sketch = Sketch::new(64, 10);
         sketch.add(1, 1);
         assert_eq!(sketch.estimate(1), 0, "not counting before it starts");
         sketch.start(64);
@@ -191,7 +204,7 @@ mod tests {
 
     #[test]
     fn keys_of_one_block_share_an_estimate_only_if_all_four_counters_meet() {
-        let mut sketch = Sketch::new(64);
+        let mut sketch = Sketch::new(64, 10);
         sketch.start(64);
         let key = 0x1234_5678_9ABC_DEF0_u64;
         sketch.add(key, 5);
@@ -210,14 +223,14 @@ mod tests {
 
     #[test]
     fn the_table_takes_eight_bytes_per_entry() {
-        assert_eq!(Sketch::new(1 << 20).size * 8, 8 << 20);
-        assert_eq!(Sketch::new(5).size, 5);
-        assert_eq!(Sketch::new(1).size, 1);
+        assert_eq!(Sketch::new(1 << 20, 10).size * 8, 8 << 20);
+        assert_eq!(Sketch::new(5, 10).size, 5);
+        assert_eq!(Sketch::new(1, 10).size, 1);
     }
 
     #[test]
     fn a_table_smaller_than_a_block_wraps_around() {
-        let mut sketch = Sketch::new(4);
+        let mut sketch = Sketch::new(4, 10);
         sketch.start(4);
         assert_eq!(sketch.words.len(), 4);
         for key in [0, u64::MAX, 0x1234_5678_9ABC_DEF0] {
@@ -227,8 +240,8 @@ mod tests {
     }
 
     #[test]
-    fn halves_after_its_sample() {
-        let mut sketch = Sketch::new(4);
+    fn halves_after_its_memory_of_increments_per_entry() {
+        let mut sketch = Sketch::new(4, 10);
         sketch.start(4);
         let key = 7u64 << 40 | 3;
         for _ in 0..39 {
@@ -237,5 +250,26 @@ mod tests {
         assert_eq!(sketch.estimate(key), 15);
         sketch.add(key, 1);
         assert_eq!(sketch.estimate(key), 7);
+    }
+
+    #[test]
+    fn a_new_memory_holds_from_the_next_increment_and_survives_a_restart() {
+        let mut sketch = Sketch::new(4, 10);
+        sketch.set_memory(15);
+        sketch.start(4);
+        let key = 7u64 << 40 | 3;
+        for _ in 0..59 {
+            sketch.add(key, 1);
+        }
+        assert_eq!(
+            sketch.estimate(key),
+            15,
+            "no halving before 4 x 15 increments"
+        );
+        sketch.set_memory(10);
+        sketch.add(key, 1);
+        assert_eq!(sketch.estimate(key), 7, "past 4 x 10: halved at once");
+        sketch.fit(9);
+        assert_eq!(sketch.sample, 9 * 10, "a regrown table keeps the memory");
     }
 }
