@@ -69,17 +69,17 @@ impl Sketch {
             words: Vec::new(),
             size: Self::words_for(entries),
             increments: 0,
-            sample: entries.saturating_mul(memory.max(1)),
+            sample: entries.saturating_mul(memory),
             entries,
-            memory: memory.max(1),
+            memory,
         }
     }
 
     /// Halves the counters every `memory` increments per entry from now on (the next increment
     /// halves them if that many have been counted since the last halving).
     pub(crate) fn set_memory(&mut self, memory: usize) {
-        self.memory = memory.max(1);
-        self.sample = self.entries.saturating_mul(self.memory);
+        self.memory = memory;
+        self.sample = self.entries.saturating_mul(memory);
     }
 
     /// Allocates the table now, so that no later increment allocates.
