@@ -4,11 +4,11 @@
 //! `i`-th counter is one of the sixteen in word `2i` or `2i + 1` of the block (Caffeine's
 //! layout), so counting a key or estimating it touches one or two cache lines. A table of
 //! fewer than eight words (a store of under 8 entries) is one block that wraps around. Its
-//! estimate is the smallest of them (collisions only ever add). After a number of increments per
-//! entry the store holds (its memory, which the store sets: see `sketch_memory` in `store.rs`),
-//! every counter is halved, so old popularity fades (TinyLFU: Einziger, Friedman and Manes, ACM
-//! ToS 2017). Blocks are picked by multiply-shift rather than masking, so the table
-//! follows the store's size. No floats. The table is allocated with the store's other tables
+//! estimate is the smallest of them (collisions only ever add). After a number of increments
+//! per entry the store holds (its memory, which the store sets: see `sketch_memory` in
+//! `store.rs`), every counter is halved, so old popularity fades (TinyLFU: Einziger, Friedman
+//! and Manes, ACM ToS 2017). Blocks are picked by multiply-shift rather than masking, so the
+//! table follows the store's size. No floats. The table is allocated with the store's other tables
 //! when they are reserved up front, else when the store first evicts (until then no key can
 //! come back from the ghost, so nothing asks the sketch), sized from the entries the store
 //! holds then: a cache with a huge capacity that holds a few entries spends nothing on it.

@@ -132,10 +132,11 @@ const FREQUENT_RETURNER: u8 = 4;
 /// +0.20, a moving Zipf working set +0.10; P3 131,072 -0.18, P12 131,072 -0.08, P6 8,192
 /// -0.08, P3 8,192 -0.06, the 10% Zipf cells -0.03 and -0.02, every other cell within 0.07;
 /// off the grid P3 65,536 -0.25, P6 65,536 -0.17, P2 65,536 -0.11, P6 16,384 +0.18, P12
-/// 16,384 and 24,576 +0.23 and +0.17, the rest within 0.09. With 15 in the frequency regime too: P2
-/// 32,768 +0.42, but P6 32,768 -0.13 and P6 65,536 -1.00 (-1.54 to -0.38), P3 65,536 -0.52.
-/// Longer, in both regimes (two seeds): 18 with 4 lost the OLTP gain from 750 entries on (-0.04
-/// to +0.01); 18 with 5 gained OLTP up to +0.49 but cost P6 32,768 0.49.
+/// 16,384 and 24,576 +0.23 and +0.17, the rest within 0.09. With 15 in the frequency regime
+/// too: P2 32,768 +0.42, but P6 32,768 -0.13 and P6 65,536 -1.00 (-1.54 to -0.38), P3 65,536
+/// -0.52; with 12 there: P2 32,768 +0.22, P3 16,384 +0.45, but P6 65,536 -0.34, P12 16,384
+/// -0.18. Longer, in both regimes (two seeds): 18 with 4 lost the OLTP gain from 750 entries on
+/// (-0.04 to +0.01); 18 with 5 gained OLTP up to +0.49 but cost P6 32,768 0.49.
 fn sketch_memory(regime: Regime) -> usize {
     match regime {
         Regime::Recency => 15,
