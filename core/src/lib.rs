@@ -130,7 +130,7 @@
 //! costs its shard's share of the difference. One challenger among 16 to 31 shards is one
 //! shard's luck: where the regimes are within about 1.5% of misses of each other and the trace
 //! is bursty (P12 at 24,576 entries) its rounds can pass the margin by chance and switch the
-//! followers to the worse regime, costing 0.5 to 0.8 points there (against recency held, two
+//! followers to the worse regime, costing 0.6 to 0.8 points there (against recency held, two
 //! seeds).
 //!
 //! Every entry that leaves (evicted, expired, replaced, removed, invalidated, cleared) can be
