@@ -11,7 +11,7 @@
 //!
 //! The halves also tell the store how lately a key it recalls left: one held in an ordered
 //! place left among the last of its set, one held in a random place long before (see
-//! `ghost_places` in `store.rs` for what the store does with that).
+//! `ghost_places` in `store/eviction.rs` for what the store does with that).
 //!
 //! Both halves matter. A direct-mapped table (one place per set: every newer key overwrites
 //! one at random) forgets a fifth of the keys that come back within a fifth of its size. Sets

@@ -6,7 +6,7 @@
 //! fewer than eight words (a store of under 8 entries) is one block that wraps around. Its
 //! estimate is the smallest of them (collisions only ever add). After a number of increments
 //! per entry the store holds (its memory, which the store sets: see `sketch_memory` in
-//! `store.rs`), every counter is halved, so old popularity fades (TinyLFU: Einziger, Friedman
+//! `store/eviction.rs`), every counter is halved, so old popularity fades (TinyLFU: Einziger, Friedman
 //! and Manes, ACM ToS 2017). Blocks are picked by multiply-shift rather than masking, so the
 //! table follows the store's size. No floats. The table is allocated with the store's other tables
 //! when they are reserved up front, else when the store first evicts (until then no key can
