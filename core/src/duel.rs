@@ -30,8 +30,9 @@ use crate::sync::{AtomicI32, AtomicU8, AtomicU32, AtomicUsize, Ordering};
 /// How keys get into a store's main queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Regime {
-    /// S3-FIFO's: a key read in the small queue moves on (through the door if read once), a key
-    /// back from the ghost goes straight to main; the small queue's share adapts. Best where
+    /// S3-FIFO's: a key read twice in the small queue moves on, a key back from the ghost goes
+    /// straight to main (through the door if the main queue let it go); the small queue's
+    /// share adapts. Best where
     /// what was used lately is used again (most workloads).
     Recency,
     /// TinyLFU's: every key leaving a small queue of 1% moves on only if the sketch has seen it

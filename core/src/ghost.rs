@@ -50,13 +50,13 @@ pub(crate) enum Departure {
     FromSmall,
     /// Evicted from the main queue.
     FromMain,
-    /// Read in the small queue, but turned away at the door to the main queue.
+    /// Read once in the small queue: not enough to move on to the main queue.
     TurnedAway,
 }
 
 /// The fingerprint bit of a key the main queue evicted.
 const FROM_MAIN: u32 = 1 << 31;
-/// The fingerprint bit of a key turned away at the door to the main queue.
+/// The fingerprint bit of a key turned away from the main queue (read once in the small one).
 const TURNED_AWAY: u32 = 1 << 30;
 /// The fingerprint's bits of the key's hash, below the two of its departure.
 const HASH_MASK: u32 = TURNED_AWAY - 1;

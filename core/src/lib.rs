@@ -98,12 +98,13 @@
 //! target does, to which queue's evicted keys come back (from 0.5% to 90%; it starts at 5%), and
 //! a key that a small frequency sketch (8 bytes per entry, fed on misses and when eviction
 //! passes an entry; its counts halve after 15 increments per entry, 10 in the frequency
-//! regime below) has seen often does not count as a reason to grow it. A key read only once
-//! in probation moves on to the main queue only if the sketch has seen it more often than the
-//! main-queue entries it would push out (TinyLFU's admission); the test grows more lenient each
-//! time a key it turned away comes back, and stricter each time a key the main queue evicted
-//! comes back; such a key goes straight back to the main queue only if it passes the same test,
-//! else through probation again. A key probation evicted goes straight to the main queue if it
+//! regime below) has seen often does not count as a reason to grow it. A key must be read twice
+//! in probation to move on to the main queue; one read once leaves, and goes straight to the
+//! main queue if it comes back while the ghost remembers it. A key the main queue evicted that
+//! comes back goes straight back only if the sketch has seen it more often than the main-queue
+//! entries it would push out (TinyLFU's admission), else through probation again; the test
+//! grows more lenient each time a key read once comes back, and stricter each time a key the
+//! main queue evicted comes back. A key probation evicted goes straight to the main queue if it
 //! comes back while the ghost (three quarters of a store's worth of keys) still holds it among
 //! the latest it remembers, and only through that test if it comes back later. With a weigher,
 //! a key back from the ghost goes to the main queue only if the sketch has seen it, weight for

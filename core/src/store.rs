@@ -9,16 +9,16 @@
 //! One scan of cold keys therefore flushes only the small queue, not the hot working set. The
 //! queues are sized by weight: the small queue starts with a twentieth of the capacity's weight.
 //!
-//! The way from the small queue to the main one has a door (TinyLFU's admission, Einziger,
-//! Friedman and Manes, ACM ToS 2017): a key read only once while in the small queue moves on
-//! only if the frequency sketch has seen it more often than the main-queue entries it would
-//! push out; otherwise it is turned away (evicted, and remembered as such by the ghost). The
-//! door learns how strict to be from its regrets: a turned-away key that comes back makes it
-//! more lenient, a key the main queue evicted that comes back makes it stricter again. A key
-//! the main queue evicted that comes back goes through the same door: straight back to the
-//! main queue if the sketch has seen it often enough, else to the small queue. So does a key
-//! the small queue evicted that comes back after the ghost's latest keys have moved on: the
-//! ghost still knows it, but only the sketch knows whether it comes back often.
+//! A key must be read twice while in the small queue to move on from it. One read once is
+//! turned away (evicted, and remembered as such by the ghost), and goes straight to the main
+//! queue if it comes back while the ghost holds it. A key the main queue evicted that comes
+//! back goes through a door (TinyLFU's admission, Einziger, Friedman and Manes, ACM ToS 2017):
+//! straight back to the main queue if the frequency sketch has seen it more often than the
+//! main-queue entries it would push out, else to the small queue. So does a key the small
+//! queue evicted unread that comes back after the ghost's latest keys have moved on: the ghost
+//! still knows it, but only the sketch knows whether it comes back often. The door learns how
+//! strict to be from its regrets: a turned-away key that comes back makes it more lenient, a
+//! key the main queue evicted that comes back makes it stricter again.
 //!
 //! That is the recency regime. A store can also play the frequency regime (TinyLFU's own):
 //! a small queue of 1%, every key leaving it (read or not) moves on only if the sketch has seen
