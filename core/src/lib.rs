@@ -124,15 +124,14 @@
 //! before, past 1%). The two shards of a pair take turns as challenger, twelve rounds each, so
 //! that one shard's keys do not decide. Misses alone decide, so a hit pays nothing for it.
 //! Frequency wins where keys come back too far apart for the ghost to remember them: on the P6
-//! trace at 32,768 entries the cache hits 29.8% against 28.3% in recency alone; on P3 (another
-//! trace of the collection) 18.0% (17.3% in recency alone, 18.75% held in frequency: the
+//! trace at 32,768 entries the cache hits 30.0% against 28.5% in recency alone; on P3 (another
+//! trace of the collection) 18.0% (17.4% in recency alone, 18.8% held in frequency: the
 //! followers switch after the first round, and two shards of 32 go on challenging in recency;
-//! seed 1 of `hit_ratios`); elsewhere the followers mostly stay in recency and the challenger
+//! seeds 1 and 2 of `hit_ratios`); elsewhere the followers mostly stay in recency and the challenger
 //! costs its shard's share of the difference. One challenger among 16 to 31 shards is one
 //! shard's luck: where the regimes are within about 1.5% of misses of each other and the trace
 //! is bursty (P12 at 24,576 entries) its rounds can pass the margin by chance and switch the
-//! followers to the worse regime, costing 0.6 to 0.8 points there (against recency held, two
-//! seeds).
+//! followers to the worse regime, costing 0.8 points there (against recency held, two seeds).
 //!
 //! Every entry that leaves (evicted, expired, replaced, removed, invalidated, cleared) can be
 //! reported to a [`Listener`] set with [`Builder::listener`], with its key, value and
