@@ -86,9 +86,22 @@ pub(super) const MIN_GHOST_PLACES: usize = 32;
 /// hit ratio (78.23%, 78.25%, 78.23%), 4 gave 78.18% and 1 gave 78.17%.
 pub(super) const MOST_WEIGHED_VICTIMS: usize = 16;
 
-/// Whether a small-queue entry read `frequency` times moves on to the main queue in the recency
-/// regime, and whether it is turned away (once the store has filled). Read twice or more, it moves
-/// on. Read once, it is turned away, not weighed at the door: it leaves as the ghost's turned-away
+/// Where an entry at the head of its queue goes when the store must evict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WayOut {
+    /// On to the main queue: a small-queue entry that earned it. Nothing leaves yet.
+    MovesOn,
+    /// Out, and the ghost remembers it as turned away: read in the small queue, but not enough
+    /// to move on, so if it comes back soon it goes straight to main.
+    TurnedAway,
+    /// Out, and the ghost remembers which queue let it go: an unread small-queue entry, or a
+    /// main-queue one (the read ones got another pass before this).
+    Leaves,
+}
+
+/// Where a small-queue entry read `frequency` times goes in the recency regime, once the store
+/// has filled. Read twice or more, it moves on. Read once, it is turned away, not weighed at the
+/// door: it leaves as the ghost's turned-away
 /// kind, and if it comes back while the ghost holds it, it goes straight to the main queue (S3-FIFO
 /// as libCacheSim runs it by default, which moves a key on when read twice). One read in probation
 /// is weak evidence, and a second request soon after the first is caught either way: in the small
@@ -102,8 +115,12 @@ pub(super) const MOST_WEIGHED_VICTIMS: usize = 16;
 /// 78.44% (78.48%). libCacheSim's S3-FIFO (a fixed small queue of 10%, a ghost of 90%;
 /// `benches/published_policies.py`) had OLTP 1,000 and 2,000 at 40.86% and 47.03% against this
 /// cache's 40.46% and 46.87% with the door.
-fn recency_moves_on(frequency: u8) -> (bool, bool) {
-    (frequency > 1, frequency == 1)
+fn recency_way_out(frequency: u8) -> WayOut {
+    match frequency {
+        0 => WayOut::Leaves,
+        1 => WayOut::TurnedAway,
+        _ => WayOut::MovesOn,
+    }
 }
 
 /// How far the door's leniency goes: past the sketch's largest count, every key passes.
@@ -163,7 +180,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
     /// OLTP up to 0.5 points (at 250 entries, with a door of fixed strictness).
     ///
     /// The door also used to decide whether a key read once in the small queue moved on; it is
-    /// now turned away whatever the sketch says (see [`recency_moves_on`]). Measured
+    /// now turned away whatever the sketch says (see [`recency_way_out`]). Measured
     /// then on `hit_ratios` (five hasher seeds, against no door): OLTP +0.1 to +1.3
     /// points (most at 250 entries), P2 +0.7 to +0.9 at 8,192 and 32,768 entries, P6 within
     /// +0.2 except 131,072 entries (-0.13 to -0.19), Zipf within 0.01, the weighted workload's
@@ -316,31 +333,32 @@ impl<K, V, X: Copy> Store<K, V, X> {
             self.sketch.add(hash, frequency);
             // A main-queue entry here is unread: the read ones got another pass above. A
             // small-queue entry moves on to main: before the store first fills if read, then in
-            // recency if read twice or more (see `recency_moves_on`), in frequency, read or
+            // recency if read twice or more (see `recency_way_out`), in frequency, read or
             // not, if it outranks main's victims.
-            let (moves_on, turned_away) = match self.regime {
-                _ if queue == Queue::Main => (false, false),
-                _ if !self.filled => (frequency > 0, false),
-                Regime::Recency => recency_moves_on(frequency),
-                Regime::Frequency => {
-                    let admitted = self.outranks_victims(hash, weight);
-                    (admitted, !admitted)
-                }
+            let way_out = match (queue, self.regime) {
+                (Queue::Main, _) => WayOut::Leaves,
+                _ if !self.filled && frequency > 0 => WayOut::MovesOn,
+                _ if !self.filled => WayOut::Leaves,
+                (Queue::Small, Regime::Recency) => recency_way_out(frequency),
+                (Queue::Small, Regime::Frequency) => match self.outranks_victims(hash, weight) {
+                    true => WayOut::MovesOn,
+                    false => WayOut::TurnedAway,
+                },
             };
-            if moves_on {
-                let Slot::Occupied(entry) = &self.slots[index as usize] else {
+            let departure = match (way_out, queue) {
+                (WayOut::MovesOn, _) => {
+                    let Slot::Occupied(entry) = &self.slots[index as usize] else {
+                        continue;
+                    };
+                    entry.set_frequency(0);
+                    entry.move_to_main();
+                    self.small_weight -= weight as usize;
+                    push_within(&mut self.main, index, self.capacity);
                     continue;
-                };
-                entry.set_frequency(0);
-                entry.move_to_main();
-                self.small_weight -= weight as usize;
-                push_within(&mut self.main, index, self.capacity);
-                continue;
-            }
-            let departure = match queue {
-                Queue::Small if turned_away => Departure::TurnedAway,
-                Queue::Small => Departure::FromSmall,
-                Queue::Main => Departure::FromMain,
+                }
+                (WayOut::TurnedAway, _) => Departure::TurnedAway,
+                (WayOut::Leaves, Queue::Small) => Departure::FromSmall,
+                (WayOut::Leaves, Queue::Main) => Departure::FromMain,
             };
             self.ghost.record(hash, departure);
             match queue {
