@@ -101,9 +101,9 @@ enum WayOut {
 
 /// Where a small-queue entry read `frequency` times goes in the recency regime, once the store
 /// has filled. Read twice or more, it moves on. Read once, it is turned away, not weighed at the
-/// door: it leaves as the ghost's turned-away
-/// kind, and if it comes back while the ghost holds it, it goes straight to the main queue (S3-FIFO
-/// as libCacheSim runs it by default, which moves a key on when read twice). One read in probation
+/// door: it leaves as the ghost's turned-away kind, and if it comes back while the ghost holds
+/// it, it goes straight to the main queue (S3-FIFO as libCacheSim runs it by default, which
+/// moves a key on when read twice). Unread, it leaves as the small queue's. One read in probation
 /// is weak evidence, and a second request soon after the first is caught either way: in the small
 /// queue, or by the ghost one miss later. Against the door (`hit_ratios`, five seeds): OLTP +0.86,
 /// +0.71, +0.46, +0.49, +0.32, +0.30, +0.16 and +0.09 from 250 to 2,000 entries, P2 8,192 +1.03, P2
@@ -340,10 +340,13 @@ impl<K, V, X: Copy> Store<K, V, X> {
                 _ if !self.filled && frequency > 0 => WayOut::MovesOn,
                 _ if !self.filled => WayOut::Leaves,
                 (Queue::Small, Regime::Recency) => recency_way_out(frequency),
-                (Queue::Small, Regime::Frequency) => match self.outranks_victims(hash, weight) {
-                    true => WayOut::MovesOn,
-                    false => WayOut::TurnedAway,
-                },
+                (Queue::Small, Regime::Frequency) => {
+                    if self.outranks_victims(hash, weight) {
+                        WayOut::MovesOn
+                    } else {
+                        WayOut::TurnedAway
+                    }
+                }
             };
             let departure = match (way_out, queue) {
                 (WayOut::MovesOn, _) => {
