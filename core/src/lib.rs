@@ -95,7 +95,7 @@
 //! Each shard evicts with S3-FIFO (Yang et al., SOSP 2023), sized by weight: a small probation
 //! queue, a main queue, and a ghost filter of recently evicted keys. A scan of once-read keys
 //! flushes only the probation queue. The probation queue's share of the weight adapts, as ARC's
-//! target does, to which queue's evicted keys come back (from 0.5% to 90%; it starts at 5%), and
+//! target does, to which queue's evicted keys come back (from 0.5% to 90%; it starts at 2%), and
 //! a key that a small frequency sketch (8 bytes per entry, fed on misses and when eviction
 //! passes an entry; its counts halve after 15 increments per entry, 10 in the frequency
 //! regime below) has seen often does not count as a reason to grow it. A key must be read twice
