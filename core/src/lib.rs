@@ -125,7 +125,7 @@
 //! that one shard's keys do not decide. Misses alone decide, so a hit pays nothing for it.
 //! Frequency wins where keys come back too far apart for the ghost to remember them: on the P6
 //! trace at 32,768 entries the cache hits 30.0% against 28.5% in recency alone; on P3 (another
-//! trace of the collection) 18.0% (17.4% in recency alone, 18.8% held in frequency: the
+//! trace of the collection) 17.9% (17.3% in recency alone, 18.8% held in frequency: the
 //! followers switch after the first round, and two shards of 32 go on challenging in recency;
 //! seeds 1 and 2 of `hit_ratios`); elsewhere the followers mostly stay in recency and the challenger
 //! costs its shard's share of the difference. One challenger among 16 to 31 shards is one
