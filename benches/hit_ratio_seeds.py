@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Hit ratios of several builds of the `hit_ratios` example over several hasher seeds, as
 "after - before" per cell: the mean, lowest and highest difference against the first build.
-How the README's eviction measurements were taken (an idea is kept only if it holds on every
-seed, not on one lucky one).
+How the eviction measurements of `benches/RESULTS-hit-ratio.md` were taken (an idea is kept
+only if it holds on every seed, not on one lucky one).
 
     cargo build --release -p readthrough-benches --example hit_ratios
     cp target/release/examples/hit_ratios /tmp/before      # then change the code, build again
