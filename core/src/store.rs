@@ -68,8 +68,8 @@ use buckets::{Buckets, roomy, stored_hashes};
 pub(crate) use entry::Entry;
 use entry::{IN_MAIN, Queue, Slot, Vacancy, kept, spread, store_hash};
 use eviction::{
-    MIN_GHOST_PLACES, MOST_LENIENCY, MOST_SMALL_PER_MILLE, START_SMALL_PER_MILLE, ghost_places,
-    per_mille_of, sketch_memory,
+    MIN_GHOST_PLACES, MOST_LENIENCY, MOST_SMALL_PER_MILLE, ghost_places, per_mille_of,
+    sketch_memory, starting_small_share,
 };
 
 /// What an insert did.
@@ -133,7 +133,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
         expected_entries: Option<usize>,
         role: Role,
     ) -> Result<Self, ReserveError> {
-        let small_capacity = per_mille_of(capacity, START_SMALL_PER_MILLE).max(1);
+        let small_capacity = starting_small_share(capacity);
         let entries = entries.min(capacity);
         let ghost_places = expected_entries
             .map_or(MIN_GHOST_PLACES, ghost_places)
@@ -514,7 +514,7 @@ impl<K, V, X: Copy> Store<K, V, X> {
         self.ghosts_from_small = 0;
         self.ghosts_from_main = 0;
         self.leniency = 0;
-        self.small_capacity = per_mille_of(self.capacity, START_SMALL_PER_MILLE).max(1);
+        self.small_capacity = starting_small_share(self.capacity);
         self.weight = 0;
         self.small_weight = 0;
         self.filled = false;

@@ -20,7 +20,13 @@ use super::{Store, push_within};
 /// +0.02); off the grid (16,384, 24,576 and 65,536 entries, two seeds) P6 16,384 and 65,536
 /// -0.15 and -0.12, the rest within 0.05. 1%: as much on P2 524,288 and Zipf, but P6 8,192 -0.11
 /// and the 524,288 cells of P6 and P12 -0.08 and -0.06; 3%: P2 524,288 +0.21, the rest between.
-pub(super) const START_SMALL_PER_MILLE: usize = 20;
+const START_SMALL_PER_MILLE: usize = 20;
+
+/// The small queue's share of a new (or cleared) store of `capacity`: see
+/// [`START_SMALL_PER_MILLE`].
+pub(super) fn starting_small_share(capacity: usize) -> usize {
+    per_mille_of(capacity, START_SMALL_PER_MILLE).max(1)
+}
 /// 0.5%: Zipf workloads want a small queue of about 1%, and with the floor at 1% the adaptation
 /// sat above it (1.6% to 1.8% at the end of the 1% Zipf cells). Against 1% (`hit_ratios`, five
 /// seeds): Zipf(0.8) and Zipf(0.99) at 1% +0.04 and +0.03, the loops +0.09 and +0.06, P3 131,072
