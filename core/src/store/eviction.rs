@@ -27,6 +27,7 @@ const START_SMALL_PER_MILLE: usize = 20;
 pub(super) fn starting_small_share(capacity: usize) -> usize {
     per_mille_of(capacity, START_SMALL_PER_MILLE).max(1)
 }
+
 /// 0.5%: Zipf workloads want a small queue of about 1%, and with the floor at 1% the adaptation
 /// sat above it (1.6% to 1.8% at the end of the 1% Zipf cells). Against 1% (`hit_ratios`, five
 /// seeds): Zipf(0.8) and Zipf(0.99) at 1% +0.04 and +0.03, the loops +0.09 and +0.06, P3 131,072
